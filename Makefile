@@ -1,0 +1,76 @@
+# dsymfs: `make` builds the daemon, `make test` runs every suite with sanitizers,
+# `make run` mounts the embedded default configuration at $(MNT).
+CC       ?= cc
+PREFIX   ?= /usr/local
+MNT      ?= /tmp/dsymfs
+SUITE    ?=
+PKGS     := fuse3 inih
+WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+DEPFLAGS := -MMD -MP -Icore -Iconf
+REL_CFLAGS  := $(WARN) -O2 -g $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+TEST_CFLAGS := $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS) cunit 2>/dev/null)
+LIBS      = $(shell pkg-config --libs $(PKGS)) -lpthread
+TEST_LIBS = $(LIBS) $(shell pkg-config --libs cunit)
+
+RUN_DEBS  := gcc make pkg-config libfuse3-dev fuse3 libinih-dev
+TEST_DEBS := $(RUN_DEBS) libcunit1-dev clang-16 lld-16 lldb-16 llvm-16 python3
+
+CORE := $(sort $(wildcard core/*.c))
+CONF := $(sort $(wildcard conf/*.c))
+FS   := $(sort $(wildcard fs/*.c))
+UNIT := $(sort $(wildcard tests/unit/*.c))
+
+all: build/rel/dsymfs
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+build/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+build/rel/libdsymfs-core.a: $(CORE:%.c=build/rel/%.o)
+	$(AR) rcs $@ $^
+build/test/libdsymfs-core.a: $(CORE:%.c=build/test/%.o)
+	$(AR) rcs $@ $^
+
+build/rel/dsymfs: $(FS:%.c=build/rel/%.o) $(CONF:%.c=build/rel/%.o) build/rel/libdsymfs-core.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
+build/test/dsymfs: $(FS:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-core.a
+	$(CC) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
+build/test/unit: $(UNIT:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-core.a
+	$(CC) $(TEST_CFLAGS) $^ -o $@ $(TEST_LIBS)
+
+# Package checks run before anything is compiled, so a fresh machine needs only make.
+deps-run:
+	@tests/need-debs $(RUN_DEBS)
+deps-test:
+	@tests/need-debs $(TEST_DEBS)
+
+# The FUSE layer must not know file formats and the core must not know FUSE.
+check-layers:
+	@! grep -n 'fuse' core/*.c core/*.h | grep -v '^[^:]*:[0-9]*: \*' | grep -i 'include.*fuse' \
+	  || (echo "core/ includes a FUSE header" && false)
+	@! grep -nE 'debug_info|DW_TAG|LC_SEGMENT|MH_MAGIC' fs/*.c fs/*.h 2>/dev/null \
+	  || (echo "fs/ encodes a file format" && false)
+
+TEST_BINS := build/test/unit $(if $(FS),build/test/dsymfs)
+
+test: deps-test
+	@$(MAKE) --no-print-directory check-layers $(TEST_BINS)
+	@tests/run $(SUITE)
+
+run: deps-run
+	@$(MAKE) --no-print-directory build/rel/dsymfs
+	@mkdir -p $(MNT)
+	build/rel/dsymfs -f $(MNT)
+
+install: build/rel/dsymfs
+	install -D -m 755 build/rel/dsymfs $(DESTDIR)$(PREFIX)/bin/dsymfs
+
+clean:
+	rm -rf build
+
+.PHONY: all test run install clean deps-run deps-test check-layers
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,81 @@
+/* dwarf: DWARF 4 (32-bit format, 8-byte addresses) encoders for one image's debug
+ * sections, a piece at a time.
+ *
+ * Each function and type is encoded once, when it changes, into a fragment of
+ * .debug_info bytes (and, for functions, one .debug_line sequence). Values that depend on
+ * other records are left as fixed-width slots and filled in when the bytes are read:
+ *   DWARF_SLOT_TYPE_REF4   4 bytes, DW_FORM_ref_addr: the .debug_info offset of a type DIE
+ *   DWARF_SLOT_FILE_DATA4  4 bytes, DW_FORM_data4: a line-table file index (decl_file)
+ *   DWARF_SLOT_FILE_ULEB4  4 bytes, a ULEB128 padded to 4 bytes: the operand of
+ *                          DW_LNS_set_file
+ * so a change to the type or file tables never re-encodes a function.
+ *
+ * The whole-unit pieces (unit headers, unit DIEs, line-program headers, aranges headers)
+ * are small and are written per generation by the caller through the put functions
+ * below, each with its size function.
+ *
+ * Layout the caller builds (see gen.c): .debug_info holds a types unit first (its DIE,
+ * then every type DIE, then a null entry), then one compile unit per source file that
+ * declares functions (unit DIE, subprogram DIEs, null entry). Types are referenced with
+ * DW_FORM_ref_addr so every unit shares them.
+ */
+#ifndef DSYMFS_DWARF_H
+#define DSYMFS_DWARF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "records.h"
+
+#define DWARF_SLOT_TYPE_REF4  1u
+#define DWARF_SLOT_FILE_DATA4 2u
+#define DWARF_SLOT_FILE_ULEB4 3u
+
+#define DWARF_CU_HEADER_SIZE      11u  /* unit_length, version, abbrev offset, addr size */
+#define DWARF_ARANGES_HEADER_SIZE 16u  /* 12 bytes of header padded to 2 * address size */
+#define DWARF_ARANGES_TUPLE_SIZE  16u
+#define DWARF_MAX_FILE_INDEX      ((1u << 28) - 1)  /* what a 4-byte padded ULEB holds */
+
+/* The fixed abbreviation table (.debug_abbrev) and string table (.debug_str). */
+const uint8_t *dwarf_abbrev_bytes(size_t *len);
+const uint8_t *dwarf_str_bytes(size_t *len);
+
+/* Encodes f->info and f->line_prog (replacing any previous encoding). The function's
+ * rows must be in non-decreasing offset order (-EINVAL otherwise). Rows at or past the
+ * function's size are encoded as they are (the caller refuses them before publishing).
+ * -ENOMEM leaves f's previous encoding freed and its fragments empty. */
+int dwarf_encode_fn(struct rec_fn *f);
+/* Encodes t->info. -ENOMEM. */
+int dwarf_encode_type(struct rec_type *t);
+
+/* Writes the 4 bytes of a slot's resolved value at out. */
+void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value);
+
+/* Unit header of .debug_info; unit_total is the unit's whole size (header included). */
+void dwarf_put_cu_header(uint8_t *out, uint64_t unit_total);
+
+/* The types unit's DIE. */
+size_t dwarf_types_unit_die_size(void);
+void dwarf_put_types_unit_die(uint8_t *out);
+
+/* A compile unit's DIE: name (the unit's source path), comp_dir (may be NULL) and the
+ * .debug_line offset of its line program. */
+size_t dwarf_cu_die_size(const char *name, const char *comp_dir);
+void dwarf_put_cu_die(uint8_t *out, const char *name, const char *comp_dir,
+		      uint32_t stmt_list);
+
+/* The include_directories and file_names tables of a line-program header, for files
+ * given in file-index order (index = position + 1). Returns a malloc'd buffer the caller
+ * frees, with its length in *len; NULL on ENOMEM. */
+uint8_t *dwarf_line_tables(const struct rec_file *const *files, size_t nfiles, size_t *len);
+/* The fixed part of a line-program header that precedes those tables. program_total is
+ * the whole line program's size (header included); tables_len the tables' size. */
+size_t dwarf_line_header_prefix_size(void);
+void dwarf_put_line_header_prefix(uint8_t *out, uint64_t program_total, uint64_t tables_len);
+
+/* An aranges set header for the unit at cu_offset with ntuples (address, length) pairs;
+ * the set ends with a 16-byte zero terminator the caller places after the tuples. */
+void dwarf_put_aranges_header(uint8_t *out, uint32_t cu_offset, uint64_t ntuples);
+void dwarf_put_aranges_tuple(uint8_t *out, uint64_t addr, uint64_t len);
+
+#endif

@@ -1,0 +1,124 @@
+/* state: the complete content of one image at one point in time: identity, segment
+ * table, and persistent trees of files, types, functions and symbols, plus the tables
+ * derived from files and types that reads need. image.c builds states; gen.c reads them.
+ *
+ * A state is a bundle of references: copying one (state_copy) costs O(1) per tree and
+ * shares everything; the working copy of a batch is a copy whose trees are replaced as
+ * commands apply. Once a state is published in a generation it is never modified.
+ *
+ * Trees (ptree keys):
+ *   files      (id, 0)          -> struct rec_file
+ *   types      (id, 0)          -> struct rec_type   weights: [0] info bytes
+ *   fn_by_id   (id, 0)          -> struct rec_fn
+ *   fn_layout  (cu file id, id) -> struct rec_fn     weights: [0] info bytes,
+ *                                                     [1] line-program bytes, [2] 16
+ *   fn_by_addr (low_pc, id)     -> struct rec_fn
+ *   syms       (0, 0, name)     -> struct rec_sym    weights: [0] 16, [1] strlen + 1
+ * fn_layout is the order functions appear in the file: grouped by compile unit.
+ */
+#ifndef DSYMFS_STATE_H
+#define DSYMFS_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macho.h"
+#include "ptree.h"
+#include "records.h"
+
+/* Weight dimensions of fn_layout and syms. */
+#define STATE_W_INFO 0
+#define STATE_W_LINE 1
+#define STATE_W_ARANGES 2
+#define STATE_W_NLIST 0
+#define STATE_W_STR 1
+
+/* A shared, immutable segment table. */
+struct state_segs {
+	uint32_t refs;
+	struct macho_segtab t;
+};
+
+/* Files in id order, and the line-program tables every unit's header carries. A file's
+ * line-table index is its position + 1. */
+struct state_files {
+	uint32_t refs;
+	size_t n;
+	struct rec_file **recs;   /* each holds a reference */
+	uint8_t *tables;
+	size_t tables_len;
+};
+
+/* Types in id order, with each type DIE's offset from the first type DIE. */
+struct state_types {
+	uint32_t refs;
+	size_t n;
+	struct rec_type **recs;   /* each holds a reference */
+	uint64_t *offs;
+	uint64_t total;
+};
+
+struct state {
+	struct macho_ident ident;
+	struct state_segs *segs;
+	struct ptree files, types, fn_by_id, fn_layout, fn_by_addr, syms;
+	struct state_files *ftab;
+	struct state_types *ttab;
+};
+
+extern const struct ptree_ops state_file_ops, state_type_ops, state_fn_ops,
+	state_fn_layout_ops, state_sym_ops;
+
+static inline struct ptree_key state_id_key(uint64_t id)
+{
+	return (struct ptree_key){id, 0, NULL};
+}
+static inline struct ptree_key state_layout_key(const struct rec_fn *f)
+{
+	return (struct ptree_key){rec_fn_cu(f), f->id, NULL};
+}
+static inline struct ptree_key state_addr_key(const struct rec_fn *f)
+{
+	return (struct ptree_key){f->low_pc, f->id, NULL};
+}
+static inline struct ptree_key state_sym_key(const char *name)
+{
+	return (struct ptree_key){0, 0, name};
+}
+
+/* An empty state with the given identity and segments (copied). -ENOMEM. The caller
+ * owns *out (state_release). */
+int state_init(struct state *out, const struct macho_ident *ident,
+	       const struct macho_segtab *segs);
+/* *out becomes another owner of everything in *in. */
+void state_copy(const struct state *in, struct state *out);
+/* Drops every reference the state holds and zeroes it. Safe on a zeroed state. */
+void state_release(struct state *s);
+
+/* Replaces the segment table with a copy of t (the old one is unref'd). -ENOMEM. */
+int state_set_segs(struct state *s, const struct macho_segtab *t);
+/* Rebuilds ftab from the files tree (and ttab from types) after they changed. -ENOMEM
+ * leaves the old table in place. */
+int state_rebuild_files(struct state *s);
+int state_rebuild_types(struct state *s);
+
+/* Lookups in the derived tables (binary search). The file's line-table index (1-based)
+ * or 0 when absent; the type DIE's offset from the first type DIE, or UINT64_MAX. */
+uint32_t state_file_index(const struct state_files *ft, uint64_t id);
+uint64_t state_type_offset(const struct state_types *tt, uint64_t id);
+const struct rec_file *state_file(const struct state_files *ft, uint64_t id);
+
+/* Tree updates that take a new version of one tree and release the old: on success the
+ * state's tree is replaced; on failure it is unchanged. -ENOMEM, -ENOENT. */
+int state_put(struct ptree *t, struct ptree_key k, void *val);
+int state_del(struct ptree *t, struct ptree_key k);
+
+/* Inserts or replaces function f (already encoded) in the three function trees,
+ * removing `old` (the record f replaces, or NULL) from the keyed trees first.
+ * -ENOMEM leaves the trees as they were. */
+int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f);
+/* Removes f from the three trees. -ENOMEM. */
+int state_del_fn(struct state *s, const struct rec_fn *f);
+
+#endif

@@ -1,0 +1,167 @@
+/* The unit-test binary: runs every registered suite, or the one named in argv[1]. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "unit.h"
+
+#define MAX_SUITES 64
+
+static struct {
+	const char *name;
+	const struct unit_test *tests;
+} suites[MAX_SUITES];
+static int nsuites;
+static char tmpdir[256];
+
+void unit_register(const char *suite, const struct unit_test *tests)
+{
+	if (nsuites == MAX_SUITES) {
+		fprintf(stderr, "unit: too many suites\n");
+		abort();
+	}
+	suites[nsuites].name = suite;
+	suites[nsuites].tests = tests;
+	nsuites++;
+}
+
+static void remove_tmpdir(void)
+{
+	if (tmpdir[0] && !getenv("DSYMFS_KEEP_TMP"))
+		unit_sh("rm -rf '%s'", tmpdir);
+}
+
+const char *unit_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof tmpdir, "/tmp/dsymfs-unit.XXXXXX");
+		if (!mkdtemp(tmpdir)) {
+			perror("mkdtemp");
+			abort();
+		}
+		atexit(remove_tmpdir);
+	}
+	return tmpdir;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+int unit_sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = vformat(fmt, ap);
+	va_end(ap);
+	if (!cmd)
+		return -1;
+	fflush(stdout);
+	int rc = system(cmd);
+	free(cmd);
+	if (rc == -1 || !WIFEXITED(rc))
+		return -1;
+	return WEXITSTATUS(rc);
+}
+
+char *unit_sh_out(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = vformat(fmt, ap);
+	va_end(ap);
+	if (!cmd)
+		return NULL;
+	FILE *p = popen(cmd, "r");
+	free(cmd);
+	if (!p)
+		return NULL;
+	size_t len = 0, cap = 4096;
+	char *out = malloc(cap);
+	size_t n;
+	while (out && (n = fread(out + len, 1, cap - len - 1, p)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			char *bigger = realloc(out, cap * 2);
+			if (!bigger) {
+				free(out);
+				out = NULL;
+				break;
+			}
+			out = bigger;
+			cap *= 2;
+		}
+	}
+	int rc = pclose(p);
+	if (!out)
+		return NULL;
+	out[len] = 0;
+	if (rc != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+char *unit_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+	do {
+		if (cap - n < 4096) {
+			char *bigger = realloc(buf, cap ? cap * 2 : 8192);
+			if (!bigger) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = bigger;
+			cap = cap ? cap * 2 : 8192;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+	} while (got > 0);
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	int found = 0;
+	for (int i = 0; i < nsuites; i++) {
+		if (only && strcmp(only, suites[i].name) != 0)
+			continue;
+		found++;
+		CU_pSuite s = CU_add_suite(suites[i].name, NULL, NULL);
+		for (const struct unit_test *t = suites[i].tests; s && t->name; t++)
+			CU_add_test(s, t->name, t->fn);
+	}
+	if (only && !found) {
+		fprintf(stderr, "unit: no suite named %s\n", only);
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

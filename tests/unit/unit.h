@@ -1,0 +1,32 @@
+/* unit: how a CUnit suite joins the test binary. Each tests/unit/test_*.c declares its
+ * tests in a table and registers it with UNIT_SUITE; main.c runs every suite, or only
+ * the one named on the command line. Tests that need external tools (clang-16, lldb-16)
+ * call them by name from PATH and fail loudly when they are missing. */
+#ifndef DSYMFS_UNIT_H
+#define DSYMFS_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+struct unit_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+void unit_register(const char *suite, const struct unit_test *tests);
+
+#define UNIT_SUITE(name, table) \
+	__attribute__((constructor)) static void unit_register_##name(void) \
+	{ unit_register(#name, table); }
+
+/* A scratch directory for this run (created on first use, removed at exit unless
+ * DSYMFS_KEEP_TMP is set). Never NULL. */
+const char *unit_tmpdir(void);
+/* Runs a shell command; returns its exit status (or -1). Output goes to the test log. */
+int unit_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Runs a shell command and returns its stdout (malloc'd, NUL-terminated; caller frees),
+ * or NULL if it could not run or exited non-zero. */
+char *unit_sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads a whole file (malloc'd, NUL-terminated; caller frees); NULL on error. */
+char *unit_read_file(const char *path, size_t *len);
+
+#endif
