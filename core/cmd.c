@@ -955,7 +955,7 @@ static int parse_line(struct parse *p, char *buf, size_t len, struct cmd *c)
 			pos++;
 		if (pos >= len)
 			break;
-		struct token t;
+		struct token t = {0};
 		TRY(next_token(p, buf, &pos, &t));
 		if (!first) {
 			TRY(place(p, &t));
