@@ -483,15 +483,20 @@ static int segs_commit(struct batch *b, struct macho_segtab *t)
 	return 0;
 }
 
+static struct macho_segment *find_seg(struct macho_segtab *t, const char *name)
+{
+	for (uint32_t i = 0; i < t->nsegs; i++)
+		if (!strcmp(t->segs[i].segname, name))
+			return &t->segs[i];
+	return NULL;
+}
+
 static int apply_segment(struct batch *b, const struct cmd *c)
 {
 	struct macho_segtab t;
 	if (segs_edit(b, &t))
 		return -ENOMEM;
-	struct macho_segment *seg = NULL;
-	for (uint32_t i = 0; i < t.nsegs; i++)
-		if (!strcmp(t.segs[i].segname, c->u.segment.name))
-			seg = &t.segs[i];
+	struct macho_segment *seg = find_seg(&t, c->u.segment.name);
 	if (!seg) {
 		if (t.nsegs == MACHO_MAX_SEGS) {
 			macho_segtab_free(&t);
@@ -529,10 +534,7 @@ static int apply_section(struct batch *b, const struct cmd *c)
 	struct macho_segtab t;
 	if (segs_edit(b, &t))
 		return -ENOMEM;
-	struct macho_segment *seg = NULL;
-	for (uint32_t i = 0; i < t.nsegs; i++)
-		if (!strcmp(t.segs[i].segname, c->u.section.seg))
-			seg = &t.segs[i];
+	struct macho_segment *seg = find_seg(&t, c->u.section.seg);
 	if (!seg) {
 		macho_segtab_free(&t);
 		return fail(b, -EINVAL, b->line_no, "section %s %s: no segment %s",

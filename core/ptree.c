@@ -20,7 +20,9 @@
 #include "ptree.h"
 
 /* 88 bytes on LP64, which glibc serves from a 96-byte chunk. A node's own weights are
- * not stored: they are its sums minus its children's sums. */
+ * not stored: they are its sums minus its children's sums. The priority keeps the top 32
+ * bits of the key's hash so that it packs with the refcount; the rare ties only need a
+ * consistent >= in the heap order, and cost nothing measurable in depth. */
 struct ptree_node {
 	struct ptree_node *l, *r;
 	void *val;
@@ -73,7 +75,7 @@ static uint32_t ptree_prio(struct ptree_key k)
 		uint64_t f = 0xcbf29ce484222325ULL;
 		for (const unsigned char *c = (const unsigned char *)k.s; *c; c++)
 			f = (f ^ *c) * 0x100000001b3ULL;
-		h = ptree_mix(h ^ f ^ 1);
+		h = ptree_mix(h ^ f);
 	}
 	return (uint32_t)(h >> 32);
 }

@@ -40,7 +40,8 @@ struct ptree_key {
 struct ptree_ops {
 	void (*val_ref)(void *val);
 	void (*val_unref)(void *val);
-	/* Writes the value's PTREE_NW weights; NULL means all weights are 0. */
+	/* Writes the value's PTREE_NW weights; NULL means all weights are 0. val_ref and
+	 * val_unref may be NULL (values whose lifetime is managed elsewhere). */
 	void (*weigh)(const void *val, uint64_t w[PTREE_NW]);
 };
 
@@ -99,8 +100,8 @@ void ptree_iter_first(struct ptree_iter *it, const struct ptree *t);
 /* Positions at the node whose span in weight dimension wi contains position pos, i.e.
  * the first node with before[wi] + own[wi] > pos (nodes of zero weight are skipped).
  * Writes the sums of all weights of the nodes before it in `before`.
- * Returns 0, -ERANGE if pos >= the total weight (iterator past the end), or
- * -EOVERFLOW. */
+ * Returns 0, -ERANGE if pos >= the total weight (iterator past the end, `before` =
+ * the totals), -EINVAL for a bad wi, or -EOVERFLOW. `before` may be NULL. */
 int ptree_iter_seek_weight(struct ptree_iter *it, const struct ptree *t, int wi, uint64_t pos,
 			   uint64_t before[PTREE_NW]);
 bool ptree_iter_valid(const struct ptree_iter *it);
