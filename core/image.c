@@ -903,7 +903,8 @@ static int check_final(struct batch *b)
 			return rc;
 	}
 	/* Sorting puts every touch of one id together; the last is the latest line. */
-	qsort(b->fns.v, b->fns.n, sizeof *b->fns.v, touch_cmp);
+	if (b->fns.n)  /* qsort's array may not be NULL, even when empty */
+		qsort(b->fns.v, b->fns.n, sizeof *b->fns.v, touch_cmp);
 	for (size_t i = 0; i < b->fns.n; i++) {
 		if (i + 1 < b->fns.n && b->fns.v[i + 1].id == b->fns.v[i].id)
 			continue;
