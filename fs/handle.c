@@ -1,0 +1,111 @@
+/* Open handles. See handle.h. */
+#include "handle.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void handle_bytes_release(struct handle_bytes *b)
+{
+	gen_unref(b->g);
+	free(b->owned);
+	memset(b, 0, sizeof *b);
+}
+
+void handle_list_init(struct handle_list *l)
+{
+	memset(l, 0, sizeof *l);
+	pthread_mutex_init(&l->lock, NULL);
+}
+
+void handle_list_destroy(struct handle_list *l)
+{
+	while (l->head)
+		handle_free(l, l->head);
+	pthread_mutex_destroy(&l->lock);
+}
+
+int handle_new(struct handle_list *l, enum handle_kind kind, struct handle **out)
+{
+	struct handle *h = calloc(1, sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	h->kind = kind;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_lock(&l->lock);
+	h->next = l->head;
+	if (l->head)
+		l->head->prev = h;
+	l->head = h;
+	pthread_mutex_unlock(&l->lock);
+	*out = h;
+	return 0;
+}
+
+void handle_free(struct handle_list *l, struct handle *h)
+{
+	pthread_mutex_lock(&l->lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		l->head = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&l->lock);
+
+	switch (h->kind) {
+	case HANDLE_DWARF:
+		if (h->u.dwarf.g) {
+			gen_reader_close(h->u.dwarf.g);
+			gen_unref(h->u.dwarf.g);
+		}
+		free(h->u.dwarf.buf);
+		break;
+	case HANDLE_BYTES:
+		handle_bytes_release(&h->u.bytes);
+		break;
+	case HANDLE_CONTROL:
+		ctl_session_free(h->u.ctl);
+		break;
+	case HANDLE_DIR:
+		for (size_t i = 0; i < h->u.dir.n; i++)
+			free(h->u.dir.v[i].name);
+		free(h->u.dir.v);
+		break;
+	}
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+void handle_dwarf_bind(struct handle *h, struct gen *g)
+{
+	gen_ref(g);
+	gen_reader_open(g);
+	h->u.dwarf.g = g;
+}
+
+ssize_t handle_dwarf_fill(struct handle *h, uint64_t off, size_t size)
+{
+	/* Kept across reads: the kernel asks for the same sizes over and over, and a fresh
+	 * large allocation per read costs an mmap/munmap pair. */
+	if (size > h->u.dwarf.cap) {
+		uint8_t *buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		free(h->u.dwarf.buf);
+		h->u.dwarf.buf = buf;
+		h->u.dwarf.cap = size;
+	}
+	return gen_read(h->u.dwarf.g, off, h->u.dwarf.buf, size);
+}
+
+size_t handle_slice(size_t len, uint64_t off, size_t size, size_t *n)
+{
+	if (off >= len) {
+		*n = 0;
+		return len;
+	}
+	size_t left = len - (size_t)off;
+	*n = size < left ? size : left;
+	return (size_t)off;
+}

@@ -1,0 +1,146 @@
+/* dsymfs: mounts live dSYM bundles (or renders them, with the render subcommand).
+ *
+ *   dsymfs [--config FILE] [FUSE options: -f, -d, -o OPT ...] MOUNTPOINT
+ *   dsymfs render [--config FILE] SCRIPT OUTDIR
+ *
+ * The mount runs until fusermount3 -u or SIGINT/SIGTERM/SIGHUP, then frees everything
+ * and exits 0. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "fs.h"
+#include "ops.h"
+#include "render.h"
+
+#define VERSION "0.1.0"
+
+/* Takes --config FILE or --config=FILE out of argv (a fuse_opt table cannot accept both
+ * spellings: every template that matches an argument applies to it). Returns 0, or -1
+ * when --config has no value. */
+static int take_config(int *argc, char **argv, const char **config)
+{
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 == *argc)
+				return -1;
+			*config = argv[++i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			*config = argv[i] + 9;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
+}
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s [--config FILE] [options] MOUNTPOINT\n"
+		   "       %s render [--config FILE] SCRIPT OUTDIR\n\n"
+		   "Serves live dSYM bundles that a compiler updates through MOUNTPOINT/control.\n"
+		   "Without --config, one image Foo (x86_64, a fresh random UUID) is mounted.\n\n"
+		   "    --config FILE          read the configuration (INI) from FILE\n"
+		   "Requests are always served by one thread (-s, -o max_threads and\n"
+		   "-o max_idle_threads change nothing).\n",
+		prog, prog);
+}
+
+static void help(const char *prog)
+{
+	usage(stdout, prog);
+	printf("\nFUSE options:\n");
+	fflush(stdout);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+	printf("\nConfiguration keys (defaults after '='):\n");
+	conf_print_keys(stdout);
+}
+
+/* Mounts fs at the mount point and serves until unmounted or signalled. */
+static int serve(struct fs *fs, struct fuse_args *args, const struct fuse_cmdline_opts *o)
+{
+	int status = 1;
+	struct fuse_session *se = fuse_session_new(args, ops_table(), sizeof *ops_table(), fs);
+	if (!se)
+		return 1;
+	if (fuse_set_signal_handlers(se))
+		goto destroy;
+	if (fuse_session_mount(se, o->mountpoint))
+		goto signals;
+	fuse_daemonize(o->foreground);
+	int rc = fs_start(fs, se);
+	if (rc) {
+		FS_LOG(fs, CONF_LOG_ERROR, "cannot start the notifier: %s", strerror(-rc));
+		goto unmount;
+	}
+	/* A positive result is the signal that ended the loop: a requested, clean stop. */
+	rc = fuse_session_loop(se);
+	fs_stop(fs);
+	if (rc < 0)
+		FS_LOG(fs, CONF_LOG_ERROR, "session ended: %s", strerror(-rc));
+	else
+		status = 0;
+	FS_LOG(fs, CONF_LOG_INFO, "unmounting %s", o->mountpoint);
+unmount:
+	fuse_session_unmount(se);
+signals:
+	fuse_remove_signal_handlers(se);
+destroy:
+	fuse_session_destroy(se);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL;
+	if (take_config(&argc, argv, &config)) {
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	if (argc > 1 && !strcmp(argv[1], "render"))
+		return render_main(config, argc - 1, argv + 1);
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cmd = {0};
+	struct conf conf = {0};
+	struct fs *fs = NULL;
+	char err[1024];
+	int status = 1;
+
+	if (fuse_parse_cmdline(&args, &cmd))
+		goto out;
+	if (cmd.show_help) {
+		help(argv[0]);
+		status = 0;
+		goto out;
+	}
+	if (cmd.show_version) {
+		printf("dsymfs " VERSION "\n");
+		status = 0;
+		goto out;
+	}
+	if (!cmd.mountpoint) {
+		usage(stderr, argv[0]);
+		status = 2;
+		goto out;
+	}
+	int rc = config ? conf_load_file(&conf, config, err, sizeof err)
+			: conf_load_default(&conf, err, sizeof err);
+	if (!rc)
+		rc = fs_new(&conf, &fs, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "dsymfs: %s\n", err);
+		goto out;
+	}
+	status = serve(fs, &args, &cmd);
+out:
+	fs_free(fs);
+	conf_free(&conf);
+	free(cmd.mountpoint);
+	fuse_opt_free_args(&args);
+	return status;
+}
