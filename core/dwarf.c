@@ -76,6 +76,7 @@ enum {
 enum abbrev {
 	AB_CU = 1,
 	AB_TYPES_UNIT,
+	AB_TYPES_UNIT_EMPTY,      /* no types: no children */
 	AB_SUBPROGRAM,
 	AB_SUBPROGRAM_VOID,
 	AB_SUBPROGRAM_LEAF,       /* no parameters: no children */
@@ -98,6 +99,9 @@ static const uint8_t abbrev_table[] = {
 		DW_AT_name, DW_FORM_string, DW_AT_stmt_list, DW_FORM_sec_offset,
 		DW_AT_comp_dir, DW_FORM_string, 0, 0,
 	AB_TYPES_UNIT, DW_TAG_compile_unit, 1,
+		DW_AT_producer, DW_FORM_strp, DW_AT_language, DW_FORM_data2,
+		DW_AT_name, DW_FORM_string, 0, 0,
+	AB_TYPES_UNIT_EMPTY, DW_TAG_compile_unit, 0,
 		DW_AT_producer, DW_FORM_strp, DW_AT_language, DW_FORM_data2,
 		DW_AT_name, DW_FORM_string, 0, 0,
 	AB_SUBPROGRAM, DW_TAG_subprogram, 1,
@@ -377,9 +381,9 @@ size_t dwarf_types_unit_die_size(void)
 	return 1 + 4 + 2 + sizeof types_unit_name;
 }
 
-void dwarf_put_types_unit_die(uint8_t *out)
+void dwarf_put_types_unit_die(uint8_t *out, bool has_types)
 {
-	out[0] = AB_TYPES_UNIT;
+	out[0] = has_types ? AB_TYPES_UNIT : AB_TYPES_UNIT_EMPTY;
 	enc_u32(out + 1, 0);  /* producer: offset 0 of .debug_str */
 	enc_u16(out + 5, DW_LANG_C99);
 	memcpy(out + 7, types_unit_name, sizeof types_unit_name);

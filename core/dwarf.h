@@ -22,6 +22,7 @@
 #ifndef DSYMFS_DWARF_H
 #define DSYMFS_DWARF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,9 +55,10 @@ void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value);
 /* Unit header of .debug_info; unit_total is the unit's whole size (header included). */
 void dwarf_put_cu_header(uint8_t *out, uint64_t unit_total);
 
-/* The types unit's DIE. */
+/* The types unit's DIE. Without types it has no children, and the caller writes no null
+ * entry after it. */
 size_t dwarf_types_unit_die_size(void);
-void dwarf_put_types_unit_die(uint8_t *out);
+void dwarf_put_types_unit_die(uint8_t *out, bool has_types);
 
 /* A compile unit's DIE: name (the unit's source path), comp_dir (may be NULL) and the
  * .debug_line offset of its line program. */

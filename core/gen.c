@@ -209,8 +209,10 @@ static int lay_out(struct gen *g)
 	size_t prefix = dwarf_line_header_prefix_size();
 	size_t tables = st->ftab->tables_len;
 	uint64_t line_size = 0, aranges_size = 0;
+	bool has_types = st->ttab->n > 0;
+	uint64_t types_end = has_types ? 1 : 0;  /* the null entry ending the unit's children */
 	uint64_t info_size = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size() +
-			     st->ttab->total + 1;
+			     st->ttab->total + types_end;
 	g->types_base = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
 	size_t meta_len = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
 	for (size_t i = 0; i < nunits; i++) {
@@ -299,12 +301,12 @@ static int lay_out(struct gen *g)
 		add_extent(&l, DWARF_ARANGES_TUPLE_SIZE, EXT_ZERO, NULL, 0);
 	}
 	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
-	dwarf_put_cu_header(m, tu + st->ttab->total + 1);
-	dwarf_put_types_unit_die(m + DWARF_CU_HEADER_SIZE);
+	dwarf_put_cu_header(m, tu + st->ttab->total + types_end);
+	dwarf_put_types_unit_die(m + DWARF_CU_HEADER_SIZE, has_types);
 	add_extent(&l, tu, EXT_BYTES, m, 0);
 	m += tu;
 	add_extent(&l, st->ttab->total, EXT_TYPES, NULL, 0);
-	add_extent(&l, 1, EXT_ZERO, NULL, 0);
+	add_extent(&l, types_end, EXT_ZERO, NULL, 0);
 	for (size_t i = 0; i < nunits; i++) {
 		const struct unit *u = &units[i];
 		size_t die = dwarf_cu_die_size(u->name, u->comp_dir);
@@ -485,7 +487,7 @@ static int read_tree(const struct gen *g, const struct extent *e, uint64_t local
 			uint8_t type = (s->sect ? MACHO_N_SECT : 0x02 /* N_ABS */) |
 				       (s->ext ? MACHO_N_EXT : 0);
 			macho_put_nlist(tmp, (uint32_t)(2 + before[STATE_W_STR]), type,
-					(uint8_t)s->sect, 0, s->value);
+					(uint8_t)s->sect, s->desc, s->value);
 			window_piece(&w, tmp, MACHO_NLIST_SIZE);
 			before[STATE_W_STR] += strlen(s->name) + 1;
 		} else {

@@ -76,8 +76,9 @@ static int exe_syms_into(struct state *s, const struct macho_exe *exe)
 		rs->value = ms->value;
 		rs->sect = ms->sect;
 		rs->ext = (ms->type & MACHO_N_EXT) != 0;
+		rs->desc = ms->desc;
 		rs->from_exe = true;
-		int rc = state_put(&s->syms, state_sym_key(rs->name), rs);
+		int rc = state_put(&s->syms, state_exe_sym_key(i + 1, rs->name), rs);
 		rec_sym_unref(rs);
 		if (rc)
 			return rc;
@@ -587,7 +588,7 @@ static int apply_exe(struct batch *b, const char *path)
 	for (ptree_iter_first(&it, &snap); ptree_iter_valid(&it) && !rc; ptree_iter_next(&it)) {
 		struct rec_sym *s = ptree_iter_val(&it);
 		if (s->from_exe)
-			rc = state_del(&b->w.syms, state_sym_key(s->name));
+			rc = state_del(&b->w.syms, ptree_iter_key(&it));
 	}
 	ptree_release(&snap);
 	if (!rc)
@@ -600,6 +601,28 @@ static int apply_exe(struct batch *b, const char *path)
 	return 0;
 }
 
+/* Removes the symbols named `name` (only the executable's when exe_only); *found says
+ * whether there were any. */
+static int drop_syms(struct state *s, const char *name, bool exe_only, bool *found)
+{
+	uint64_t h = state_name_hash(name);
+	struct ptree snap;
+	ptree_copy(&s->syms, &snap);
+	struct ptree_iter it;
+	int rc = 0;
+	*found = false;
+	for (ptree_iter_seek_key(&it, &snap, (struct ptree_key){h, 0, NULL});
+	     ptree_iter_valid(&it) && ptree_iter_key(&it).a == h && !rc; ptree_iter_next(&it)) {
+		struct rec_sym *sym = ptree_iter_val(&it);
+		if (strcmp(sym->name, name) || (exe_only && !sym->from_exe))
+			continue;
+		*found = true;
+		rc = state_del(&s->syms, ptree_iter_key(&it));
+	}
+	ptree_release(&snap);
+	return rc ? rc : it.error;
+}
+
 static int apply_sym(struct batch *b, const struct cmd *c)
 {
 	struct rec_sym *s = rec_sym_new();
@@ -610,10 +633,25 @@ static int apply_sym(struct batch *b, const struct cmd *c)
 	s->value = c->u.sym.value;
 	s->sect = c->u.sym.sect;
 	s->ext = c->u.sym.ext;
-	int rc = state_put(&b->w.syms, state_sym_key(s->name), s);
+	bool found;
+	/* The compiler's definition replaces the executable's entries of the name. */
+	int rc = drop_syms(&b->w, s->name, true, &found);
+	if (!rc)
+		rc = state_put(&b->w.syms, state_sym_key(s->name), s);
 	rec_sym_unref(s);
 	if (rc)
 		return oom(b);
+	b->changed = true;
+	return 0;
+}
+
+static int apply_unsym(struct batch *b, const char *name)
+{
+	bool found;
+	if (drop_syms(&b->w, name, false, &found))
+		return oom(b);
+	if (!found)
+		return fail(b, -EINVAL, b->line_no, "unsym %s: no such symbol", name);
 	b->changed = true;
 	return 0;
 }
@@ -665,14 +703,7 @@ static int apply(struct batch *b, struct image_item *it)
 	case CMD_SYM:
 		return apply_sym(b, c);
 	case CMD_UNSYM:
-		rc = state_del(&b->w.syms, state_sym_key(c->u.unsym.name));
-		if (rc == -ENOENT)
-			return fail(b, -EINVAL, b->line_no, "unsym %s: no such symbol",
-				    c->u.unsym.name);
-		if (rc)
-			return oom(b);
-		b->changed = true;
-		return 0;
+		return apply_unsym(b, c->u.unsym.name);
 	case CMD_IMAGE:
 	case CMD_COMMIT:
 	case CMD_ABORT:

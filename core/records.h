@@ -107,6 +107,7 @@ struct rec_sym {
 	uint64_t value;
 	uint32_t sect;    /* 1-based section ordinal; 0: NO_SECT (absolute) */
 	bool ext;
+	uint16_t desc;    /* n_desc, as the executable had it (0 for the compiler's) */
 	bool from_exe;    /* read from the executable (replaced when it is re-read) */
 };
 

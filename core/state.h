@@ -13,7 +13,12 @@
  *   fn_layout  (cu file id, id) -> struct rec_fn     weights: [0] info bytes,
  *                                                     [1] line-program bytes, [2] 16
  *   fn_by_addr (low_pc, id)     -> struct rec_fn
- *   syms       (0, 0, name)     -> struct rec_sym    weights: [0] 16, [1] strlen + 1
+ *   syms       (h, 0, name)     -> struct rec_sym    the compiler's symbols (`sym`)
+ *              (h, k, name)     -> struct rec_sym    the executable's k-th symbol (k >= 1)
+ *                                                    weights: [0] 16, [1] strlen + 1
+ *              h is a hash of the name, so every entry of one name sits in one key range
+ *              (found in O(log n)); an executable may define a name several times
+ *              (static functions of two files), so its entries are told apart by k.
  * fn_layout is the order functions appear in the file: grouped by compile unit.
  */
 #ifndef DSYMFS_STATE_H
@@ -82,9 +87,21 @@ static inline struct ptree_key state_addr_key(const struct rec_fn *f)
 {
 	return (struct ptree_key){f->low_pc, f->id, NULL};
 }
+/* FNV-1a: any stable hash will do; equal names must land in one key range. */
+static inline uint64_t state_name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return h;
+}
 static inline struct ptree_key state_sym_key(const char *name)
 {
-	return (struct ptree_key){0, 0, name};
+	return (struct ptree_key){state_name_hash(name), 0, name};
+}
+static inline struct ptree_key state_exe_sym_key(uint64_t k, const char *name)
+{
+	return (struct ptree_key){state_name_hash(name), k, name};
 }
 
 /* An empty state with the given identity and segments (copied). -ENOMEM. The caller
