@@ -73,4 +73,7 @@ clean:
 	rm -rf build
 
 .PHONY: all test run install clean deps-run deps-test check-layers
+
+# Benchmarks (`make bench`) and fuzzing (`make fuzz`) live beside their code.
+-include tests/bench/bench.mk tests/fuzz/fuzz.mk
 -include $(shell find build -name '*.d' 2>/dev/null)
