@@ -180,6 +180,7 @@ struct ctl_session {
 	char *partial;              /* the line being assembled across writes */
 	size_t plen, pcap;
 	bool skipping;              /* discarding up to the next newline */
+	bool skip_counted;          /* ... of a line already counted in line_no */
 	struct image_item *items;   /* the pending batch */
 	size_t nitems, cap;
 	size_t batch_bytes;
@@ -275,7 +276,7 @@ static int session_error(struct ctl_session *s, int rc, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	set_result(s, "error: %s", msg);
-	char logged[RESULT_MAX + 64];
+	char logged[sizeof msg + 64];
 	snprintf(logged, sizeof logged, "%s (batch of %zu command(s) dropped)", msg, s->nitems);
 	log_to_image(s, logged);
 	drop_batch(s);
@@ -285,10 +286,11 @@ static int session_error(struct ctl_session *s, int rc, const char *fmt, ...)
 static int do_image(struct ctl_session *s, struct cmd *c)
 {
 	const char *name = c->u.image.name;
-	if (s->nitems && s->im && strcmp(image_name(s->im), name))
+	struct image *bound = target(s);
+	if (s->nitems && bound && strcmp(image_name(bound), name))
 		return session_error(s, -EINVAL, "line %llu: image %s: a batch for image %s is "
 				     "pending; commit or abort it first",
-				     (unsigned long long)s->line_no, name, image_name(s->im));
+				     (unsigned long long)s->line_no, name, image_name(bound));
 	struct image *im = ctl_registry_find(s->r, name);
 	if (!c->u.image.create) {
 		if (c->u.image.exe || c->u.image.has_uuid || c->u.image.has_arch)
@@ -401,6 +403,17 @@ static int append_partial(struct ctl_session *s, const char *p, size_t n)
 	return 0;
 }
 
+/* Drops data[from..len) after a failed line: it belonged to the batch just dropped. Its
+ * lines are still counted, so later messages keep matching the writer's line numbers. */
+static void discard_rest(struct ctl_session *s, const char *data, size_t len, size_t from)
+{
+	for (size_t k = from; k < len; k++)
+		if (data[k] == '\n')
+			s->line_no++;
+	s->skipping = from < len && data[len - 1] != '\n';
+	s->skip_counted = false;
+}
+
 ssize_t ctl_session_write(struct ctl_session *s, const char *data, size_t len)
 {
 	size_t max_line = s->r->lim.max_line;
@@ -409,19 +422,28 @@ ssize_t ctl_session_write(struct ctl_session *s, const char *data, size_t len)
 		const char *nl = memchr(data + i, '\n', len - i);
 		size_t seg = nl ? (size_t)(nl - (data + i)) : len - i;
 		if (s->skipping) {
-			if (nl)
+			if (nl) {
 				s->skipping = false;
+				s->line_no += !s->skip_counted;
+				s->skip_counted = false;
+			}
 			i += seg + (nl ? 1 : 0);
 			continue;
 		}
+		int rc;
 		if (s->plen + seg > max_line) {
 			s->plen = 0;
-			s->skipping = !nl;
 			s->line_no++;
-			return session_error(s, -E2BIG, "line %llu: longer than %zu bytes (max_line)",
-					     (unsigned long long)s->line_no, max_line);
+			rc = session_error(s, -E2BIG, "line %llu: longer than %zu bytes (max_line)",
+					   (unsigned long long)s->line_no, max_line);
+			if (nl) {
+				discard_rest(s, data, len, i + seg + 1);
+			} else {
+				s->skipping = true;  /* the long line goes on in later writes */
+				s->skip_counted = true;
+			}
+			return rc;
 		}
-		int rc;
 		if (!nl) {
 			rc = append_partial(s, data + i, seg);
 			if (rc)
@@ -438,8 +460,7 @@ ssize_t ctl_session_write(struct ctl_session *s, const char *data, size_t len)
 		}
 		i += seg + 1;
 		if (rc) {
-			/* The rest of this write belonged to the batch that was just dropped. */
-			s->skipping = data[len - 1] != '\n';
+			discard_rest(s, data, len, i);
 			return rc;
 		}
 	}

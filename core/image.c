@@ -271,7 +271,8 @@ struct batch {
 	struct state w;
 	struct touches fns;        /* functions added or changed */
 	struct touches types;      /* types added or changed */
-	struct touches dropped;    /* files and types deleted (id; kind in line_no's use) */
+	struct touches dropped_files, dropped_types;  /* delfile / deltype */
+	struct touches poisoned;   /* functions a line shift took to <= 0, at that line */
 	uint64_t segs_line;        /* line of the last segment/section/exe change, or 0 */
 	uint64_t line_no;          /* line of the command being applied */
 	bool files_changed, types_changed, changed;
@@ -312,6 +313,15 @@ static int touch(struct batch *b, struct touches *t, uint64_t id)
 	return 0;
 }
 
+/* The line of the last touch of id in t, or `otherwise`. */
+static uint64_t touch_line(const struct touches *t, uint64_t id, uint64_t otherwise)
+{
+	for (size_t i = t->n; i-- > 0;)
+		if (t->v[i].id == id)
+			return t->v[i].line_no;
+	return otherwise;
+}
+
 static struct rec_fn *find_fn(struct batch *b, const char *cmd, uint64_t id, int *rc)
 {
 	struct rec_fn *f = ptree_get(&b->w.fn_by_id, state_id_key(id));
@@ -324,6 +334,8 @@ static struct rec_fn *find_fn(struct batch *b, const char *cmd, uint64_t id, int
 /* Encodes f (a record no generation holds yet) and puts it in place of old. */
 static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 {
+	if (old && rec_fn_same(old, f))  /* by=0, or a move to where it is: nothing to do */
+		return 0;
 	int rc = dwarf_encode_fn(f);
 	if (rc == -EINVAL)
 		return fail(b, rc, b->line_no, "fn %llu (%s): rows are not in ascending "
@@ -336,10 +348,7 @@ static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 
 static int apply_fn(struct batch *b, struct rec_fn *f)
 {
-	struct rec_fn *old = ptree_get(&b->w.fn_by_id, state_id_key(f->id));
-	if (old && rec_fn_same(old, f))
-		return 0;
-	return put_fn(b, old, f);
+	return put_fn(b, ptree_get(&b->w.fn_by_id, state_id_key(f->id)), f);
 }
 
 static int move_fn(struct batch *b, struct rec_fn *old, uint64_t low_pc, bool has_size,
@@ -398,12 +407,19 @@ static int shift_fn(struct batch *b, struct rec_fn *old, int64_t delta, uint64_t
 	struct rec_fn *f = rec_fn_clone(old);
 	if (!f)
 		return oom(b);
-	if (f->file == in)
+	bool poisons = false;
+	if (f->file == in) {
 		f->line = shift_line(f->line, delta);
+		poisons = f->line < 0 && old->line > 0;
+	}
 	for (uint32_t i = 0; i < f->nrows; i++)
-		if (rec_row_file(f, &f->rows[i]) == in)
+		if (rec_row_file(f, &f->rows[i]) == in) {
 			f->rows[i].line = (int32_t)shift_line(f->rows[i].line, delta);
-	int rc = put_fn(b, old, f);
+			poisons |= f->rows[i].line < 0 && old->rows[i].line > 0;
+		}
+	int rc = poisons ? touch(b, &b->poisoned, f->id) : 0;
+	if (!rc)
+		rc = put_fn(b, old, f);
 	rec_fn_unref(f);
 	return rc;
 }
@@ -462,7 +478,7 @@ static int apply_delete(struct batch *b, struct ptree *t, const char *what, uint
 	else
 		b->types_changed = true;
 	b->changed = true;
-	return touch(b, &b->dropped, id);
+	return touch(b, t == &b->w.files ? &b->dropped_files : &b->dropped_types, id);
 }
 
 /* Copy-on-write access to the segment table. */
@@ -728,7 +744,8 @@ static size_t type_index(const struct state_types *tt, uint64_t id)
 }
 
 /* Every type's target exists, and const/typedef chains end. A pointer ends a chain:
- * pointer cycles are how C spells recursive types. */
+ * pointer cycles are how C spells recursive types. An error names the command that
+ * caused it: the deltype of a missing target, or a redefinition on the loop. */
 static int check_types(struct batch *b)
 {
 	const struct state_types *tt = b->w.ttab;
@@ -740,25 +757,32 @@ static int check_types(struct batch *b)
 		return oom(b);
 	}
 	const struct rec_type *bad = NULL;
-	bool loops = false;
+	uint64_t line = 0;
 	for (size_t i = 0; i < tt->n && !bad; i++) {
 		size_t depth = 0, j = i;
 		while (color[j] == 0) {
 			const struct rec_type *t = tt->recs[j];
 			color[j] = 1;
 			chain[depth++] = j;
-			if (!t->to)
+			if (!t->to || t->kind == REC_TYPE_POINTER) {
+				if (t->to && state_type_offset(tt, t->to) == UINT64_MAX)
+					bad = t;
 				break;
+			}
 			if (state_type_offset(tt, t->to) == UINT64_MAX) {
 				bad = t;
 				break;
 			}
-			if (t->kind == REC_TYPE_POINTER)
-				break;
 			j = type_index(tt, t->to);
-			if (color[j] == 1) {
-				bad = t;
-				loops = true;
+			if (color[j] != 1)
+				continue;
+			bad = t;
+			/* The loop runs from j's place on the chain to its end. */
+			for (size_t k = depth; k-- > 0;) {
+				uint64_t l = touch_line(&b->types, tt->recs[chain[k]]->id, 0);
+				line = l > line ? l : line;
+				if (chain[k] == j)
+					break;
 			}
 		}
 		for (size_t k = 0; k < depth; k++)
@@ -768,13 +792,11 @@ static int check_types(struct batch *b)
 	free(chain);
 	if (!bad)
 		return 0;
-	uint64_t line = b->line_no;
-	for (size_t k = 0; k < b->types.n; k++)
-		if (b->types.v[k].id == bad->id)
-			line = b->types.v[k].line_no;
-	if (loops)
+	if (line)
 		return fail(b, -EINVAL, line, "type %llu: its const/typedef chain loops back on "
 			    "itself", (unsigned long long)bad->id);
+	line = touch_line(&b->dropped_types, bad->to,
+			  touch_line(&b->types, bad->id, b->line_no));
 	return fail(b, -EINVAL, line, "type %llu: refers to type %llu, which does not exist",
 		    (unsigned long long)bad->id, (unsigned long long)bad->to);
 }
@@ -784,29 +806,33 @@ static const struct macho_section *text_section(const struct state *s)
 	return macho_segtab_find(&s->segs->t, "__TEXT", "__text", NULL);
 }
 
-/* Checks one function's references and bounds; the message names it. */
+/* Checks one function's references and bounds; the message names it. `line` is the
+ * line of the command that last changed it, or 0 for a function the batch did not touch:
+ * then a missing file or type is blamed on the command that deleted it. */
 static int check_fn(struct batch *b, const struct rec_fn *f, uint64_t line)
 {
+#define FILE_LINE(x) (line ? line : touch_line(&b->dropped_files, (x), b->line_no))
+#define TYPE_LINE(x) (line ? line : touch_line(&b->dropped_types, (x), b->line_no))
 	unsigned long long id = f->id;
 	const struct state_files *ft = b->w.ftab;
 	const struct state_types *tt = b->w.ttab;
 	if (!f->size)
 		return fail(b, -EINVAL, line, "fn %llu (%s): size is 0", id, f->name);
 	if (!state_file_index(ft, f->file))
-		return fail(b, -EINVAL, line, "fn %llu (%s): file %llu does not exist", id,
+		return fail(b, -EINVAL, FILE_LINE(f->file), "fn %llu (%s): file %llu does not exist", id,
 			    f->name, (unsigned long long)f->file);
 	if (f->cu && !state_file_index(ft, f->cu))
-		return fail(b, -EINVAL, line, "fn %llu (%s): cu file %llu does not exist", id,
+		return fail(b, -EINVAL, FILE_LINE(f->cu), "fn %llu (%s): cu file %llu does not exist", id,
 			    f->name, (unsigned long long)f->cu);
 	if (f->line < 0 || f->line > INT32_MAX)
-		return fail(b, -EINVAL, line, "fn %llu (%s): a line shift takes its declaration "
+		return fail(b, -EINVAL, touch_line(&b->poisoned, f->id, line), "fn %llu (%s): a line shift takes its declaration "
 			    "line to 0 or below (or past 2^31-1)", id, f->name);
 	if (f->ret && state_type_offset(tt, f->ret) == UINT64_MAX)
-		return fail(b, -EINVAL, line, "fn %llu (%s): return type %llu does not exist", id,
+		return fail(b, -EINVAL, TYPE_LINE(f->ret), "fn %llu (%s): return type %llu does not exist", id,
 			    f->name, (unsigned long long)f->ret);
 	for (uint32_t i = 0; i < f->nparams; i++)
 		if (state_type_offset(tt, f->params[i].type) == UINT64_MAX)
-			return fail(b, -EINVAL, line, "fn %llu (%s): parameter %s: type %llu does "
+			return fail(b, -EINVAL, TYPE_LINE(f->params[i].type), "fn %llu (%s): parameter %s: type %llu does "
 				    "not exist", id, f->name, f->params[i].name,
 				    (unsigned long long)f->params[i].type);
 	for (uint32_t i = 0; i < f->nrows; i++) {
@@ -816,14 +842,16 @@ static int check_fn(struct batch *b, const struct rec_fn *f, uint64_t line)
 				    "the function's end (size 0x%llx)", id, f->name, i, r->off,
 				    (unsigned long long)f->size);
 		if (r->line < 0)
-			return fail(b, -EINVAL, line, "fn %llu (%s): a line shift takes row %u to "
+			return fail(b, -EINVAL, touch_line(&b->poisoned, f->id, line), "fn %llu (%s): a line shift takes row %u to "
 				    "line 0 or below", id, f->name, i);
 		if (!state_file_index(ft, rec_row_file(f, r)))
-			return fail(b, -EINVAL, line, "fn %llu (%s): row %u: file %llu does not "
+			return fail(b, -EINVAL, FILE_LINE(rec_row_file(f, r)), "fn %llu (%s): row %u: file %llu does not "
 				    "exist", id, f->name, i,
 				    (unsigned long long)rec_row_file(f, r));
 	}
 	return 0;
+#undef FILE_LINE
+#undef TYPE_LINE
 }
 
 static int check_in_text(struct batch *b, const struct rec_fn *f, uint64_t line)
@@ -889,30 +917,26 @@ static int check_sections(struct batch *b)
 	return rc;
 }
 
-/* After a delfile/deltype: does anything still refer to what went? */
+/* After a delfile/deltype: does any function still refer to what went? (Types that
+ * refer to a deleted type are caught by check_types.) */
 static int check_dropped(struct batch *b)
 {
-	uint64_t line = b->dropped.v[b->dropped.n - 1].line_no;
 	struct ptree_iter it;
 	int rc = 0;
 	for (ptree_iter_first(&it, &b->w.fn_by_id); ptree_iter_valid(&it) && !rc;
 	     ptree_iter_next(&it))
-		rc = check_fn(b, ptree_iter_val(&it), line);
-	if (rc)
-		return rc;
-	const struct state_types *tt = b->w.ttab;
-	for (size_t i = 0; i < tt->n; i++)
-		if (tt->recs[i]->to && state_type_offset(tt, tt->recs[i]->to) == UINT64_MAX)
-			return fail(b, -EINVAL, line, "type %llu still refers to deleted type %llu",
-				    (unsigned long long)tt->recs[i]->id,
-				    (unsigned long long)tt->recs[i]->to);
-	return it.error ? oom(b) : 0;
+		rc = check_fn(b, ptree_iter_val(&it), 0);
+	return rc ? rc : it.error ? oom(b) : 0;
 }
 
+/* By id, then by line, so the last entry of an id is its latest touch whatever the
+ * qsort implementation's stability. */
 static int touch_cmp(const void *x, const void *y)
 {
 	const struct touch *a = x, *c = y;
-	return a->id < c->id ? -1 : a->id > c->id;
+	if (a->id != c->id)
+		return a->id < c->id ? -1 : 1;
+	return a->line_no < c->line_no ? -1 : a->line_no > c->line_no;
 }
 
 static int check_final(struct batch *b)
@@ -956,7 +980,7 @@ static int check_final(struct batch *b)
 		if (rc)
 			return rc;
 	}
-	return b->dropped.n ? check_dropped(b) : 0;
+	return b->dropped_files.n || b->dropped_types.n ? check_dropped(b) : 0;
 }
 
 static void publish(struct image *im, struct gen *g, const struct state *st)
@@ -1018,7 +1042,9 @@ int image_commit(struct image *im, struct image_item *items, size_t nitems,
 	state_release(&b.w);
 	free(b.fns.v);
 	free(b.types.v);
-	free(b.dropped.v);
+	free(b.dropped_files.v);
+	free(b.dropped_types.v);
+	free(b.poisoned.v);
 	if (!rc && g && im->hook)
 		im->hook(im->hook_arg, im, res->generation);
 	return rc;
