@@ -367,6 +367,8 @@ static int move_fn(struct batch *b, struct rec_fn *old, uint64_t low_pc, bool ha
 
 static int apply_move_range(struct batch *b, uint64_t from, uint64_t to, int64_t by)
 {
+	if (by == 0)  /* nothing moves: skip the walk over the window */
+		return 0;
 	/* Collect first from a snapshot of the address tree: moving changes the keys. */
 	struct ptree snap;
 	ptree_copy(&b->w.fn_by_addr, &snap);
@@ -427,6 +429,8 @@ static int shift_fn(struct batch *b, struct rec_fn *old, int64_t delta, uint64_t
 static int apply_line_range(struct batch *b, uint64_t file, int64_t from, int64_t to,
 			    int64_t by)
 {
+	if (by == 0)
+		return 0;
 	/* Functions are not indexed by declaring line: scan a snapshot of the image. */
 	struct ptree snap;
 	ptree_copy(&b->w.fn_by_id, &snap);
