@@ -259,6 +259,11 @@ static void set_result(struct ctl_session *s, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n > sizeof s->result - 2)
 		n = sizeof s->result - 2;
+	/* Messages quote the writer's values (paths, names), which may hold control
+	 * characters: the result is one line. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)s->result[i] < 0x20 || s->result[i] == 0x7f)
+			s->result[i] = '?';
 	s->result[n] = '\n';
 	s->result[n + 1] = 0;
 	s->result_len = (size_t)n + 1;

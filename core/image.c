@@ -231,6 +231,9 @@ void image_log_error(struct image *im, const char *msg)
 	char *copy = strdup(msg);
 	if (!copy)
 		return;  /* the log is best effort; the caller already reported the error */
+	for (char *p = copy; *p; p++)  /* one entry, one line */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	pthread_mutex_lock(&im->lock);
 	if (im->nerrors == IMAGE_ERRORS_KEPT) {
 		free(im->errors[im->errors_head]);
@@ -274,6 +277,7 @@ struct batch {
 	struct touches dropped_files, dropped_types;  /* delfile / deltype */
 	struct touches poisoned;   /* functions a line shift took to <= 0, at that line */
 	uint64_t segs_line;        /* line of the last segment/section/exe change, or 0 */
+	uint64_t sym_line;         /* line of the last sym change, or 0 */
 	uint64_t line_no;          /* line of the command being applied */
 	bool files_changed, types_changed, changed;
 	char *err;
@@ -493,8 +497,63 @@ static int segs_edit(struct batch *b, struct macho_segtab *t)
 	return 0;
 }
 
+static bool segtab_same(const struct macho_segtab *x, const struct macho_segtab *y)
+{
+	if (x->nsegs != y->nsegs)
+		return false;
+	for (uint32_t i = 0; i < x->nsegs; i++) {
+		const struct macho_segment *a = &x->segs[i], *c = &y->segs[i];
+		if (strcmp(a->segname, c->segname) || a->vmaddr != c->vmaddr ||
+		    a->vmsize != c->vmsize || a->maxprot != c->maxprot ||
+		    a->initprot != c->initprot || a->flags != c->flags || a->nsects != c->nsects)
+			return false;
+		for (uint32_t j = 0; j < a->nsects; j++) {
+			const struct macho_section *p = &a->sects[j], *q = &c->sects[j];
+			if (strcmp(p->sectname, q->sectname) || strcmp(p->segname, q->segname) ||
+			    p->addr != q->addr || p->size != q->size || p->align != q->align ||
+			    p->flags != q->flags || p->reserved1 != q->reserved1 ||
+			    p->reserved2 != q->reserved2 || p->reserved3 != q->reserved3)
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool ident_same(const struct macho_ident *x, const struct macho_ident *y)
+{
+	return !memcmp(x->uuid, y->uuid, 16) && x->cputype == y->cputype &&
+	       x->cpusubtype == y->cpusubtype && x->has_build == y->has_build &&
+	       x->platform == y->platform && x->minos == y->minos && x->sdk == y->sdk;
+}
+
+static bool sym_same(const struct rec_sym *x, const struct rec_sym *y)
+{
+	return !strcmp(x->name, y->name) && x->value == y->value && x->sect == y->sect &&
+	       x->ext == y->ext && x->desc == y->desc && x->from_exe == y->from_exe;
+}
+
+/* Two symbol tables with the same entries under the same keys. */
+static bool syms_same(const struct ptree *x, const struct ptree *y)
+{
+	if (ptree_count(x) != ptree_count(y))
+		return false;
+	struct ptree_iter i, j;
+	ptree_iter_first(&i, x);
+	ptree_iter_first(&j, y);
+	for (; ptree_iter_valid(&i) && ptree_iter_valid(&j);
+	     ptree_iter_next(&i), ptree_iter_next(&j))
+		if (ptree_key_cmp(ptree_iter_key(&i), ptree_iter_key(&j)) ||
+		    !sym_same(ptree_iter_val(&i), ptree_iter_val(&j)))
+			return false;
+	return !i.error && !j.error && !ptree_iter_valid(&i) && !ptree_iter_valid(&j);
+}
+
 static int segs_commit(struct batch *b, struct macho_segtab *t)
 {
+	if (segtab_same(&b->w.segs->t, t)) {  /* re-sent as it was: nothing changes */
+		macho_segtab_free(t);
+		return 0;
+	}
 	int rc = state_set_segs(&b->w, t);
 	macho_segtab_free(t);
 	if (rc)
@@ -596,8 +655,14 @@ static int apply_exe(struct batch *b, const char *path)
 	int rc = macho_read_exe(path, &exe, msg, sizeof msg);
 	if (rc)
 		return fail(b, rc, b->line_no, "exe %s: %s", path, msg);
+	/* A relink that changed nothing must not publish: compare before replacing. */
+	bool same = ident_same(&b->w.ident, &exe.ident) &&
+		    segtab_same(&b->w.segs->t, &exe.segtab);
+	struct ptree old_syms;
+	ptree_copy(&b->w.syms, &old_syms);
 	b->w.ident = exe.ident;
-	if (state_set_segs(&b->w, &exe.segtab)) {
+	if (!same && state_set_segs(&b->w, &exe.segtab)) {
+		ptree_release(&old_syms);
 		macho_exe_free(&exe);
 		return oom(b);
 	}
@@ -614,8 +679,16 @@ static int apply_exe(struct batch *b, const char *path)
 	if (!rc)
 		rc = exe_syms_into(&b->w, &exe);
 	macho_exe_free(&exe);
-	if (rc)
+	if (rc) {
+		ptree_release(&old_syms);
 		return oom(b);
+	}
+	if (same && syms_same(&old_syms, &b->w.syms)) {
+		ptree_release(&b->w.syms);
+		b->w.syms = old_syms;
+		return 0;
+	}
+	ptree_release(&old_syms);
 	b->segs_line = b->line_no;
 	b->changed = true;
 	return 0;
@@ -656,11 +729,17 @@ static int apply_sym(struct batch *b, const struct cmd *c)
 	bool found;
 	/* The compiler's definition replaces the executable's entries of the name. */
 	int rc = drop_syms(&b->w, s->name, true, &found);
+	const struct rec_sym *old = ptree_get(&b->w.syms, state_sym_key(s->name));
+	if (!rc && !found && old && sym_same(old, s)) {
+		rec_sym_unref(s);
+		return 0;
+	}
 	if (!rc)
 		rc = state_put(&b->w.syms, state_sym_key(s->name), s);
 	rec_sym_unref(s);
 	if (rc)
 		return oom(b);
+	b->sym_line = b->line_no;
 	b->changed = true;
 	return 0;
 }
@@ -921,6 +1000,21 @@ static int check_sections(struct batch *b)
 	return rc;
 }
 
+/* Every symbol's n_sect names a section of the final segment table. */
+static int check_sym_sections(struct batch *b)
+{
+	uint32_t nsects = macho_segtab_nsects(&b->w.segs->t);
+	uint64_t line = b->segs_line > b->sym_line ? b->segs_line : b->sym_line;
+	struct ptree_iter it;
+	for (ptree_iter_first(&it, &b->w.syms); ptree_iter_valid(&it); ptree_iter_next(&it)) {
+		const struct rec_sym *s = ptree_iter_val(&it);
+		if (s->sect > nsects)
+			return fail(b, -EINVAL, line, "sym %s: section %u does not exist (the image "
+				    "has %u sections)", s->name, s->sect, nsects);
+	}
+	return it.error ? oom(b) : 0;
+}
+
 /* After a delfile/deltype: does any function still refer to what went? (Types that
  * refer to a deleted type are caught by check_types.) */
 static int check_dropped(struct batch *b)
@@ -981,6 +1075,11 @@ static int check_final(struct batch *b)
 	}
 	if (b->segs_line) {
 		int rc = check_sections(b);
+		if (rc)
+			return rc;
+	}
+	if (b->segs_line || b->sym_line) {
+		int rc = check_sym_sections(b);
 		if (rc)
 			return rc;
 	}

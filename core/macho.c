@@ -76,6 +76,10 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
+		/* Names come from the file: keep the message on one line whatever they hold. */
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return rc;
 }
