@@ -373,10 +373,11 @@ class Bench:
                     self.add("seq_cold@ra%d" % kb, cold["mb_per_s"])
                     self.add("flat_cold@ra%d" % kb, fcold["mb_per_s"])
                     self.info["seq_bytes"] = cold["bytes"]
-                    for _ in range(o.warm):  # warm re-reads, interleaved
-                        self.add("seq_warm@ra%d" % kb, tool("seqread", d.dwarf)["mb_per_s"])
-                        self.add("flat_warm@ra%d" % kb, tool("seqread", fpath)["mb_per_s"])
-                        self.add("tmpfs_seq@ra%d" % kb, tool("seqread", copy)["mb_per_s"])
+                    # Warm re-reads, interleaved, each side first in turn.
+                    sides = [("seq_warm", d.dwarf), ("flat_warm", fpath), ("tmpfs_seq", copy)]
+                    for i in range(o.warm):
+                        for name, path in sides[i % 3:] + sides[:i % 3]:
+                            self.add("%s@ra%d" % (name, kb), tool("seqread", path)["mb_per_s"])
                 for _ in range(o.rand_reps):
                     self.commit_one(d, n, img)
                     fpath = self.fresh_flat(f)
@@ -457,8 +458,8 @@ class Bench:
             if total is None:
                 raise Failure("no totals in %s" % cgout)
             self.info["cg_ir@%d" % n] = total / k
-            out.append("== %d functions: %.0f instructions per commit (%d commits)\n%s\n"
-                       % (n, total / k, k, annotate(cgout)))
+            out.append("== %d functions: %.0f instructions per commit (costs below: totals "
+                       "over %d commits)\n%s\n" % (n, total / k, k, annotate(cgout)))
         return "\n".join(out)
 
     def run(self):
