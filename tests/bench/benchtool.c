@@ -16,7 +16,8 @@
  *                                        (stat_miss, open_miss count those that did not);
  *                                        with --null, a 100-byte write() to PATH right
  *                                        before each commit, timed too (write_us_*): the
- *                                        reference measured at the same moments; with
+ *                                        reference measured at the same moments, and
+ *                                        ratio_* over the K (commit / that write) pairs; with
  *                                        --noop, each function is sent exactly as `gen`
  *                                        wrote it (a commit that changes nothing: no new
  *                                        generation, no stat/open check)
@@ -319,6 +320,13 @@ static int cmd_commits(const char *control, const char *dwarf, uint64_t n, uint6
 	bool ok = print_result(fd);
 	close(fd);
 	if (nfd >= 0) {
+		/* Each commit over the null write just before it: a ratio that contention
+		 * spells cancel out of, as both were slowed together. */
+		double *ratio = calloc(k, sizeof *ratio);
+		for (uint64_t j = 0; j < k; j++)
+			ratio[j] = lat[j] / nlat[j];
+		print_lat("ratio", ratio, k);
+		free(ratio);
 		close(nfd);
 		print_lat("write_us", nlat, k);
 	}
