@@ -1186,3 +1186,103 @@ void cmd_format_fn(struct enc_buf *b, const struct rec_fn *f)
 		put_rows(b, f);
 	enc_buf_u8(b, '\n');
 }
+
+/* Any command, for a journal that replays batches: numbers in the spelling the parser
+ * reads back exactly, names and paths quoted when needed, optional fields only when set. */
+void cmd_format(struct enc_buf *b, const struct cmd *c)
+{
+	char uuid[37];
+	switch (c->kind) {
+	case CMD_IMAGE:
+		enc_buf_printf(b, "image ");
+		cmd_format_value(b, c->u.image.name);
+		if (c->u.image.create)
+			enc_buf_printf(b, " create");
+		if (c->u.image.exe)
+			put_field(b, "exe", c->u.image.exe);
+		if (c->u.image.has_uuid) {
+			macho_uuid_format(c->u.image.uuid, uuid);
+			enc_buf_printf(b, " uuid=%s", uuid);
+		}
+		if (c->u.image.has_arch)
+			enc_buf_printf(b, " arch=%s", macho_arch_name(c->u.image.cputype));
+		break;
+	case CMD_EXE:
+		enc_buf_printf(b, "exe ");
+		cmd_format_value(b, c->u.exe.path);
+		break;
+	case CMD_SEGMENT:
+		enc_buf_printf(b, "segment ");
+		cmd_format_value(b, c->u.segment.name);
+		enc_buf_printf(b, " vmaddr=0x%" PRIx64 " vmsize=0x%" PRIx64, c->u.segment.vmaddr,
+			       c->u.segment.vmsize);
+		if (c->u.segment.has_maxprot)
+			enc_buf_printf(b, " maxprot=%" PRIu32, c->u.segment.maxprot);
+		if (c->u.segment.has_initprot)
+			enc_buf_printf(b, " initprot=%" PRIu32, c->u.segment.initprot);
+		break;
+	case CMD_SECTION:
+		enc_buf_printf(b, "section ");
+		cmd_format_value(b, c->u.section.seg);
+		enc_buf_u8(b, ' ');
+		cmd_format_value(b, c->u.section.sect);
+		enc_buf_printf(b, " addr=0x%" PRIx64 " size=0x%" PRIx64, c->u.section.addr,
+			       c->u.section.size);
+		if (c->u.section.has_align)
+			enc_buf_printf(b, " align=%" PRIu32, c->u.section.align);
+		break;
+	case CMD_FILE:
+		cmd_format_file(b, c->u.file);
+		return;
+	case CMD_TYPE:
+		cmd_format_type(b, c->u.type);
+		return;
+	case CMD_FN:
+		cmd_format_fn(b, c->u.fn);
+		return;
+	case CMD_DELFILE:
+	case CMD_DELTYPE:
+	case CMD_DEL:
+		enc_buf_printf(b, "%s %" PRIu64, cmd_name(c->kind), c->u.id);
+		break;
+	case CMD_MOVE:
+		enc_buf_printf(b, "move %" PRIu64 " low_pc=0x%" PRIx64, c->u.move.id,
+			       c->u.move.low_pc);
+		if (c->u.move.has_size)
+			enc_buf_printf(b, " size=0x%" PRIx64, c->u.move.size);
+		break;
+	case CMD_MOVE_RANGE:
+		enc_buf_printf(b, "move-range from=0x%" PRIx64 " to=0x%" PRIx64 " by=%" PRId64,
+			       c->u.move_range.from, c->u.move_range.to, c->u.move_range.by);
+		break;
+	case CMD_LINE:
+		enc_buf_printf(b, "line %" PRIu64 " delta=%" PRId64, c->u.line.id,
+			       c->u.line.delta);
+		if (c->u.line.file)
+			enc_buf_printf(b, " file=%" PRIu64, c->u.line.file);
+		break;
+	case CMD_LINE_RANGE:
+		enc_buf_printf(b, "line-range file=%" PRIu64 " from=%" PRId64 " to=%" PRId64
+			       " by=%" PRId64, c->u.line_range.file, c->u.line_range.from,
+			       c->u.line_range.to, c->u.line_range.by);
+		break;
+	case CMD_SYM:
+		enc_buf_printf(b, "sym ");
+		cmd_format_value(b, c->u.sym.name);
+		enc_buf_printf(b, " value=0x%" PRIx64, c->u.sym.value);
+		if (c->u.sym.sect)
+			enc_buf_printf(b, " sect=%" PRIu32, c->u.sym.sect);
+		if (c->u.sym.ext)
+			enc_buf_printf(b, " ext");
+		break;
+	case CMD_UNSYM:
+		enc_buf_printf(b, "unsym ");
+		cmd_format_value(b, c->u.unsym.name);
+		break;
+	case CMD_COMMIT:
+	case CMD_ABORT:
+		enc_buf_printf(b, "%s", cmd_name(c->kind));
+		break;
+	}
+	enc_buf_u8(b, '\n');
+}

@@ -119,6 +119,9 @@ const char *cmd_name(enum cmd_kind k);
 void cmd_format_fn(struct enc_buf *b, const struct rec_fn *f);
 void cmd_format_type(struct enc_buf *b, const struct rec_type *t);
 void cmd_format_file(struct enc_buf *b, const struct rec_file *f);
+/* Append one protocol line (with its '\n') that parses back to an equal command, for
+ * any kind. */
+void cmd_format(struct enc_buf *b, const struct cmd *c);
 /* Append s as a protocol value: bare when it is safe, quoted with escapes otherwise. */
 void cmd_format_value(struct enc_buf *b, const char *s);
 

@@ -933,6 +933,152 @@ static void test_prefixes_and_mangling(void)
 	}
 }
 
+
+/* Every field of two commands, records by rec_*_same. */
+static bool cmd_same(const struct cmd *x, const struct cmd *y)
+{
+	if (x->kind != y->kind)
+		return false;
+#define STR_EQ(a, b) ((!(a) && !(b)) || ((a) && (b) && !strcmp((a), (b))))
+	switch (x->kind) {
+	case CMD_IMAGE:
+		return STR_EQ(x->u.image.name, y->u.image.name) &&
+		       x->u.image.create == y->u.image.create &&
+		       STR_EQ(x->u.image.exe, y->u.image.exe) &&
+		       x->u.image.has_uuid == y->u.image.has_uuid &&
+		       !memcmp(x->u.image.uuid, y->u.image.uuid, 16) &&
+		       x->u.image.has_arch == y->u.image.has_arch &&
+		       x->u.image.cputype == y->u.image.cputype &&
+		       x->u.image.cpusubtype == y->u.image.cpusubtype;
+	case CMD_EXE:
+		return STR_EQ(x->u.exe.path, y->u.exe.path);
+	case CMD_SEGMENT:
+		return STR_EQ(x->u.segment.name, y->u.segment.name) &&
+		       x->u.segment.vmaddr == y->u.segment.vmaddr &&
+		       x->u.segment.vmsize == y->u.segment.vmsize &&
+		       x->u.segment.has_maxprot == y->u.segment.has_maxprot &&
+		       x->u.segment.has_initprot == y->u.segment.has_initprot &&
+		       x->u.segment.maxprot == y->u.segment.maxprot &&
+		       x->u.segment.initprot == y->u.segment.initprot;
+	case CMD_SECTION:
+		return STR_EQ(x->u.section.seg, y->u.section.seg) &&
+		       STR_EQ(x->u.section.sect, y->u.section.sect) &&
+		       x->u.section.addr == y->u.section.addr &&
+		       x->u.section.size == y->u.section.size &&
+		       x->u.section.has_align == y->u.section.has_align &&
+		       x->u.section.align == y->u.section.align;
+	case CMD_FILE:
+		return rec_file_same(x->u.file, y->u.file);
+	case CMD_TYPE:
+		return rec_type_same(x->u.type, y->u.type);
+	case CMD_FN:
+		return rec_fn_same(x->u.fn, y->u.fn);
+	case CMD_DELFILE:
+	case CMD_DELTYPE:
+	case CMD_DEL:
+		return x->u.id == y->u.id;
+	case CMD_MOVE:
+		return x->u.move.id == y->u.move.id && x->u.move.low_pc == y->u.move.low_pc &&
+		       x->u.move.has_size == y->u.move.has_size &&
+		       x->u.move.size == y->u.move.size;
+	case CMD_MOVE_RANGE:
+		return x->u.move_range.from == y->u.move_range.from &&
+		       x->u.move_range.to == y->u.move_range.to &&
+		       x->u.move_range.by == y->u.move_range.by;
+	case CMD_LINE:
+		return x->u.line.id == y->u.line.id && x->u.line.delta == y->u.line.delta &&
+		       x->u.line.file == y->u.line.file;
+	case CMD_LINE_RANGE:
+		return x->u.line_range.file == y->u.line_range.file &&
+		       x->u.line_range.from == y->u.line_range.from &&
+		       x->u.line_range.to == y->u.line_range.to &&
+		       x->u.line_range.by == y->u.line_range.by;
+	case CMD_SYM:
+		return STR_EQ(x->u.sym.name, y->u.sym.name) && x->u.sym.value == y->u.sym.value &&
+		       x->u.sym.sect == y->u.sym.sect && x->u.sym.ext == y->u.sym.ext;
+	case CMD_UNSYM:
+		return STR_EQ(x->u.unsym.name, y->u.unsym.name);
+	case CMD_COMMIT:
+	case CMD_ABORT:
+		return true;
+	}
+#undef STR_EQ
+	return false;
+}
+
+/* cmd_format: the canonical spelling (written from the protocol text), and for every
+ * valid line, extreme values included, parse(format(parse(line))) equals parse(line). */
+static void test_format_any(void)
+{
+	static const char *const pairs[][2] = {
+		{ "image \"my app\" create arch=arm64", "image \"my app\" create arch=arm64\n" },
+		{ "image a uuid=01234567-89ab-cdef-0123-456789ABCDEF",
+		  "image a uuid=01234567-89AB-CDEF-0123-456789ABCDEF\n" },
+		{ "exe  /a/b", "exe /a/b\n" },
+		{ "segment __X vmaddr=16 vmsize=0x10 maxprot=r-x", "segment __X vmaddr=0x10 "
+		  "vmsize=0x10 maxprot=5\n" },
+		{ "section __TEXT __text addr=1 size=2", "section __TEXT __text addr=0x1 size=0x2\n" },
+		{ "move 5 low_pc=32", "move 5 low_pc=0x20\n" },
+		{ "move-range from=1 to=2 by=-0x10", "move-range from=0x1 to=0x2 by=-16\n" },
+		{ "line 9 delta=-3", "line 9 delta=-3\n" },
+		{ "line 9 delta=3 file=4", "line 9 delta=3 file=4\n" },
+		{ "line-range file=2 from=10 to=20 by=0", "line-range file=2 from=10 to=20 by=0\n" },
+		{ "del 12", "del 12\n" },
+		{ "deltype 0x10", "deltype 16\n" },
+		{ "sym \"a=b\" value=1", "sym \"a=b\" value=0x1\n" },
+		{ "sym _m value=1 sect=3 ext", "sym _m value=0x1 sect=3 ext\n" },
+		{ "unsym \"_ma in\"", "unsym \"_ma in\"\n" },
+		{ "commit", "commit\n" },
+	};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		struct cmd c;
+		ok(pairs[i][0], &c);
+		struct enc_buf b;
+		enc_buf_init(&b);
+		cmd_format(&b, &c);
+		size_t len;
+		char *text = (char *)enc_buf_take(&b, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+		CHECK_NAMED(len == strlen(pairs[i][1]) && !memcmp(text, pairs[i][1], len),
+			    pairs[i][1]);
+		free(text);
+		cmd_free(&c);
+	}
+	static const char *const extremes[] = {
+		"move-range from=0 to=0xffffffffffffffff by=-9223372036854775808",
+		"line 1 delta=9223372036854775807 file=18446744073709551615",
+		"line-range file=1 from=1 to=2147483647 by=-9223372036854775808",
+		"sym \"\\x01\\\\\\\"\" value=0xffffffffffffffff sect=255",
+		"segment __LINKEDIT vmaddr=0 vmsize=0 maxprot=0 initprot=rwx",
+	};
+	const char *const *sets[] = { valid_lines, extremes };
+	size_t counts[] = { sizeof valid_lines / sizeof valid_lines[0],
+			    sizeof extremes / sizeof extremes[0] };
+	for (size_t s = 0; s < 2; s++) {
+		for (size_t i = 0; i < counts[s]; i++) {
+			struct cmd c1, c2;
+			char err[ERRLEN];
+			if (cmd_parse(sets[s][i], strlen(sets[s][i]), &c1, err, sizeof err) != 0)
+				continue;  /* comments */
+			struct enc_buf b;
+			enc_buf_init(&b);
+			cmd_format(&b, &c1);
+			size_t len;
+			char *text = (char *)enc_buf_take(&b, &len);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+			CU_ASSERT_FATAL(len > 0 && text[len - 1] == '\n');
+			int rc = cmd_parse(text, len - 1, &c2, err, sizeof err);
+			CHECK_NAMED(rc == 0, sets[s][i]);
+			if (rc == 0) {
+				CHECK_NAMED(cmd_same(&c1, &c2), sets[s][i]);
+				cmd_free(&c2);
+			}
+			free(text);
+			cmd_free(&c1);
+		}
+	}
+}
+
 static const struct unit_test cmd_tests[] = {
 	{ "image", test_image },
 	{ "exe, segment, section", test_exe_segment_section },
@@ -947,6 +1093,7 @@ static const struct unit_test cmd_tests[] = {
 	{ "formatter output", test_format_exact },
 	{ "random records round trip", test_round_trip },
 	{ "prefixes and mangled lines fail cleanly", test_prefixes_and_mangling },
+	{ "cmd_format: canonical spelling, every kind round trips", test_format_any },
 	{ NULL, NULL },
 };
 
