@@ -13,6 +13,7 @@
 
 #include <ini.h>
 
+#include "journal.h"
 #include "macho.h"
 
 enum sec_kind {
@@ -62,7 +63,7 @@ struct parse_ctx {
 
 static int parse_level(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 static int parse_uint(struct parse_ctx *x, const struct key *k, const char *v, void *f);
-static int parse_exe(struct parse_ctx *x, const struct key *k, const char *v, void *f);
+static int parse_path(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 static int parse_uuid(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 static int parse_arch(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 
@@ -83,7 +84,13 @@ static const struct key keys[] = {
 	 "functions per image (0: unlimited); a commit past it fails with ENOSPC"},
 	{SEC_GLOBAL, "max_images", parse_uint, G(limits.max_images), "64", 1, CONF_MAX_IMAGES,
 	 0, "images per mount, configured plus created at run time"},
-	{SEC_IMAGE, "exe", parse_exe, I(exe), NULL, 0, 0, 1,
+	{SEC_GLOBAL, "max_memory", parse_uint, G(limits.max_memory), "0", 0, UINT64_MAX, 0,
+	 "daemon resident bytes (0: unlimited); a commit or new image past it fails with ENOMEM"},
+	{SEC_GLOBAL, "state_dir", parse_path, G(state_dir), NULL, 0, 0, 0,
+	 "journal directory: commits survive a restart (relative: to this file); unset: memory only"},
+	{SEC_GLOBAL, "compact_bytes", parse_uint, G(compact_bytes), "67108864", 4096, UINT64_MAX,
+	 0, "journal bytes past which (and past the snapshot's size) a new snapshot is written"},
+	{SEC_IMAGE, "exe", parse_path, I(exe), NULL, 0, 0, 1,
 	 "Mach-O executable giving UUID, arch, segments and symbols (relative: to this file)"},
 	{SEC_IMAGE, "uuid", parse_uuid, I(origin), NULL, 0, 0, 2,
 	 "UUID 8-4-4-4-12 in hex (default: a fresh random one)"},
@@ -194,7 +201,7 @@ static int parse_level(struct parse_ctx *x, const struct key *k, const char *v, 
 		    k->name, v);
 }
 
-static int parse_exe(struct parse_ctx *x, const struct key *k, const char *v, void *f)
+static int parse_path(struct parse_ctx *x, const struct key *k, const char *v, void *f)
 {
 	if (!*v)
 		return fail(x, -EINVAL, "key \"%s\" needs a path", k->name);
@@ -415,6 +422,7 @@ void conf_free(struct conf *c)
 	}
 	free(c->images);
 	free(c->origin);
+	free(c->state_dir);
 	memset(c, 0, sizeof *c);
 }
 
@@ -565,9 +573,20 @@ int conf_registry_new(const struct conf *c, struct ctl_registry **out, char *err
 		snprintf(err, errlen, "%s: out of memory", c->origin);
 		return rc;
 	}
+	char why[512];
+	if (c->state_dir) {
+		rc = journal_attach(r, c->state_dir, c->compact_bytes, why, sizeof why);
+		if (rc) {
+			snprintf(err, errlen, "%s: %s", c->origin, why);
+			ctl_registry_free(r);
+			return rc;
+		}
+	}
 	for (size_t i = 0; i < c->nimages; i++) {
 		const struct conf_image *im = &c->images[i];
-		char why[512];
+		/* An image the journal restored keeps its journaled identity. */
+		if (ctl_registry_find(r, im->name))
+			continue;
 		rc = ctl_registry_add(r, im->name, &im->origin, why, sizeof why);
 		if (rc) {
 			snprintf(err, errlen, "%s:%u: image %s: %s", c->origin, im->line, im->name,

@@ -41,6 +41,8 @@ struct conf {
 	char *origin;               /* owned: the file name, or "(built-in)" */
 	enum conf_log_level log_level;
 	struct ctl_limits limits;
+	char *state_dir;            /* owned; NULL: memory only */
+	uint64_t compact_bytes;     /* journal compaction threshold */
 	size_t nimages;
 	struct conf_image *images;  /* owned, in the order of their sections */
 };
@@ -61,8 +63,11 @@ const char *conf_default_text(void);
 /* Frees what *c owns and zeroes it. Safe on a zeroed or already-freed conf. */
 void conf_free(struct conf *c);
 
-/* Builds a registry holding every configured image. *out is owned by the caller
- * (ctl_registry_free). Errors are those of ctl_registry_new/ctl_registry_add; err names
+/* Builds a registry holding every configured image. With state_dir, the journal there
+ * is restored first (journal_attach) and the registry made durable; a configured image
+ * the journal already holds keeps its journaled identity. *out is owned by the caller
+ * (ctl_registry_free). Errors are those of ctl_registry_new/journal_attach/
+ * ctl_registry_add; err names
  * the image section ("ORIGIN:LINE: image NAME: ..."). */
 int conf_registry_new(const struct conf *c, struct ctl_registry **out, char *err,
 		      size_t errlen);

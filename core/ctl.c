@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "enc.h"
 #include "macho.h"
@@ -21,6 +22,7 @@ struct ctl_registry {
 	void *publish_arg;
 	ctl_image_added_fn added;
 	void *added_arg;
+	struct ctl_durable durable;  /* all NULL when memory-only */
 };
 
 void ctl_limits_default(struct ctl_limits *lim)
@@ -30,6 +32,7 @@ void ctl_limits_default(struct ctl_limits *lim)
 	lim->max_decls = 0;
 	lim->max_images = 64;
 	lim->keep_generations = 8;
+	lim->max_memory = 0;
 }
 
 int ctl_registry_new(const struct ctl_limits *lim, struct ctl_registry **out)
@@ -57,6 +60,8 @@ void ctl_registry_free(struct ctl_registry *r)
 	for (size_t i = 0; i < r->nimages; i++)
 		image_free(r->images[i]);
 	free(r->images);
+	if (r->durable.release)
+		r->durable.release(r->durable.arg);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -72,6 +77,52 @@ void ctl_registry_set_publish_hook(struct ctl_registry *r, image_publish_fn fn, 
 	r->publish_arg = arg;
 	for (size_t i = 0; i < r->nimages; i++)
 		image_set_publish_hook(r->images[i], fn, arg);
+}
+
+uint64_t ctl_memory_used(void)
+{
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (!f)
+		return 0;
+	unsigned long long size, resident;
+	int n = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+#define MIB(x) ((unsigned long long)((x) >> 20))
+
+/* max_memory: checked when the memory a commit or a new image needs is already
+ * allocated (the new generation is built), so a refusal frees it again. */
+static int check_memory(const struct ctl_registry *r, const char *what, char *err,
+			size_t errlen)
+{
+	if (!r->lim.max_memory)
+		return 0;
+	uint64_t used = ctl_memory_used();
+	if (used <= r->lim.max_memory)
+		return 0;
+	snprintf(err, errlen, "%s refused: the daemon would use %llu MiB, over max_memory "
+		 "(%llu MiB); raise max_memory, or free memory (fewer images, keep_generations)",
+		 what, MIB(used), MIB(r->lim.max_memory));
+	return -ENOMEM;
+}
+
+static int prepublish(void *arg, struct image *im, const struct image_batch_view *v,
+		      char *err, size_t errlen)
+{
+	struct ctl_registry *r = arg;
+	int rc = check_memory(r, "commit", err, errlen);
+	if (!rc && r->durable.committed)
+		rc = r->durable.committed(r->durable.arg, im, v, err, errlen);
+	return rc;
+}
+
+void ctl_registry_set_durable(struct ctl_registry *r, const struct ctl_durable *d)
+{
+	pthread_mutex_lock(&r->lock);
+	r->durable = *d;
+	pthread_mutex_unlock(&r->lock);
 }
 
 void ctl_registry_set_added_hook(struct ctl_registry *r, ctl_image_added_fn fn, void *arg)
@@ -116,13 +167,24 @@ int ctl_registry_add(struct ctl_registry *r, const char *name, const struct imag
 		     char *err, size_t errlen)
 {
 	struct image_limits il = {r->lim.max_decls, r->lim.keep_generations};
-	struct image *im;
+	struct image_origin origin = *o;
+	uint8_t *exe = NULL;
+	int rc = 0;
+	/* A journal stores the executable's bytes as they were parsed: read them once. */
+	if (r->durable.created && origin.exe_path && !origin.exe_data) {
+		rc = macho_read_file(origin.exe_path, &exe, &origin.exe_len, err, errlen);
+		if (rc)
+			return rc;
+		origin.exe_data = exe;
+	}
 	/* Reading an executable can take a while: build the image before taking the lock,
 	 * then check for a name clash. */
-	int rc = image_new(name, o, &il, &im, err, errlen);
+	struct image *im = NULL;
+	rc = image_new(name, &origin, &il, &im, err, errlen);
 	if (rc)
-		return rc;
+		goto out;
 	image_set_publish_hook(im, r->publish, r->publish_arg);
+	image_set_prepublish_hook(im, prepublish, r);
 	pthread_mutex_lock(&r->lock);
 	if (find_locked(r, name)) {
 		rc = -EEXIST;
@@ -132,16 +194,23 @@ int ctl_registry_add(struct ctl_registry *r, const char *name, const struct imag
 		snprintf(err, errlen, "image %s: already %u images (max_images)", name,
 			 r->lim.max_images);
 	} else {
-		r->images[r->nimages++] = im;
+		char what[300];
+		snprintf(what, sizeof what, "image %s", name);
+		rc = check_memory(r, what, err, errlen);
+		if (!rc && r->durable.created)
+			rc = r->durable.created(r->durable.arg, im, origin.exe_data,
+						origin.exe_len, err, errlen);
+		if (!rc)
+			r->images[r->nimages++] = im;
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (rc) {
-		image_free(im);
-		return rc;
-	}
-	if (r->added)
+	if (!rc && r->added)
 		r->added(r->added_arg, im);
-	return 0;
+out:
+	if (rc)
+		image_free(im);
+	free(exe);
+	return rc;
 }
 
 int ctl_status_text(struct ctl_registry *r, char **out, size_t *len)
@@ -162,10 +231,15 @@ int ctl_status_text(struct ctl_registry *r, char **out, size_t *len)
 			       (unsigned long long)gen_readers(g));
 		gen_unref(g);
 	}
+	/* Use next to each limit: images and memory here, decls on each image's line. */
 	enc_buf_printf(&b, "limits: images=%zu/%u max_decls=%llu max_line=%zu "
-		       "max_batch_bytes=%zu keep_generations=%u\n", n, r->lim.max_images,
-		       (unsigned long long)r->lim.max_decls, r->lim.max_line,
-		       r->lim.max_batch_bytes, r->lim.keep_generations);
+		       "max_batch_bytes=%zu keep_generations=%u memory=%llu/%llu\n", n,
+		       r->lim.max_images, (unsigned long long)r->lim.max_decls, r->lim.max_line,
+		       r->lim.max_batch_bytes, r->lim.keep_generations,
+		       (unsigned long long)ctl_memory_used(),
+		       (unsigned long long)r->lim.max_memory);
+	if (r->durable.status)
+		r->durable.status(r->durable.arg, &b);
 	*out = (char *)enc_buf_take(&b, len);
 	return *out ? 0 : -ENOMEM;
 }
@@ -309,14 +383,8 @@ static int do_image(struct ctl_session *s, struct cmd *c)
 		s->im = im;
 		return 0;
 	}
-	struct image_origin o = {
-		.exe_path = c->u.image.exe,
-		.has_uuid = c->u.image.has_uuid,
-		.has_arch = c->u.image.has_arch,
-		.cputype = c->u.image.cputype,
-		.cpusubtype = c->u.image.cpusubtype,
-	};
-	memcpy(o.uuid, c->u.image.uuid, 16);
+	struct image_origin o;
+	image_origin_of(c, &o);
 	char err[512];
 	int rc = ctl_registry_add(s->r, name, &o, err, sizeof err);
 	if (rc)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "enc.h"
 #include "image.h"
 
 struct ctl_limits {
@@ -31,6 +32,7 @@ struct ctl_limits {
 	uint64_t max_decls;       /* functions per image; 0: unlimited */
 	uint32_t max_images;      /* default 64 */
 	uint32_t keep_generations;/* default 8 */
+	uint64_t max_memory;      /* daemon resident bytes; 0: unlimited */
 };
 
 void ctl_limits_default(struct ctl_limits *lim);
@@ -58,8 +60,29 @@ void ctl_registry_set_publish_hook(struct ctl_registry *r, image_publish_fn fn, 
 typedef void (*ctl_image_added_fn)(void *arg, struct image *im);
 void ctl_registry_set_added_hook(struct ctl_registry *r, ctl_image_added_fn fn, void *arg);
 
+/* Durability (a journal, see journal.h), set once before sessions start. */
+struct ctl_durable {
+	/* An image is being added, after its name and the limits were checked, before it
+	 * becomes visible, with the registry lock held. exe: the bytes it was made from
+	 * (NULL when it came from a uuid/arch). Nonzero refuses the add (message in err). */
+	int (*created)(void *arg, struct image *im, const uint8_t *exe, size_t exe_len,
+		       char *err, size_t errlen);
+	/* Every image's pre-publish hook, after the memory limit was checked. */
+	image_prepublish_fn committed;
+	/* Appends lines describing itself to `status`. */
+	void (*status)(void *arg, struct enc_buf *b);
+	/* Called by ctl_registry_free after every image is freed: frees arg. */
+	void (*release)(void *arg);
+	void *arg;
+};
+void ctl_registry_set_durable(struct ctl_registry *r, const struct ctl_durable *d);
+
+/* The daemon's resident memory in bytes (what max_memory limits), or 0 if unknown. */
+uint64_t ctl_memory_used(void);
+
 /* The `status` text: one line per image (name, uuid, arch, generation, decls, bytes,
- * open readers of the current generation), then a limits line. Malloc'd; caller frees.
+ * open readers of the current generation), then a limits line with each limit and its
+ * current use, then the journal's lines if there is one. Malloc'd; caller frees.
  * -ENOMEM. */
 int ctl_status_text(struct ctl_registry *r, char **out, size_t *len);
 

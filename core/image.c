@@ -26,6 +26,8 @@ struct image {
 	size_t nerrors, errors_head;
 	image_publish_fn hook;        /* set before use; read without lock */
 	void *hook_arg;
+	image_prepublish_fn prepublish;   /* likewise */
+	void *prepublish_arg;
 };
 
 /* The segment table of an image without an executable: the usual x86_64/arm64 user
@@ -86,6 +88,18 @@ static int exe_syms_into(struct state *s, const struct macho_exe *exe)
 	return 0;
 }
 
+void image_origin_of(const struct cmd *c, struct image_origin *o)
+{
+	*o = (struct image_origin){
+		.exe_path = c->u.image.exe,
+		.has_uuid = c->u.image.has_uuid,
+		.has_arch = c->u.image.has_arch,
+		.cputype = c->u.image.cputype,
+		.cpusubtype = c->u.image.cpusubtype,
+	};
+	memcpy(o->uuid, c->u.image.uuid, 16);
+}
+
 static bool name_ok(const char *name)
 {
 	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
@@ -118,7 +132,15 @@ int image_new(const char *name, const struct image_origin *origin,
 	im->retained = calloc(im->lim.keep_generations, sizeof *im->retained);
 	if (!im->name || !im->retained)
 		goto fail;
-	if (origin->exe_path) {
+	if (origin->exe_data) {
+		char why[512];
+		rc = macho_parse_exe(origin->exe_data, origin->exe_len, &exe, why, sizeof why);
+		if (rc) {
+			snprintf(err, errlen, "%s: %s", origin->exe_path ? origin->exe_path : "exe",
+				 why);
+			goto fail;
+		}
+	} else if (origin->exe_path) {
 		rc = macho_read_exe(origin->exe_path, &exe, err, errlen);
 		if (rc)
 			goto fail;
@@ -272,6 +294,8 @@ struct touches {
 struct batch {
 	struct image *im;
 	struct state w;
+	struct image_blob *exes;   /* bytes read by `exe` commands, in order (owned) */
+	size_t nexes;
 	struct touches fns;        /* functions added or changed */
 	struct touches types;      /* types added or changed */
 	struct touches dropped_files, dropped_types;  /* delfile / deltype */
@@ -648,13 +672,33 @@ static int apply_section(struct batch *b, const struct cmd *c)
 	return segs_commit(b, &t);
 }
 
+/* Reads an executable and keeps its bytes for the pre-publish hook (a journal stores
+ * exactly what was parsed, whatever happens to the file afterwards). */
+static int read_exe(struct batch *b, const char *path, struct macho_exe *exe)
+{
+	struct image_blob *v = realloc(b->exes, (b->nexes + 1) * sizeof *v);
+	if (!v)
+		return oom(b);
+	b->exes = v;
+	uint8_t *data;
+	size_t len;
+	char msg[512];
+	int rc = macho_read_file(path, &data, &len, msg, sizeof msg);
+	if (rc)
+		return fail(b, rc, b->line_no, "exe %s: %s", path, msg);
+	b->exes[b->nexes++] = (struct image_blob){data, len};
+	rc = macho_parse_exe(data, len, exe, msg, sizeof msg);
+	if (rc)
+		return fail(b, rc, b->line_no, "exe %s: %s: %s", path, path, msg);
+	return 0;
+}
+
 static int apply_exe(struct batch *b, const char *path)
 {
 	struct macho_exe exe = {0};
-	char msg[512];
-	int rc = macho_read_exe(path, &exe, msg, sizeof msg);
+	int rc = read_exe(b, path, &exe);
 	if (rc)
-		return fail(b, rc, b->line_no, "exe %s: %s", path, msg);
+		return rc;
 	/* A relink that changed nothing must not publish: compare before replacing. */
 	bool same = ident_same(&b->w.ident, &exe.ident) &&
 		    segtab_same(&b->w.segs->t, &exe.segtab);
@@ -1131,9 +1175,16 @@ int image_commit(struct image *im, struct image_item *items, size_t nitems,
 		else if (rc)
 			oom(&b);
 	}
-	if (!rc && g) {
-		publish(im, g, &b.w);
+	if (!rc && g && im->prepublish) {
+		struct image_batch_view v = {items, nitems, b.exes, b.nexes, &b.w, number};
+		rc = im->prepublish(im->prepublish_arg, im, &v, err, errlen);
+		if (rc) {
+			gen_unref(g);
+			g = NULL;
+		}
 	}
+	if (!rc && g)
+		publish(im, g, &b.w);
 	if (!rc) {
 		struct gen *cur = image_current(im);
 		res->generation = gen_number(cur);
@@ -1148,7 +1199,43 @@ int image_commit(struct image *im, struct image_item *items, size_t nitems,
 	free(b.dropped_files.v);
 	free(b.dropped_types.v);
 	free(b.poisoned.v);
+	for (size_t i = 0; i < b.nexes; i++)
+		free((void *)b.exes[i].data);
+	free(b.exes);
 	if (!rc && g && im->hook)
 		im->hook(im->hook_arg, im, res->generation);
+	return rc;
+}
+
+void image_set_prepublish_hook(struct image *im, image_prepublish_fn fn, void *arg)
+{
+	im->prepublish = fn;
+	im->prepublish_arg = arg;
+}
+
+void image_state(struct image *im, struct state *out)
+{
+	pthread_mutex_lock(&im->lock);
+	state_copy(&im->st, out);
+	pthread_mutex_unlock(&im->lock);
+}
+
+int image_restore_number(struct image *im, uint64_t number)
+{
+	pthread_mutex_lock(&im->commit_lock);
+	struct gen *g;
+	int rc = gen_new(&im->st, im->name, number, &g);
+	if (!rc) {
+		pthread_mutex_lock(&im->lock);
+		for (size_t i = 0; i < im->nretained; i++)
+			gen_unref(im->retained[i]);
+		gen_unref(im->cur);
+		im->cur = g;
+		im->retained[0] = g;
+		gen_ref(g);
+		im->nretained = 1;
+		pthread_mutex_unlock(&im->lock);
+	}
+	pthread_mutex_unlock(&im->commit_lock);
 	return rc;
 }

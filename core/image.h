@@ -29,17 +29,25 @@
 #include "cmd.h"
 #include "gen.h"
 
+struct state;
+
 struct image;
 
 /* Where a new image takes its identity from: an executable, or a UUID and arch given
  * directly (with a default segment table whose __TEXT,__text is empty). */
 struct image_origin {
 	const char *exe_path;      /* NULL: use uuid/arch */
+	const uint8_t *exe_data;   /* when set: the executable's bytes, already read (exe_path
+				    * then only names it in messages) */
+	size_t exe_len;
 	bool has_uuid;
 	uint8_t uuid[16];          /* !has_uuid and no exe: a fresh random UUID */
 	bool has_arch;
 	uint32_t cputype, cpusubtype;  /* !has_arch and no exe: x86_64 */
 };
+
+/* The origin an `image NAME create ...` command describes (pointers alias c). */
+void image_origin_of(const struct cmd *c, struct image_origin *o);
 
 struct image_limits {
 	uint64_t max_decls;        /* functions per image; 0: unlimited */
@@ -83,6 +91,40 @@ struct gen *image_generation(struct image *im, uint64_t number);
  * err holds "line K: what and why"; nothing changes. */
 int image_commit(struct image *im, struct image_item *items, size_t nitems,
 		 struct image_result *res, char *err, size_t errlen);
+
+/* The bytes one `exe` command of a batch read and parsed. */
+struct image_blob {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* A batch that is about to publish, as the pre-publish hook sees it. */
+struct image_batch_view {
+	const struct image_item *items;   /* the whole batch, in order */
+	size_t nitems;
+	const struct image_blob *exes;    /* the bytes each CMD_EXE item read, in item order */
+	size_t nexes;
+	const struct state *state;        /* the state being published */
+	uint64_t generation;              /* the number it gets */
+};
+
+/* Called by image_commit for a batch that changes something, after every check passed
+ * and the new generation was built, before it is published, with the commit lock held:
+ * the last chance to refuse (a memory limit; a journal that must make the batch durable
+ * before it is acknowledged). Returns 0 to publish, or a negative errno with the whole
+ * message in err; the commit then fails with that errno and nothing changes. Everything
+ * in the view is borrowed for the call. */
+typedef int (*image_prepublish_fn)(void *arg, struct image *im,
+				   const struct image_batch_view *v, char *err, size_t errlen);
+void image_set_prepublish_hook(struct image *im, image_prepublish_fn fn, void *arg);
+
+/* For restoring from a journal before the image is served: replaces the current
+ * generation by one of the same state numbered `number` (and drops the other retained
+ * ones), so numbering continues where it stopped. -ENOMEM, -EFBIG. */
+int image_restore_number(struct image *im, uint64_t number);
+
+/* A new reference-holding copy of the current state (state_release it). */
+void image_state(struct image *im, struct state *out);
 
 /* Called after each publish, outside every image lock, from the committing thread. */
 typedef void (*image_publish_fn)(void *arg, struct image *im, uint64_t generation);

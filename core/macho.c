@@ -540,9 +540,10 @@ int macho_parse_exe(const uint8_t *data, size_t len, struct macho_exe *out,
 	return rc;
 }
 
-int macho_read_exe(const char *path, struct macho_exe *out, char *err, size_t errlen)
+int macho_read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof *out);
+	*data = NULL;
+	*len = 0;
 	char eb[128];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -592,8 +593,21 @@ int macho_read_exe(const char *path, struct macho_exe *out, char *err, size_t er
 		got += (size_t)n;
 	}
 	close(fd);
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+int macho_read_exe(const char *path, struct macho_exe *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	uint8_t *buf;
+	size_t len;
+	int rc = macho_read_file(path, &buf, &len, err, errlen);
+	if (rc)
+		return rc;
 	char why[512];
-	int rc = macho_parse_exe(buf, got, out, why, sizeof why);
+	rc = macho_parse_exe(buf, len, out, why, sizeof why);
 	free(buf);
 	if (rc)
 		return fail(err, errlen, rc, "%s: %s", path, why);

@@ -80,6 +80,10 @@ struct macho_exe {
  * leaves *out zeroed. */
 int macho_parse_exe(const uint8_t *data, size_t len, struct macho_exe *out,
 		    char *err, size_t errlen);
+/* Reads the whole regular file at path into *data (malloc'd, owned by the caller; set
+ * even for an empty file) and its length into *len. -errno from open/read, -EISDIR,
+ * -EINVAL (not a regular file), -ENOMEM; a one-line reason in err. */
+int macho_read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen);
 /* Reads the file at path and parses it; -errno from open/read as well. */
 int macho_read_exe(const char *path, struct macho_exe *out, char *err, size_t errlen);
 /* Frees everything *e owns and zeroes it; safe on a zeroed struct. */

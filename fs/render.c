@@ -150,6 +150,10 @@ int render_main(const char *config, int argc, char **argv)
 			: conf_load_default(&conf, err, sizeof err);
 	if (rc)
 		goto fail;
+	/* Rendering is a pure function of configuration and script: it neither restores
+	 * nor journals. */
+	free(conf.state_dir);
+	conf.state_dir = NULL;
 	rc = conf_registry_new(&conf, &reg, err, sizeof err);
 	if (rc)
 		goto fail;

@@ -73,6 +73,15 @@ int unit_sh(const char *fmt, ...)
 	return WEXITSTATUS(rc);
 }
 
+void unit_fmt(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+	CU_ASSERT_FATAL(n >= 0 && (size_t)n < outlen);
+}
+
 char *unit_sh_out(const char *fmt, ...)
 {
 	va_list ap;

@@ -5,6 +5,8 @@
 #ifndef DSYMFS_UNIT_H
 #define DSYMFS_UNIT_H
 
+#include <stddef.h>
+
 #include <CUnit/CUnit.h>
 
 struct unit_test {
@@ -26,6 +28,9 @@ int unit_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs a shell command and returns its stdout (malloc'd, NUL-terminated; caller frees),
  * or NULL if it could not run or exited non-zero. */
 char *unit_sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* snprintf into out that must fit: a test needing a longer buffer fails (fatally). */
+void unit_fmt(char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Reads a whole file (malloc'd, NUL-terminated; caller frees); NULL on error. */
 char *unit_read_file(const char *path, size_t *len);
 

@@ -1,0 +1,1186 @@
+/* The journal of a durable registry. See journal.h.
+ *
+ * Record kinds and their payloads (protocol text, one command per line):
+ *   HEAD    first record of a snapshot; generation = the first journal index it does
+ *           not cover; empty payload.
+ *   CREATE  `image NAME create exe=BLOB` or `image NAME create uuid=U arch=A`;
+ *           generation 1.
+ *   BATCH   `image NAME` then the batch's commands (`exe BLOB` for an executable);
+ *           generation = the one the commit published.
+ *   STATE   (snapshots only) a CREATE line, then one batch that rebuilds the image's
+ *           whole state on top of it; generation = the image's generation.
+ * BLOB is a name under exe/. Replaying applies the same commands to the same state, and
+ * every command is deterministic given the executable's bytes, so the bytes come back.
+ */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "enc.h"
+#include "gen.h"
+#include "image.h"
+#include "macho.h"
+#include "state.h"
+
+enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE };
+
+#define HEADER 32
+#define MAGIC "DSJ1"
+#define FLUSH_AT (1u << 20)   /* bytes of payload buffered before a write */
+#define BLOB_MAX 48
+
+struct entry {
+	struct image *im;
+	char exe[BLOB_MAX];       /* blob of the latest executable, or "" */
+	struct state st;          /* the last acknowledged state */
+	uint64_t generation;
+};
+
+struct journal {
+	pthread_mutex_t lock;     /* everything below; taken inside image/registry locks */
+	char *dir;
+	int dirfd, exefd, lockfd;
+	int fd;                   /* the journal file appended to */
+	uint64_t index;           /* its index */
+	uint64_t fsize;           /* its size */
+	uint64_t first_index;     /* the snapshot covers every index below */
+	uint64_t journal_bytes;   /* in journal files >= first_index */
+	uint64_t snapshot_bytes;
+	uint64_t compact_bytes;
+	struct entry *entries;
+	size_t nentries;
+	uint64_t appended, compactions;
+	bool broken;              /* a failed append could not be cut off: refuse more */
+	char broken_msg[300];
+	char compact_msg[300];    /* the last compaction failure, or "" */
+	char restore_msg[300];
+};
+
+/* ---- CRC-32C (Castagnoli), slicing by 8 ---- */
+
+static uint32_t crc_tab[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc_tab[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int k = 1; k < 8; k++)
+			crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^ crc_tab[0][crc_tab[k - 1][i] & 0xff];
+}
+
+static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+	pthread_once(&crc_once, crc_init);
+	crc = ~crc;
+	for (; n >= 8; p += 8, n -= 8) {
+		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+				     (uint32_t)p[3] << 24);
+		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+			      (uint32_t)p[7] << 24;
+		crc = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^
+		      crc_tab[5][(lo >> 16) & 0xff] ^ crc_tab[4][lo >> 24] ^
+		      crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
+		      crc_tab[1][(hi >> 16) & 0xff] ^ crc_tab[0][hi >> 24];
+	}
+	while (n--)
+		crc = crc_tab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ---- small file helpers ---- */
+
+static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int pwrite_all(int fd, uint64_t off, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = pwrite(fd, b, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		b += w;
+		off += (uint64_t)w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void journal_name(char out[32], uint64_t index)
+{
+	snprintf(out, 32, "journal.%016" PRIx64, index);
+}
+
+/* ---- writing records: the payload is streamed, the header written last ---- */
+
+struct rec_writer {
+	int fd;
+	uint64_t start, off;      /* where the record starts; where the next bytes go */
+	uint32_t crc;
+	struct enc_buf buf;       /* payload not yet written */
+	int rc;
+};
+
+static void rw_begin(struct rec_writer *w, int fd, uint64_t off)
+{
+	*w = (struct rec_writer){.fd = fd, .start = off, .off = off + HEADER};
+	enc_buf_init(&w->buf);
+}
+
+static void rw_flush(struct rec_writer *w)
+{
+	if (!w->rc && enc_buf_error(&w->buf))
+		w->rc = -ENOMEM;
+	if (!w->rc && w->buf.len) {
+		w->crc = crc32c(w->crc, w->buf.data, w->buf.len);
+		w->rc = pwrite_all(w->fd, w->off, w->buf.data, w->buf.len);
+		w->off += w->buf.len;
+	}
+	w->buf.len = 0;
+}
+
+static void rw_maybe_flush(struct rec_writer *w)
+{
+	if (w->buf.len >= FLUSH_AT)
+		rw_flush(w);
+}
+
+/* Writes the header; returns 0 or -errno. The record's end is w->off. */
+static int rw_end(struct rec_writer *w, uint32_t kind, uint64_t generation)
+{
+	rw_flush(w);
+	enc_buf_free(&w->buf);
+	if (w->rc)
+		return w->rc;
+	uint8_t h[HEADER] = {0};
+	memcpy(h, MAGIC, 4);
+	put_le(h + 4, kind, 4);
+	put_le(h + 8, w->off - w->start - HEADER, 8);
+	put_le(h + 16, generation, 8);
+	put_le(h + 24, crc32c(w->crc, h, 24), 4);
+	return pwrite_all(w->fd, w->start, h, HEADER);
+}
+
+static void rw_abandon(struct rec_writer *w)
+{
+	enc_buf_free(&w->buf);
+}
+
+/* ---- executables by content ---- */
+
+static uint64_t fnv64(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3u;
+	return h;
+}
+
+static bool blob_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n >= BLOB_MAX)
+		return false;
+	for (; *s; s++)
+		if (!strchr("0123456789abcdef-", *s))
+			return false;
+	return true;
+}
+
+/* Does the file hold exactly data? */
+static int blob_equal(int fd, const uint8_t *data, size_t len, bool *same)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*same = (uint64_t)st.st_size == len;
+	uint8_t buf[65536];
+	for (size_t off = 0; *same && off < len;) {
+		size_t want = len - off < sizeof buf ? len - off : sizeof buf;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		*same = !memcmp(buf, data + off, (size_t)n);
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* Stores data under exe/ (unless it is there already) and names it in name. */
+static int store_blob(struct journal *j, const uint8_t *data, size_t len,
+		      char name[BLOB_MAX], char *err, size_t errlen)
+{
+	snprintf(name, BLOB_MAX, "%016" PRIx64 "-%zx", fnv64(data, len), len);
+	int fd = openat(j->exefd, name, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		bool same;
+		int rc = blob_equal(fd, data, len, &same);
+		close(fd);
+		if (rc)
+			return say(err, errlen, rc, "journal: cannot read %s/exe/%s: %s", j->dir,
+				   name, strerror(-rc));
+		if (!same)
+			return say(err, errlen, -EIO, "journal: %s/exe/%s holds other bytes than "
+				   "the executable with that hash", j->dir, name);
+		return 0;
+	}
+	char tmp[BLOB_MAX + 8];
+	snprintf(tmp, sizeof tmp, "%s.tmp", name);
+	fd = openat(j->exefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? -errno : pwrite_all(fd, 0, data, len);
+	if (!rc && fdatasync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!rc && renameat(j->exefd, tmp, j->exefd, name) < 0)
+		rc = -errno;
+	if (!rc && fsync(j->exefd) < 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(j->exefd, tmp, 0);
+		return say(err, errlen, rc, "journal: cannot store an executable in %s/exe: %s",
+			   j->dir, strerror(-rc));
+	}
+	return 0;
+}
+
+/* ---- appending ---- */
+
+/* Makes the record ending at w->off durable, or cuts it off again. */
+static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
+			 uint64_t generation, char *err, size_t errlen)
+{
+	int rc = rw_end(w, kind, generation);
+	if (!rc && fdatasync(j->fd) < 0)
+		rc = -errno;
+	if (!rc) {
+		j->journal_bytes += w->off - j->fsize;
+		j->fsize = w->off;
+		j->appended++;
+		return 0;
+	}
+	char name[32];
+	journal_name(name, j->index);
+	if (ftruncate(j->fd, (off_t)j->fsize) < 0 || fdatasync(j->fd) < 0) {
+		j->broken = true;
+		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: %s/%s could not be "
+			 "written (%s) nor cut back; restart the daemon", j->dir, name,
+			 strerror(-rc));
+	}
+	return say(err, errlen, rc, "journal: cannot write %s/%s: %s; nothing was committed",
+		   j->dir, name, strerror(-rc));
+}
+
+static void put_create_line(struct enc_buf *b, struct image *im, const char *exe)
+{
+	enc_buf_printf(b, "image ");
+	cmd_format_value(b, image_name(im));
+	if (*exe) {
+		enc_buf_printf(b, " create exe=%s\n", exe);
+		return;
+	}
+	struct gen *g = image_current(im);
+	char uuid[37];
+	macho_uuid_format(gen_uuid(g), uuid);
+	enc_buf_printf(b, " create uuid=%s arch=%s\n", uuid, macho_arch_name(gen_cputype(g)));
+	gen_unref(g);
+}
+
+static struct entry *find_entry(struct journal *j, const struct image *im)
+{
+	for (size_t i = 0; i < j->nentries; i++)
+		if (j->entries[i].im == im)
+			return &j->entries[i];
+	return NULL;
+}
+
+static int add_entry(struct journal *j, struct image *im, const char *exe)
+{
+	struct entry *v = realloc(j->entries, (j->nentries + 1) * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	j->entries = v;
+	struct entry *e = &v[j->nentries++];
+	memset(e, 0, sizeof *e);
+	e->im = im;
+	snprintf(e->exe, sizeof e->exe, "%s", exe);
+	image_state(im, &e->st);
+	struct gen *g = image_current(im);
+	e->generation = gen_number(g);
+	gen_unref(g);
+	return 0;
+}
+
+static int refuse_broken(struct journal *j, char *err, size_t errlen)
+{
+	return say(err, errlen, -EIO, "%s", j->broken_msg);
+}
+
+static void maybe_compact(struct journal *j);
+
+static int on_created(void *arg, struct image *im, const uint8_t *exe, size_t exe_len,
+		      char *err, size_t errlen)
+{
+	struct journal *j = arg;
+	pthread_mutex_lock(&j->lock);
+	char blob[BLOB_MAX] = "";
+	int rc = j->broken ? refuse_broken(j, err, errlen) : 0;
+	if (!rc && exe)
+		rc = store_blob(j, exe, exe_len, blob, err, errlen);
+	if (!rc) {
+		struct rec_writer w;
+		rw_begin(&w, j->fd, j->fsize);
+		put_create_line(&w.buf, im, blob);
+		rc = finish_append(j, &w, KIND_CREATE, 1, err, errlen);
+	}
+	/* Only memory can fail now, and the creation is durable: a later snapshot then
+	 * misses the image, so refuse to go on rather than lose it. */
+	if (!rc && add_entry(j, im, blob)) {
+		j->broken = true;
+		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: out of memory; restart "
+			 "the daemon");
+	}
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+static int on_committed(void *arg, struct image *im, const struct image_batch_view *v,
+			char *err, size_t errlen)
+{
+	struct journal *j = arg;
+	pthread_mutex_lock(&j->lock);
+	struct entry *e = find_entry(j, im);
+	char (*blobs)[BLOB_MAX] = calloc(v->nexes ? v->nexes : 1, BLOB_MAX);
+	int rc = j->broken ? refuse_broken(j, err, errlen) : 0;
+	if (!rc && (!e || !blobs))
+		rc = say(err, errlen, -ENOMEM, "journal: out of memory; nothing was committed");
+	for (size_t i = 0; !rc && i < v->nexes; i++)
+		rc = store_blob(j, v->exes[i].data, v->exes[i].len, blobs[i], err, errlen);
+	if (!rc) {
+		struct rec_writer w;
+		rw_begin(&w, j->fd, j->fsize);
+		enc_buf_printf(&w.buf, "image ");
+		cmd_format_value(&w.buf, image_name(im));
+		enc_buf_u8(&w.buf, '\n');
+		size_t k = 0;
+		for (size_t i = 0; i < v->nitems && !w.rc; i++) {
+			struct cmd c = v->items[i].cmd;
+			if (c.kind == CMD_EXE)
+				c.u.exe.path = blobs[k++];
+			cmd_format(&w.buf, &c);
+			rw_maybe_flush(&w);
+		}
+		rc = finish_append(j, &w, KIND_BATCH, v->generation, err, errlen);
+	}
+	if (!rc) {
+		state_release(&e->st);
+		state_copy(v->state, &e->st);
+		e->generation = v->generation;
+		if (v->nexes)
+			snprintf(e->exe, sizeof e->exe, "%s", blobs[v->nexes - 1]);
+		maybe_compact(j);
+	}
+	free(blobs);
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+static void on_status(void *arg, struct enc_buf *b)
+{
+	struct journal *j = arg;
+	pthread_mutex_lock(&j->lock);
+	enc_buf_printf(b, "journal: state_dir=");
+	cmd_format_value(b, j->dir);
+	enc_buf_printf(b, " snapshot_bytes=%" PRIu64 " journal_bytes=%" PRIu64
+		       " compact_bytes=%" PRIu64 " records=%" PRIu64 " compactions=%" PRIu64
+		       " state=%s\n", j->snapshot_bytes, j->journal_bytes, j->compact_bytes,
+		       j->appended, j->compactions, j->broken ? "broken" : "ok");
+	if (*j->restore_msg)
+		enc_buf_printf(b, "journal: %s\n", j->restore_msg);
+	if (j->broken)
+		enc_buf_printf(b, "journal: %s\n", j->broken_msg);
+	if (*j->compact_msg)
+		enc_buf_printf(b, "journal: last compaction failed: %s\n", j->compact_msg);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void journal_free(void *arg)
+{
+	struct journal *j = arg;
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->nentries; i++)
+		state_release(&j->entries[i].st);
+	free(j->entries);
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->exefd >= 0)
+		close(j->exefd);
+	if (j->dirfd >= 0)
+		close(j->dirfd);
+	if (j->lockfd >= 0)
+		close(j->lockfd);   /* releases the flock */
+	free(j->dir);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+/* ---- snapshots ---- */
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Does the state hold an entry of the executable named name? */
+static bool has_exe_sym(const struct state *s, const char *name)
+{
+	uint64_t h = state_name_hash(name);
+	struct ptree_iter it;
+	for (ptree_iter_seek_key(&it, &s->syms, (struct ptree_key){h, 0, NULL});
+	     ptree_iter_valid(&it) && ptree_iter_key(&it).a == h; ptree_iter_next(&it)) {
+		const struct rec_sym *sym = ptree_iter_val(&it);
+		if (sym->from_exe && !strcmp(sym->name, name))
+			return true;
+	}
+	return false;
+}
+
+/* `unsym` for each name the executable defines whose entries the state no longer has
+ * and that no compiler symbol replaced (a later `sym` line drops those itself). */
+static int put_dropped_exe_syms(struct journal *j, struct rec_writer *w, const struct entry *e,
+				char *err, size_t errlen)
+{
+	char path[BLOB_MAX + 8];
+	snprintf(path, sizeof path, "%s/exe/%s", j->dir, e->exe);
+	struct macho_exe exe;
+	int rc = macho_read_exe(path, &exe, err, errlen);
+	if (rc)
+		return rc;
+	const char **names = malloc((exe.nsyms ? exe.nsyms : 1) * sizeof *names);
+	if (!names) {
+		macho_exe_free(&exe);
+		return say(err, errlen, -ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < exe.nsyms; i++)
+		names[i] = exe.syms[i].name;
+	qsort(names, exe.nsyms, sizeof *names, name_cmp);
+	for (uint32_t i = 0; i < exe.nsyms; i++) {
+		if ((i && !strcmp(names[i], names[i - 1])) || !*names[i])
+			continue;
+		if (has_exe_sym(&e->st, names[i]) ||
+		    ptree_get(&e->st.syms, state_sym_key(names[i])))
+			continue;
+		struct cmd c = {.kind = CMD_UNSYM};
+		c.u.unsym.name = (char *)names[i];
+		cmd_format(&w->buf, &c);
+		rw_maybe_flush(w);
+	}
+	free(names);
+	macho_exe_free(&exe);
+	return 0;
+}
+
+/* The STATE record's batch: on an image created from its CREATE line (whose
+ * executable, if any, brings identity, segments and its symbols), the segment table
+ * as it is now, the executable's dropped names, then every file, type, function and
+ * compiler symbol. */
+static int put_state(struct journal *j, struct rec_writer *w, const struct entry *e,
+		     char *err, size_t errlen)
+{
+	struct enc_buf *b = &w->buf;
+	const struct state *s = &e->st;
+	const struct macho_segtab *t = &s->segs->t;
+	for (uint32_t i = 0; i < t->nsegs; i++) {
+		const struct macho_segment *seg = &t->segs[i];
+		struct cmd c = {.kind = CMD_SEGMENT};
+		c.u.segment.name = (char *)seg->segname;
+		c.u.segment.vmaddr = seg->vmaddr;
+		c.u.segment.vmsize = seg->vmsize;
+		c.u.segment.has_maxprot = c.u.segment.has_initprot = true;
+		c.u.segment.maxprot = seg->maxprot;
+		c.u.segment.initprot = seg->initprot;
+		cmd_format(b, &c);
+		for (uint32_t k = 0; k < seg->nsects; k++) {
+			const struct macho_section *sect = &seg->sects[k];
+			struct cmd cs = {.kind = CMD_SECTION};
+			cs.u.section.seg = (char *)seg->segname;
+			cs.u.section.sect = (char *)sect->sectname;
+			cs.u.section.addr = sect->addr;
+			cs.u.section.size = sect->size;
+			cs.u.section.has_align = true;
+			cs.u.section.align = sect->align;
+			cmd_format(b, &cs);
+		}
+	}
+	int rc = *e->exe ? put_dropped_exe_syms(j, w, e, err, errlen) : 0;
+	if (rc)
+		return rc;
+	struct ptree_iter it;
+	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id};
+	for (size_t k = 0; k < 3 && !w->rc; k++) {
+		for (ptree_iter_first(&it, trees[k]); ptree_iter_valid(&it) && !w->rc;
+		     ptree_iter_next(&it)) {
+			if (k == 0)
+				cmd_format_file(b, ptree_iter_val(&it));
+			else if (k == 1)
+				cmd_format_type(b, ptree_iter_val(&it));
+			else
+				cmd_format_fn(b, ptree_iter_val(&it));
+			rw_maybe_flush(w);
+		}
+		if (it.error)
+			return say(err, errlen, -ENOMEM, "out of memory");
+	}
+	for (ptree_iter_first(&it, &s->syms); ptree_iter_valid(&it); ptree_iter_next(&it)) {
+		const struct rec_sym *sym = ptree_iter_val(&it);
+		if (sym->from_exe)
+			continue;
+		struct cmd c = {.kind = CMD_SYM};
+		c.u.sym.name = sym->name;
+		c.u.sym.value = sym->value;
+		c.u.sym.sect = sym->sect;
+		c.u.sym.ext = sym->ext;
+		cmd_format(b, &c);
+		rw_maybe_flush(w);
+	}
+	return it.error ? say(err, errlen, -ENOMEM, "out of memory") : 0;
+}
+
+/* A listing of the directory open as dirfd, from its start (a dup shares the offset of
+ * earlier listings). */
+static DIR *open_dir(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
+
+/* Removes journal files below first_index, temporary files, and executables no image
+ * uses any more. Failures only leave garbage behind. */
+static void collect_garbage(struct journal *j)
+{
+	DIR *d = open_dir(j->dirfd);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			uint64_t index;
+			char tail;
+			if ((sscanf(de->d_name, "journal.%16" SCNx64 "%c", &index, &tail) == 1 &&
+			     index < j->first_index) || !strcmp(de->d_name, "snapshot.tmp"))
+				unlinkat(j->dirfd, de->d_name, 0);
+		}
+		closedir(d);
+	}
+	d = open_dir(j->exefd);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		bool used = false;
+		for (size_t i = 0; i < j->nentries && !used; i++)
+			used = !strcmp(j->entries[i].exe, de->d_name);
+		if (!used)
+			unlinkat(j->exefd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Opens (creating if needed) journal file `index` for appending. */
+static int open_journal_file(struct journal *j, uint64_t index, char *err, size_t errlen)
+{
+	char name[32];
+	journal_name(name, index);
+	int fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || fsync(j->dirfd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return say(err, errlen, -e, "cannot open %s/%s: %s", j->dir, name, strerror(e));
+	}
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = fd;
+	j->index = index;
+	j->fsize = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Writes a snapshot of every image as of the last acknowledged commit and starts an
+ * empty journal file after it. */
+static int compact(struct journal *j, char *err, size_t errlen)
+{
+	int fd = openat(j->dirfd, "snapshot.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return say(err, errlen, -errno, "cannot create %s/snapshot.tmp: %s", j->dir,
+			   strerror(errno));
+	uint64_t next = j->index + 1;
+	struct rec_writer w;
+	rw_begin(&w, fd, 0);
+	int rc = rw_end(&w, KIND_HEAD, next);
+	uint64_t off = HEADER;
+	for (size_t i = 0; i < j->nentries && !rc; i++) {
+		const struct entry *e = &j->entries[i];
+		rw_begin(&w, fd, off);
+		put_create_line(&w.buf, e->im, e->exe);
+		rc = put_state(j, &w, e, err, errlen);
+		if (rc) {
+			rw_abandon(&w);
+			break;
+		}
+		rc = rw_end(&w, KIND_STATE, e->generation);
+		off = w.off;
+		if (rc)
+			say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir,
+			    strerror(-rc));
+	}
+	if (!rc && fsync(fd) < 0)
+		rc = say(err, errlen, -errno, "cannot sync %s/snapshot.tmp: %s", j->dir,
+			 strerror(errno));
+	close(fd);
+	if (!rc && (renameat(j->dirfd, "snapshot.tmp", j->dirfd, "snapshot") < 0 ||
+		    fsync(j->dirfd) < 0))
+		rc = say(err, errlen, -errno, "cannot replace %s/snapshot: %s", j->dir,
+			 strerror(errno));
+	if (rc) {
+		unlinkat(j->dirfd, "snapshot.tmp", 0);
+		return rc;
+	}
+	/* The snapshot is in place: from here on a restart ignores the old journal files,
+	 * so a failure below leaves only garbage for the next start to remove. */
+	j->snapshot_bytes = off;
+	j->first_index = next;
+	j->journal_bytes = 0;
+	j->compactions++;
+	rc = open_journal_file(j, next, err, errlen);
+	if (rc) {
+		j->broken = true;
+		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: %.280s", err);
+		return rc;
+	}
+	collect_garbage(j);
+	return 0;
+}
+
+static void maybe_compact(struct journal *j)
+{
+	if (j->journal_bytes < j->compact_bytes || j->journal_bytes < j->snapshot_bytes)
+		return;
+	char err[300];
+	if (compact(j, err, sizeof err))
+		snprintf(j->compact_msg, sizeof j->compact_msg, "%s", err);
+	else
+		j->compact_msg[0] = 0;
+}
+
+/* ---- restoring ---- */
+
+struct mapped {
+	const uint8_t *p;
+	size_t len;
+};
+
+static int map_file(struct journal *j, const char *name, struct mapped *m, char *err,
+		    size_t errlen)
+{
+	*m = (struct mapped){NULL, 0};
+	int fd = openat(j->dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return say(err, errlen, -e, "cannot read %s/%s: %s", j->dir, name, strerror(e));
+	}
+	m->len = (size_t)st.st_size;
+	if (m->len) {
+		void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			int e = errno;
+			close(fd);
+			return say(err, errlen, -e, "cannot map %s/%s: %s", j->dir, name,
+				   strerror(e));
+		}
+		m->p = p;
+	}
+	close(fd);
+	return 0;
+}
+
+static void unmap_file(struct mapped *m)
+{
+	if (m->len)
+		munmap((void *)m->p, m->len);
+}
+
+/* One record at off: 1 and its fields, 0 at the end, -EAGAIN when the bytes there
+ * look like an append cut short (the header, written last, is missing or unfinished,
+ * or the record runs to the end of the file), or -EINVAL for any other damage. */
+static int next_record(const struct mapped *m, uint64_t off, uint32_t *kind,
+		       uint64_t *generation, const char **payload, size_t *len)
+{
+	static const uint8_t unwritten[HEADER];
+	if (off == m->len)
+		return 0;
+	if (m->len - off < HEADER)
+		return -EAGAIN;
+	const uint8_t *h = m->p + off;
+	if (!memcmp(h, unwritten, HEADER))
+		return -EAGAIN;
+	uint64_t n = get_le(h + 8, 8);
+	if (memcmp(h, MAGIC, 4) || get_le(h + 28, 4))
+		return -EINVAL;
+	if (n > m->len - off - HEADER)
+		return -EAGAIN;
+	uint32_t crc = crc32c(crc32c(0, h + HEADER, n), h, 24);
+	if (crc != get_le(h + 24, 4))
+		return off + HEADER + n == m->len ? -EAGAIN : -EINVAL;
+	*kind = (uint32_t)get_le(h + 4, 4);
+	*generation = get_le(h + 16, 8);
+	*payload = (const char *)h + HEADER;
+	*len = (size_t)n;
+	return 1;
+}
+
+/* A parsed payload: its first line, and the commands after it as a batch. */
+struct parsed {
+	struct cmd head;
+	struct image_item *items;
+	size_t nitems;
+};
+
+static void parsed_free(struct parsed *p)
+{
+	cmd_free(&p->head);
+	for (size_t i = 0; i < p->nitems; i++)
+		cmd_free(&p->items[i].cmd);
+	free(p->items);
+	memset(p, 0, sizeof *p);
+}
+
+/* Turns `exe BLOB` into the blob's path. */
+static int blob_path(struct journal *j, char **path, char *err, size_t errlen)
+{
+	if (!blob_name_ok(*path))
+		return say(err, errlen, -EINVAL, "names an executable \"%s\" that is not "
+			   "one of exe/", *path);
+	size_t n = strlen(j->dir) + strlen(*path) + 6;
+	char *full = malloc(n);
+	if (!full)
+		return say(err, errlen, -ENOMEM, "out of memory");
+	snprintf(full, n, "%s/exe/%s", j->dir, *path);
+	free(*path);
+	*path = full;
+	return 0;
+}
+
+static int parse_payload(struct journal *j, const char *text, size_t len, struct parsed *p,
+			 char *err, size_t errlen)
+{
+	memset(p, 0, sizeof *p);
+	size_t cap = 0;
+	bool have_head = false;
+	uint64_t line_no = 0;
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;
+		line_no++;
+		struct cmd c;
+		char why[300];
+		int rc = cmd_parse(text + i, n, &c, why, sizeof why);
+		i += n + 1;
+		if (rc == 1)
+			continue;
+		if (rc)
+			return say(err, errlen, rc, "line %" PRIu64 ": %s", line_no, why);
+		if (!have_head) {
+			p->head = c;
+			have_head = true;
+			if (c.kind != CMD_IMAGE)
+				return say(err, errlen, -EINVAL, "does not start with an image line");
+			if (c.u.image.exe &&
+			    blob_path(j, &p->head.u.image.exe, err, errlen))
+				return -EINVAL;
+			continue;
+		}
+		if (p->nitems == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct image_item *v = realloc(p->items, cap * sizeof *v);
+			if (!v) {
+				cmd_free(&c);
+				return say(err, errlen, -ENOMEM, "out of memory");
+			}
+			p->items = v;
+		}
+		p->items[p->nitems++] = (struct image_item){c, line_no};
+		if (c.kind == CMD_EXE &&
+		    blob_path(j, &p->items[p->nitems - 1].cmd.u.exe.path, err, errlen))
+			return -EINVAL;
+	}
+	return have_head ? 0 : say(err, errlen, -EINVAL, "is empty");
+}
+
+static const char *blob_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static int replay_create(struct journal *j, struct ctl_registry *r, const struct parsed *p,
+			 char *err, size_t errlen)
+{
+	const struct cmd *c = &p->head;
+	if (!c->u.image.create)
+		return say(err, errlen, -EINVAL, "an image is made without create");
+	struct image_origin o;
+	image_origin_of(c, &o);
+	int rc = ctl_registry_add(r, c->u.image.name, &o, err, errlen);
+	if (rc)
+		return rc;
+	struct image *im = ctl_registry_find(r, c->u.image.name);
+	rc = add_entry(j, im, c->u.image.exe ? blob_of(c->u.image.exe) : "");
+	return rc ? say(err, errlen, rc, "out of memory") : 0;
+}
+
+/* Applies the parsed batch to its image and checks it lands on `generation`. */
+static int replay_batch(struct journal *j, struct ctl_registry *r, struct parsed *p,
+			uint64_t generation, bool renumber, char *err, size_t errlen)
+{
+	struct image *im = ctl_registry_find(r, p->head.u.image.name);
+	struct entry *e = im ? find_entry(j, im) : NULL;
+	if (!e)
+		return say(err, errlen, -EINVAL, "names image %s, which it never made",
+			   p->head.u.image.name);
+	struct image_result res;
+	char why[1024];
+	int rc = image_commit(im, p->items, p->nitems, &res, why, sizeof why);
+	if (rc)
+		return say(err, errlen, rc, "image %s does not replay: %s", image_name(im), why);
+	if (renumber && res.generation != generation)
+		rc = image_restore_number(im, generation);
+	else if (!renumber && (!res.published || res.generation != generation))
+		rc = say(err, errlen, -EINVAL, "image %s: replay made generation %" PRIu64
+			 ", the journal acknowledged %" PRIu64, image_name(im), res.generation,
+			 generation);
+	if (rc)
+		return rc == -ENOMEM ? say(err, errlen, rc, "out of memory") : rc;
+	for (size_t i = 0; i < p->nitems; i++)
+		if (p->items[i].cmd.kind == CMD_EXE)
+			snprintf(e->exe, sizeof e->exe, "%s", blob_of(p->items[i].cmd.u.exe.path));
+	state_release(&e->st);
+	image_state(im, &e->st);
+	e->generation = generation;
+	return 0;
+}
+
+static int replay_record(struct journal *j, struct ctl_registry *r, uint32_t kind,
+			 uint64_t generation, const char *payload, size_t len, char *err,
+			 size_t errlen)
+{
+	struct parsed p;
+	int rc = parse_payload(j, payload, len, &p, err, errlen);
+	if (!rc) {
+		switch (kind) {
+		case KIND_CREATE:
+			rc = replay_create(j, r, &p, err, errlen);
+			break;
+		case KIND_BATCH:
+			rc = replay_batch(j, r, &p, generation, false, err, errlen);
+			break;
+		case KIND_STATE:
+			rc = replay_create(j, r, &p, err, errlen);
+			if (!rc)
+				rc = replay_batch(j, r, &p, generation, true, err, errlen);
+			break;
+		default:
+			rc = say(err, errlen, -EINVAL, "unknown record kind %u", kind);
+		}
+	}
+	parsed_free(&p);
+	return rc;
+}
+
+/* Replays every record of a file. A damaged record is an error, except an append cut
+ * short at the end of the last journal file (`tail_ok`): *torn_at gets its offset
+ * (UINT64_MAX: none). Nothing is ever appended after a record that was cut short (the
+ * next start cuts it off first), so only the end of the last file can be torn. */
+static int replay_file(struct journal *j, struct ctl_registry *r, const char *name,
+		       bool is_snapshot, bool tail_ok, uint64_t *torn_at, uint64_t *first_index,
+		       char *err, size_t errlen)
+{
+	struct mapped m;
+	int rc = map_file(j, name, &m, err, errlen);
+	if (rc)
+		return rc;
+	*torn_at = UINT64_MAX;
+	uint64_t off = 0;
+	for (;;) {
+		uint32_t kind;
+		uint64_t generation;
+		const char *payload;
+		size_t len;
+		rc = next_record(&m, off, &kind, &generation, &payload, &len);
+		if (rc == 0)
+			break;
+		if (rc == -EAGAIN && tail_ok) {
+			*torn_at = off;
+			rc = 0;
+			break;
+		}
+		char why[1024];
+		if (rc < 0) {
+			rc = say(err, errlen, -EINVAL, "%s/%s is damaged at offset %" PRIu64
+				 " (not a whole record with a good checksum); refusing to start "
+				 "without it", j->dir, name, off);
+			break;
+		}
+		bool head = kind == KIND_HEAD;
+		bool fits = is_snapshot ? (off == 0) == head && (head || kind == KIND_STATE)
+					: kind == KIND_CREATE || kind == KIND_BATCH;
+		if (!fits) {
+			rc = say(err, errlen, -EINVAL, "%s/%s: record kind %u does not belong at "
+				 "offset %" PRIu64, j->dir, name, kind, off);
+			break;
+		}
+		if (head)
+			*first_index = generation;
+		else if ((rc = replay_record(j, r, kind, generation, payload, len, why,
+					     sizeof why))) {
+			say(err, errlen, rc, "%s/%s, record at offset %" PRIu64 ": %s", j->dir,
+			    name, off, why);
+			break;
+		}
+		off += HEADER + len;
+	}
+	unmap_file(&m);
+	return rc;
+}
+
+static int index_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The indices of the journal files at or above `from`, ascending (malloc'd). */
+static int list_journals(struct journal *j, uint64_t from, uint64_t **out, size_t *n,
+			 char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	DIR *d = open_dir(j->dirfd);
+	if (!d)
+		return say(err, errlen, -errno, "cannot list %s: %s", j->dir, strerror(errno));
+	size_t cap = 0;
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d)) && !rc) {
+		uint64_t index;
+		char tail;
+		if (strlen(de->d_name) != 24 ||
+		    sscanf(de->d_name, "journal.%16" SCNx64 "%c", &index, &tail) != 1 ||
+		    index < from)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			uint64_t *v = realloc(*out, cap * sizeof *v);
+			if (!v) {
+				rc = say(err, errlen, -ENOMEM, "out of memory");
+				break;
+			}
+			*out = v;
+		}
+		(*out)[(*n)++] = index;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof **out, index_cmp);
+	return rc;
+}
+
+static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t errlen)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t torn_at;
+	j->first_index = 1;
+	struct stat st;
+	int rc = 0;
+	if (fstatat(j->dirfd, "snapshot", &st, 0) == 0) {
+		j->snapshot_bytes = (uint64_t)st.st_size;
+		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, err,
+				 errlen);
+	} else if (errno != ENOENT) {
+		rc = say(err, errlen, -errno, "cannot read %s/snapshot: %s", j->dir,
+			 strerror(errno));
+	}
+	uint64_t *idx = NULL;
+	size_t n = 0;
+	if (!rc)
+		rc = list_journals(j, j->first_index, &idx, &n, err, errlen);
+	char torn[160] = "";
+	for (size_t i = 0; i < n && !rc; i++) {
+		char name[32];
+		journal_name(name, idx[i]);
+		rc = replay_file(j, r, name, false, i + 1 == n, &torn_at, &j->first_index, err,
+				 errlen);
+		if (rc)
+			break;
+		if (torn_at != UINT64_MAX) {
+			/* Never acknowledged: cut it off so appends follow whole records. */
+			int fd = openat(j->dirfd, name, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || ftruncate(fd, (off_t)torn_at) < 0 || fsync(fd) < 0)
+				rc = say(err, errlen, -errno, "cannot cut the torn end off %s/%s: %s",
+					 j->dir, name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			snprintf(torn, sizeof torn, "; dropped a torn record at %s offset %" PRIu64,
+				 name, torn_at);
+		}
+	}
+	if (!rc)
+		rc = open_journal_file(j, n ? idx[n - 1] : j->first_index, err, errlen);
+	for (size_t i = 0; i < n && !rc; i++) {
+		char name[32];
+		journal_name(name, idx[i]);
+		if (fstatat(j->dirfd, name, &st, 0) == 0)
+			j->journal_bytes += (uint64_t)st.st_size;
+	}
+	free(idx);
+	if (rc)
+		return rc;
+	collect_garbage(j);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t decls = 0;
+	for (size_t i = 0; i < j->nentries; i++) {
+		struct gen *g = image_current(j->entries[i].im);
+		decls += gen_ndecls(g);
+		gen_unref(g);
+	}
+	snprintf(j->restore_msg, sizeof j->restore_msg, "restored %zu image(s), %" PRIu64
+		 " functions, in %.3f s%s", j->nentries, decls,
+		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, torn);
+	return 0;
+}
+
+/* mkdir -p, each new level 0700. */
+static int make_dirs(const char *dir)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return -ENOMEM;
+	int rc = 0;
+	for (char *s = p + 1; ; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			rc = -errno;
+		*s = c;
+		if (!c || rc)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_bytes,
+		   char *err, size_t errlen)
+{
+	if (ctl_registry_count(r))
+		return say(err, errlen, -EINVAL, "state_dir: the registry already has images");
+	struct journal *j = calloc(1, sizeof *j);
+	if (!j)
+		return say(err, errlen, -ENOMEM, "out of memory");
+	pthread_mutex_init(&j->lock, NULL);
+	j->dirfd = j->exefd = j->lockfd = j->fd = -1;
+	j->compact_bytes = compact_bytes;
+	j->dir = strdup(dir);
+	int rc = j->dir ? make_dirs(dir) : -ENOMEM;
+	if (rc) {
+		say(err, errlen, rc, "state_dir %s: cannot create it: %s", dir, strerror(-rc));
+		goto fail;
+	}
+	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->dirfd < 0 || (mkdirat(j->dirfd, "exe", 0700) < 0 && errno != EEXIST) ||
+	    (j->exefd = openat(j->dirfd, "exe", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		rc = say(err, errlen, -errno, "state_dir %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (flock(j->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK
+			? say(err, errlen, -EBUSY, "state_dir %s is in use by another dsymfs", dir)
+			: say(err, errlen, -errno, "state_dir %s: cannot lock it: %s", dir,
+			      strerror(errno));
+		goto fail;
+	}
+	rc = restore(j, r, err, errlen);
+	if (rc)
+		goto fail;
+	struct ctl_durable d = {on_created, on_committed, on_status, journal_free, j};
+	ctl_registry_set_durable(r, &d);
+	return 0;
+fail:
+	journal_free(j);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/* journal: keeps a registry of images durable in a directory (the configuration's
+ * state_dir) and restores it from there at start-up.
+ *
+ * Contract:
+ *  - A commit that publishes is acknowledged only after its batch is appended to the
+ *    journal and fdatasync'ed; a new image becomes visible only after its creation is.
+ *    A failed write or sync fails that commit or creation (its errno, with a message)
+ *    and changes nothing; what was written of the record is cut off again.
+ *  - journal_attach brings every image back to its last acknowledged generation: the
+ *    same bytes and the same generation number. A record cut short at the end of the
+ *    last journal file (a crash in the middle of an append) was never acknowledged: it
+ *    is dropped and cut off. Damage anywhere else refuses to start, naming file and
+ *    offset, rather than silently losing acknowledged batches.
+ *  - The bytes an `exe` command (or `image ... create exe=`) read are stored by content
+ *    under exe/, so a replay parses exactly what the commit parsed.
+ *  - Compaction: when the journal files outgrow both compact_bytes and the snapshot,
+ *    a new snapshot of every image (one batch that rebuilds its state) replaces the
+ *    snapshot and the journal starts empty, so a restart replays at most about twice
+ *    the state's size. It runs inside the commit that crossed the threshold, after
+ *    that commit is durable; if it fails the journal simply keeps growing and the
+ *    failure shows in `status`.
+ *
+ * Directory: `lock` (flock'ed while a daemon uses the directory), `snapshot`,
+ * `journal.NNNNNNNNNNNNNNNN` (hex index; the snapshot names the first index it does not
+ * cover), `exe/NAME`. A record is a 32-byte header ("DSJ1", kind, payload length,
+ * generation, CRC-32C of header and payload) followed by protocol text.
+ */
+#ifndef DSYMFS_JOURNAL_H
+#define DSYMFS_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl.h"
+
+#define JOURNAL_COMPACT_BYTES_DEFAULT (64ull << 20)
+
+/* Creates dir if needed (mode 0700), locks it, restores every image it holds into r
+ * (which must hold no images yet), and makes r durable there: the journal is then
+ * owned by r and freed by ctl_registry_free. Errors: -EBUSY (another daemon holds the
+ * directory), -errno of the file system, -EINVAL (a damaged journal, or one that no
+ * longer replays, e.g. under a lower max_decls), -ENOMEM; message in err. On error r
+ * may hold some restored images and is not durable: the caller frees it. */
+int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_bytes,
+		   char *err, size_t errlen);
+
+#endif

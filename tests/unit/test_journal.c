@@ -1,0 +1,481 @@
+/* Suite journal: a durable registry comes back from its state_dir with every image's
+ * bytes (gen_read), generation number and tables equal to its last acknowledged
+ * generation, through snapshots and across executables that changed on disk; a torn
+ * tail is dropped and cut off; damage elsewhere refuses to start; rejected batches
+ * leave no trace; a directory serves one daemon at a time. Also the max_memory limit and
+ * the status lines. Expected states are the ones the same registry showed before it was
+ * freed, so any drift between a live image and its replay fails. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "gen.h"
+#include "image.h"
+#include "journal.h"
+#include "unit.h"
+
+#define HUGE_COMPACT (1ull << 40)
+
+/* A fresh directory under the run's scratch directory. */
+static void fresh_dir(char *out, size_t outlen, const char *name)
+{
+	unit_fmt(out, outlen, "%s/journal-%s", unit_tmpdir(), name);
+	CU_ASSERT_FATAL(unit_sh("rm -rf '%s'", out) == 0);
+}
+
+static struct ctl_registry *open_registry(const char *dir, uint64_t compact, int *rc_out,
+					  char *err, size_t errlen)
+{
+	struct ctl_limits lim;
+	ctl_limits_default(&lim);
+	struct ctl_registry *r;
+	CU_ASSERT_FATAL(ctl_registry_new(&lim, &r) == 0);
+	int rc = journal_attach(r, dir, compact, err, errlen);
+	if (rc_out) {
+		*rc_out = rc;
+		if (rc) {
+			ctl_registry_free(r);
+			return NULL;
+		}
+	} else if (rc) {
+		fprintf(stderr, "journal_attach %s: %d %s\n", dir, rc, err);
+		CU_FAIL_FATAL("journal_attach failed");
+	}
+	return r;
+}
+
+static struct ctl_registry *open_ok(const char *dir, uint64_t compact)
+{
+	char err[1024];
+	return open_registry(dir, compact, NULL, err, sizeof err);
+}
+
+static void run_ok(struct ctl_registry *r, const char *script)
+{
+	char err[1024] = "";
+	int rc = ctl_run_script(r, script, strlen(script), err, sizeof err);
+	if (rc)
+		fprintf(stderr, "journal: script failed: %d %s\n%s\n", rc, err, script);
+	CU_ASSERT_FATAL(rc == 0);
+}
+
+/* Everything a reader or a restarting compiler sees of every image. */
+struct image_view {
+	char name[64];
+	uint64_t generation, size;
+	uint8_t *bytes;
+	char *text[3];
+};
+
+struct view {
+	size_t n;
+	struct image_view im[4];
+};
+
+static void take_view(struct ctl_registry *r, struct view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->n = ctl_registry_count(r);
+	CU_ASSERT_FATAL(v->n <= 4);
+	static const enum gen_text kinds[] = {GEN_TEXT_FILES, GEN_TEXT_TYPES, GEN_TEXT_DECLS};
+	for (size_t i = 0; i < v->n; i++) {
+		struct image_view *iv = &v->im[i];
+		struct gen *g = image_current(ctl_registry_at(r, i));
+		snprintf(iv->name, sizeof iv->name, "%s", gen_image_name(g));
+		iv->generation = gen_number(g);
+		iv->size = gen_size(g);
+		iv->bytes = malloc(iv->size);
+		CU_ASSERT_FATAL(iv->bytes != NULL);
+		CU_ASSERT_FATAL(gen_read(g, 0, iv->bytes, iv->size) == (ssize_t)iv->size);
+		for (size_t k = 0; k < 3; k++) {
+			const char *t;
+			size_t len;
+			CU_ASSERT_FATAL(gen_text(g, kinds[k], &t, &len) == 0);
+			iv->text[k] = strndup(t, len);
+		}
+		gen_unref(g);
+	}
+}
+
+static void free_view(struct view *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		free(v->im[i].bytes);
+		for (size_t k = 0; k < 3; k++)
+			free(v->im[i].text[k]);
+	}
+}
+
+static void check_same_view(const struct view *want, const struct view *got, const char *when)
+{
+	char what[256];
+	unit_fmt(what, sizeof what, "%s: image count", when);
+	CU_assertImplementation(want->n == got->n, __LINE__, what, __FILE__, "", CU_FALSE);
+	for (size_t i = 0; i < want->n && i < got->n; i++) {
+		const struct image_view *a = &want->im[i], *b = &got->im[i];
+		unit_fmt(what, sizeof what, "%s: image %s: name, generation %llu vs %llu, size", when,
+		    a->name, (unsigned long long)a->generation, (unsigned long long)b->generation);
+		bool same = !strcmp(a->name, b->name) && a->generation == b->generation &&
+			    a->size == b->size;
+		CU_assertImplementation(same, __LINE__, what, __FILE__, "", CU_FALSE);
+		unit_fmt(what, sizeof what, "%s: image %s: bytes", when, a->name);
+		CU_assertImplementation(same && !memcmp(a->bytes, b->bytes, a->size), __LINE__,
+					what, __FILE__, "", CU_FALSE);
+		for (size_t k = 0; k < 3; k++) {
+			unit_fmt(what, sizeof what, "%s: image %s: text view %zu", when, a->name, k);
+			CU_assertImplementation(!strcmp(a->text[k], b->text[k]), __LINE__, what,
+						__FILE__, "", CU_FALSE);
+		}
+	}
+}
+
+/* Frees r, restores a registry from dir, and checks it shows what r showed. */
+static struct ctl_registry *restart(struct ctl_registry *r, const char *dir, uint64_t compact,
+				    const char *when)
+{
+	struct view before, after;
+	take_view(r, &before);
+	ctl_registry_free(r);
+	r = open_ok(dir, compact);
+	take_view(r, &after);
+	check_same_view(&before, &after, when);
+	free_view(&before);
+	free_view(&after);
+	return r;
+}
+
+/* Builds src into dir/prog with clang-16 and ld64.lld-16 (a Mach-O x86_64 executable
+ * whose __text starts at 0x100000000 + a page or so). */
+static void build_exe(const char *dir, const char *src)
+{
+	char path[4096];
+	unit_fmt(path, sizeof path, "%s/prog.c", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs(src, f);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	int rc = unit_sh("cd '%s' && clang-16 --target=x86_64-apple-macos11 -ffreestanding "
+			 "-fno-stack-protector -O1 -c prog.c -o prog.o && ld64.lld-16 -arch x86_64 "
+			 "-platform_version macos 11.0 11.0 -e __start -o prog.new prog.o && "
+			 "mv prog.new prog", dir);
+	if (rc)
+		fprintf(stderr, "journal: clang-16/ld64.lld-16 failed (%d)\n", rc);
+	CU_ASSERT_FATAL(rc == 0);
+}
+
+static const char EXE_V1[] =
+	"int twice(int x) { return x + x; }\n"
+	"static int hidden(int x) { return x - 1; }\n"
+	"int keep(int x) { return hidden(x) * 5; }\n"
+	"void _start(void) { for (;;) keep(twice(3)); }\n";
+static const char EXE_V2[] =
+	"int twice(int x) { return x * 2 + 1 - 1; }\n"
+	"int thrice(int x) { return x * 3; }\n"
+	"int keep(int x) { return x * 7; }\n"
+	"void _start(void) { for (;;) keep(twice(thrice(3))); }\n";
+
+/* Batches that exercise every command kind; %1$s is the scratch directory. */
+static const char *const STEPS[] = {
+	"section __TEXT __text addr=0x100000000 size=0x100000\n"
+	"file 1 path=/src/a.c\nfile 2 path=\"/src/b c.c\" dir=/src\n"
+	"type 1 kind=base name=int size=4 enc=signed\n"
+	"type 2 kind=pointer to=1\ntype 3 kind=typedef name=intp to=2\n"
+	"fn 1 name=alpha low_pc=0x100000000 size=0x20 file=1 line=10 ret=1 params=x:1,y:3 "
+	"rows=0:10,8:11:3,0x10:12:1:pe\n"
+	"fn 2 name=beta low_pc=0x100000100 size=0x20 file=2 line=5 rows=0:5,4:6:0::1\n"
+	"fn 3 name=\"operator new\" low_pc=0x100000200 size=0x10 file=1 line=40 cu=2\n",
+	"sym _mine value=0x100000000 sect=1 ext\nsym abs value=0x42\n",
+	"move-range from=0x100000000 to=0x100000150 by=0x400\nline 3 delta=7\n",
+	"line-range file=1 from=1 to=100 by=3\ndel 2\n",
+	"segment __DATA vmaddr=0x140001000 vmsize=0x1000 maxprot=rw- initprot=3\n"
+	"section __DATA __data addr=0x140001000 size=0x10 align=3\n",
+	"unsym abs\ntype 1 kind=base name=int size=4 enc=unsigned\ndelfile 2\n"
+	"fn 3 name=\"operator new\" low_pc=0x100000200 size=0x10 file=1 line=40\n",
+};
+
+static void run_steps(const char *dir, uint64_t compact)
+{
+	struct ctl_registry *r = open_ok(dir, compact);
+	struct image_origin o = {.has_uuid = true, .uuid = {1, 2, 3, 4, 5, 6, 7, 8, 9}};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	r = restart(r, dir, compact, "after create");
+	for (size_t i = 0; i < sizeof STEPS / sizeof STEPS[0]; i++) {
+		run_ok(r, STEPS[i]);
+		char when[64];
+		unit_fmt(when, sizeof when, "after step %zu", i + 1);
+		r = restart(r, dir, compact, when);
+	}
+	/* A second image with a random UUID keeps it across restarts. */
+	struct image_origin rnd = {0};
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Random name", &rnd, err, sizeof err) == 0);
+	run_ok(r, "image \"Random name\"\nfile 9 path=x.c\n");
+	r = restart(r, dir, compact, "second image");
+	ctl_registry_free(r);
+}
+
+static void test_restore_replays_every_command_kind(void)
+{
+	char dir[4096];
+	fresh_dir(dir, sizeof dir, "kinds");
+	run_steps(dir, HUGE_COMPACT);
+}
+
+static void test_restore_from_snapshots(void)
+{
+	char dir[4096];
+	fresh_dir(dir, sizeof dir, "snap");
+	run_steps(dir, 1);   /* a snapshot after every commit */
+	struct stat st;
+	char path[4200];
+	unit_fmt(path, sizeof path, "%s/snapshot", dir);
+	CU_ASSERT(stat(path, &st) == 0);
+}
+
+/* The executable's bytes are journaled: the file changing or vanishing after the
+ * commit changes nothing, through snapshots too; symbols the compiler replaced or
+ * dropped stay replaced or dropped. */
+static void test_executables_are_kept_by_content(void)
+{
+	char dir[4096], state[4200], exe[4200];
+	fresh_dir(dir, sizeof dir, "exe");
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	unit_fmt(state, sizeof state, "%s/state", dir);
+	unit_fmt(exe, sizeof exe, "%s/prog", dir);
+	build_exe(dir, EXE_V1);
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t compact = pass ? 1 : HUGE_COMPACT;
+		CU_ASSERT_FATAL(unit_sh("rm -rf '%s'", state) == 0);
+		build_exe(dir, EXE_V1);
+		struct ctl_registry *r = open_ok(state, compact);
+		struct image_origin o = {.exe_path = exe};
+		char err[512];
+		CU_ASSERT_FATAL(ctl_registry_add(r, "prog", &o, err, sizeof err) == 0);
+		run_ok(r, "file 1 path=/src/prog.c\nsym _twice value=0x100000000 sect=1 ext\n"
+			  "unsym _keep\n");
+		build_exe(dir, EXE_V2);   /* the configured path now holds another program */
+		r = restart(r, state, compact, "exe changed on disk after create");
+		char script[4400];
+		unit_fmt(script, sizeof script, "exe %s\nunsym _thrice\n", exe);
+		run_ok(r, script);
+		CU_ASSERT_FATAL(unlink(exe) == 0);
+		r = restart(r, state, compact, "exe re-read, then deleted");
+		build_exe(dir, EXE_V1);
+		unit_fmt(script, sizeof script, "exe %s\n", exe);
+		run_ok(r, script);
+		r = restart(r, state, compact, "back to the first exe");
+		ctl_registry_free(r);
+	}
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	CU_ASSERT_FATAL(stat(path, &st) == 0);
+	return (uint64_t)st.st_size;
+}
+
+/* The only journal file of a directory that never compacted. */
+static void journal_path(const char *dir, char *out, size_t outlen)
+{
+	unit_fmt(out, outlen, "%s/journal.0000000000000001", dir);
+}
+
+/* An append cut short anywhere is dropped (and cut off) as if it never happened. */
+static void test_torn_tail_is_dropped(void)
+{
+	char dir[4096], copy[4200], jp[4300], jc[4300];
+	fresh_dir(dir, sizeof dir, "torn");
+	struct ctl_registry *r = open_ok(dir, HUGE_COMPACT);
+	struct image_origin o = {.has_uuid = true};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	run_ok(r, STEPS[0]);
+	journal_path(dir, jp, sizeof jp);
+	uint64_t whole = file_size(jp);
+	struct view want, got;
+	take_view(r, &want);
+	run_ok(r, "fn 9 name=last low_pc=0x100000800 size=8 file=1 line=99 rows=0:99\n");
+	uint64_t longer = file_size(jp);
+	ctl_registry_free(r);
+	CU_ASSERT_FATAL(longer > whole + 32);
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+	journal_path(copy, jc, sizeof jc);
+	uint64_t cuts[] = {whole + 1, whole + 31, whole + 32, whole + 33, (whole + longer) / 2,
+			   longer - 1};
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		CU_ASSERT_FATAL(unit_sh("rm -rf '%s' && cp -a '%s' '%s' && truncate -s %llu '%s'",
+					copy, dir, copy, (unsigned long long)cuts[i], jc) == 0);
+		r = open_ok(copy, HUGE_COMPACT);
+		take_view(r, &got);
+		char when[64];
+		unit_fmt(when, sizeof when, "cut at %llu", (unsigned long long)cuts[i]);
+		check_same_view(&want, &got, when);
+		free_view(&got);
+		CU_ASSERT_EQUAL(file_size(jc), whole);
+		char *status;
+		size_t len;
+		CU_ASSERT_FATAL(ctl_status_text(r, &status, &len) == 0);
+		CU_ASSERT(strstr(status, "dropped a torn record") != NULL);
+		free(status);
+		/* Appends after the cut restore too. */
+		run_ok(r, "fn 10 name=after low_pc=0x100000900 size=8 file=1 line=9\n");
+		r = restart(r, copy, HUGE_COMPACT, "append after a torn tail");
+		ctl_registry_free(r);
+	}
+	free_view(&want);
+}
+
+static void flip_byte(const char *path, uint64_t off)
+{
+	FILE *f = fopen(path, "r+b");
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_FATAL(fseek(f, (long)off, SEEK_SET) == 0);
+	int c = fgetc(f);
+	CU_ASSERT_FATAL(c != EOF);
+	CU_ASSERT_FATAL(fseek(f, (long)off, SEEK_SET) == 0);
+	fputc(c ^ 0x20, f);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+}
+
+/* Damage before the last record loses acknowledged batches: refuse, and say where. */
+static void test_damage_refuses_to_start(void)
+{
+	char dir[4096], copy[4200], jc[4300], sc[4300];
+	fresh_dir(dir, sizeof dir, "damage");
+	struct ctl_registry *r = open_ok(dir, HUGE_COMPACT);
+	struct image_origin o = {.has_uuid = true};
+	char err[1024];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	run_ok(r, STEPS[0]);
+	run_ok(r, STEPS[1]);
+	ctl_registry_free(r);
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+	journal_path(copy, jc, sizeof jc);
+	uint64_t offs[] = {0, 5, 40};   /* the CREATE record: magic, kind, payload */
+	for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+		CU_ASSERT_FATAL(unit_sh("rm -rf '%s' && cp -a '%s' '%s'", copy, dir, copy) == 0);
+		flip_byte(jc, offs[i]);
+		int rc;
+		err[0] = 0;
+		r = open_registry(copy, HUGE_COMPACT, &rc, err, sizeof err);
+		CU_ASSERT(r == NULL);
+		ctl_registry_free(r);
+		CU_ASSERT_EQUAL(rc, -EINVAL);
+		CU_ASSERT(strstr(err, "is damaged at offset 0") != NULL);
+	}
+	/* A damaged snapshot likewise. */
+	CU_ASSERT_FATAL(unit_sh("rm -rf '%s'", copy) == 0);
+	r = open_ok(copy, 1);
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	for (size_t i = 0; i < 3; i++)
+		run_ok(r, STEPS[i]);
+	ctl_registry_free(r);
+	unit_fmt(sc, sizeof sc, "%s/snapshot", copy);
+	flip_byte(sc, file_size(sc) - 3);
+	int rc;
+	r = open_registry(copy, 1, &rc, err, sizeof err);
+	CU_ASSERT(r == NULL);
+	ctl_registry_free(r);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT(strstr(err, "snapshot is damaged") != NULL);
+}
+
+/* A rejected batch writes nothing; a directory serves one registry at a time. */
+static void test_rejected_batches_leave_no_trace_and_the_lock_holds(void)
+{
+	char dir[4096], jp[4300];
+	fresh_dir(dir, sizeof dir, "reject");
+	struct ctl_registry *r = open_ok(dir, HUGE_COMPACT);
+	struct image_origin o = {.has_uuid = true};
+	char err[1024];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	run_ok(r, STEPS[0]);
+	journal_path(dir, jp, sizeof jp);
+	uint64_t size = file_size(jp);
+	const char *bad = "fn 7 name=x low_pc=0x100000000 size=8 file=1 line=1\n";  /* overlaps */
+	CU_ASSERT(ctl_run_script(r, bad, strlen(bad), err, sizeof err) == -EINVAL);
+	const char *noop = "file 1 path=/src/a.c\n";
+	CU_ASSERT(ctl_run_script(r, noop, strlen(noop), err, sizeof err) == 0);
+	CU_ASSERT(ctl_registry_add(r, "Foo", &o, err, sizeof err) == -EEXIST);
+	CU_ASSERT_EQUAL(file_size(jp), size);
+
+	int rc;
+	struct ctl_registry *second = open_registry(dir, HUGE_COMPACT, &rc, err, sizeof err);
+	CU_ASSERT(second == NULL);
+	ctl_registry_free(second);
+	CU_ASSERT_EQUAL(rc, -EBUSY);
+	CU_ASSERT(strstr(err, "in use") != NULL);
+	r = restart(r, dir, HUGE_COMPACT, "after rejected batches");
+	ctl_registry_free(r);
+}
+
+/* max_memory refuses a commit whose generation would pass it, and changes nothing. */
+static void test_memory_limit(void)
+{
+	struct ctl_limits lim;
+	ctl_limits_default(&lim);
+	uint64_t used = ctl_memory_used();
+	CU_ASSERT_FATAL(used > 0);
+	lim.max_memory = used + (48u << 20);
+	struct ctl_registry *r;
+	CU_ASSERT_FATAL(ctl_registry_new(&lim, &r) == 0);
+	struct image_origin o = {.has_uuid = true};
+	char err[1024];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	run_ok(r, STEPS[0]);
+	struct view before, after;
+	take_view(r, &before);
+	/* About 200,000 functions: far more than 48 MiB once encoded. */
+	size_t n = 200000, cap = n * 96 + 128, len = 0;
+	char *big = malloc(cap);
+	CU_ASSERT_FATAL(big != NULL);
+	len += (size_t)snprintf(big, cap, "section __TEXT __text addr=0x100000000 size=0x10000000\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(big + len, cap - len, "fn %zu name=f%zu low_pc=0x%zx size=8 "
+					"file=1 line=%zu rows=0:1,4:2\n", 100 + i, i,
+					(size_t)0x100010000 + i * 16, i + 1);
+	int rc = ctl_run_script(r, big, len, err, sizeof err);
+	free(big);
+	CU_ASSERT_EQUAL(rc, -ENOMEM);
+	CU_ASSERT(strstr(err, "max_memory") != NULL);
+	take_view(r, &after);
+	check_same_view(&before, &after, "after a refused commit");
+	free_view(&before);
+	free_view(&after);
+	char *status;
+	size_t slen;
+	CU_ASSERT_FATAL(ctl_status_text(r, &status, &slen) == 0);
+	char want[64];
+	unit_fmt(want, sizeof want, "/%llu\n", (unsigned long long)lim.max_memory);
+	CU_ASSERT(strstr(status, " memory=") != NULL && strstr(status, want) != NULL);
+	free(status);
+	ctl_registry_free(r);
+
+	/* A new image past the limit is refused too. */
+	lim.max_memory = 1;
+	CU_ASSERT_FATAL(ctl_registry_new(&lim, &r) == 0);
+	CU_ASSERT_EQUAL(ctl_registry_add(r, "Foo", &o, err, sizeof err), -ENOMEM);
+	CU_ASSERT(strstr(err, "image Foo refused") != NULL);
+	CU_ASSERT_EQUAL(ctl_registry_count(r), 0);
+	ctl_registry_free(r);
+}
+
+static const struct unit_test journal_tests[] = {
+	{ "restore replays every command kind byte for byte", test_restore_replays_every_command_kind },
+	{ "restore from snapshots", test_restore_from_snapshots },
+	{ "executables are kept by content", test_executables_are_kept_by_content },
+	{ "a torn tail is dropped and cut off", test_torn_tail_is_dropped },
+	{ "damage refuses to start", test_damage_refuses_to_start },
+	{ "rejected batches leave no trace; one daemon per directory",
+	  test_rejected_batches_leave_no_trace_and_the_lock_holds },
+	{ "max_memory refuses commits and images", test_memory_limit },
+	{ NULL, NULL },
+};
+
+UNIT_SUITE(journal, journal_tests)
