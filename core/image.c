@@ -1151,17 +1151,37 @@ static void publish(struct image *im, struct gen *g, const struct state *st)
 	state_release(&old_st);
 }
 
+/* Applies the batch to a working copy of the image's state and checks the result. */
+static int run_batch(struct batch *b, struct image_item *items, size_t nitems)
+{
+	state_copy(&b->im->st, &b->w);
+	int rc = 0;
+	for (size_t i = 0; i < nitems && !rc; i++)
+		rc = apply(b, &items[i]);
+	if (!rc && b->changed)
+		rc = check_final(b);
+	return rc;
+}
+
+static void batch_free(struct batch *b)
+{
+	state_release(&b->w);
+	free(b->fns.v);
+	free(b->types.v);
+	free(b->dropped_files.v);
+	free(b->dropped_types.v);
+	free(b->poisoned.v);
+	for (size_t i = 0; i < b->nexes; i++)
+		free((void *)b->exes[i].data);
+	free(b->exes);
+}
+
 int image_commit(struct image *im, struct image_item *items, size_t nitems,
 		 struct image_result *res, char *err, size_t errlen)
 {
 	struct batch b = {.im = im, .err = err, .errlen = errlen};
 	pthread_mutex_lock(&im->commit_lock);
-	state_copy(&im->st, &b.w);
-	int rc = 0;
-	for (size_t i = 0; i < nitems && !rc; i++)
-		rc = apply(&b, &items[i]);
-	if (!rc && b.changed)
-		rc = check_final(&b);
+	int rc = run_batch(&b, items, nitems);
 	struct gen *g = NULL;
 	uint64_t number = 0;
 	if (!rc && b.changed) {
@@ -1193,17 +1213,28 @@ int image_commit(struct image *im, struct image_item *items, size_t nitems,
 		gen_unref(cur);
 	}
 	pthread_mutex_unlock(&im->commit_lock);
-	state_release(&b.w);
-	free(b.fns.v);
-	free(b.types.v);
-	free(b.dropped_files.v);
-	free(b.dropped_types.v);
-	free(b.poisoned.v);
-	for (size_t i = 0; i < b.nexes; i++)
-		free((void *)b.exes[i].data);
-	free(b.exes);
+	batch_free(&b);
 	if (!rc && g && im->hook)
 		im->hook(im->hook_arg, im, res->generation);
+	return rc;
+}
+
+int image_replay(struct image *im, struct image_item *items, size_t nitems, bool *changed,
+		 char *err, size_t errlen)
+{
+	struct batch b = {.im = im, .err = err, .errlen = errlen};
+	pthread_mutex_lock(&im->commit_lock);
+	int rc = run_batch(&b, items, nitems);
+	*changed = !rc && b.changed;
+	if (*changed) {
+		pthread_mutex_lock(&im->lock);
+		struct state old = im->st;
+		state_copy(&b.w, &im->st);
+		pthread_mutex_unlock(&im->lock);
+		state_release(&old);
+	}
+	pthread_mutex_unlock(&im->commit_lock);
+	batch_free(&b);
 	return rc;
 }
 

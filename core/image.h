@@ -118,9 +118,15 @@ typedef int (*image_prepublish_fn)(void *arg, struct image *im,
 				   const struct image_batch_view *v, char *err, size_t errlen);
 void image_set_prepublish_hook(struct image *im, image_prepublish_fn fn, void *arg);
 
-/* For restoring from a journal before the image is served: replaces the current
- * generation by one of the same state numbered `number` (and drops the other retained
- * ones), so numbering continues where it stopped. -ENOMEM, -EFBIG. */
+/* For restoring from a journal before the image is served. image_replay applies a
+ * batch with every check of image_commit and makes the result the image's state, but
+ * builds no generation, so replaying many small batches costs only what applying them
+ * costs; *changed says whether it changed anything. Errors as image_commit. The current
+ * generation is stale until image_restore_number replaces it (and drops the other
+ * retained ones) by one of the current state numbered `number`, so numbering continues
+ * where it stopped: -ENOMEM, -EFBIG. */
+int image_replay(struct image *im, struct image_item *items, size_t nitems, bool *changed,
+		 char *err, size_t errlen);
 int image_restore_number(struct image *im, uint64_t number);
 
 /* A new reference-holding copy of the current state (state_release it). */

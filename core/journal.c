@@ -43,6 +43,9 @@ enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE };
 #define MAGIC "DSJ1"
 #define FLUSH_AT (1u << 20)   /* bytes of payload buffered before a write */
 #define BLOB_MAX 48
+/* Records in the journal past which a snapshot is due whatever their size: replaying a
+ * small batch costs far more per byte than a snapshot's lines do. */
+#define COMPACT_RECORDS 65536
 
 struct entry {
 	struct image *im;
@@ -51,19 +54,44 @@ struct entry {
 	uint64_t generation;
 };
 
+/* A small set of blob names. */
+struct names {
+	char (*v)[BLOB_MAX];
+	size_t n;
+};
+
+/* What a snapshot is written from: copies taken when the journal rotates, so the
+ * compactor thread touches no image and holds no lock while it writes. */
+struct snap_image {
+	char *create;             /* the CREATE line */
+	char exe[BLOB_MAX];
+	struct state st;
+	uint64_t generation;
+};
+
 struct journal {
 	pthread_mutex_t lock;     /* everything below; taken inside image/registry locks */
-	char *dir;
+	char *dir;                /* dir, dirfd and exefd never change after attach */
 	int dirfd, exefd, lockfd;
 	int fd;                   /* the journal file appended to */
 	uint64_t index;           /* its index */
 	uint64_t fsize;           /* its size */
 	uint64_t first_index;     /* the snapshot covers every index below */
 	uint64_t journal_bytes;   /* in journal files >= first_index */
+	uint64_t journal_records; /* likewise */
 	uint64_t snapshot_bytes;
 	uint64_t compact_bytes;
 	struct entry *entries;
 	size_t nentries;
+	struct names blobs;       /* named by records in files >= the last rotation */
+	/* The compactor thread and the snapshot it is writing (compacting: snap is set). */
+	pthread_t compactor;
+	bool have_compactor, compacting, stopping;
+	pthread_cond_t wake;
+	struct snap_image *snap;
+	size_t nsnap;
+	uint64_t snap_next;       /* the journal index the snapshot starts after */
+	uint64_t rotated_bytes, rotated_records;  /* in the files it covers */
 	uint64_t appended, compactions;
 	bool broken;              /* a failed append could not be cut off: refuse more */
 	char broken_msg[300];
@@ -291,6 +319,33 @@ static int store_blob(struct journal *j, const uint8_t *data, size_t len,
 	return 0;
 }
 
+static bool names_has(const struct names *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], name))
+			return true;
+	return false;
+}
+
+static int names_add(struct names *s, const char *name)
+{
+	if (!*name || names_has(s, name))
+		return 0;
+	char (*v)[BLOB_MAX] = realloc(s->v, (s->n + 1) * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	snprintf(s->v[s->n++], BLOB_MAX, "%s", name);
+	return 0;
+}
+
+static void names_clear(struct names *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
 /* ---- appending ---- */
 
 /* Makes the record ending at w->off durable, or cuts it off again. */
@@ -302,6 +357,7 @@ static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
 		rc = -errno;
 	if (!rc) {
 		j->journal_bytes += w->off - j->fsize;
+		j->journal_records++;
 		j->fsize = w->off;
 		j->appended++;
 		return 0;
@@ -374,6 +430,8 @@ static int on_created(void *arg, struct image *im, const uint8_t *exe, size_t ex
 	int rc = j->broken ? refuse_broken(j, err, errlen) : 0;
 	if (!rc && exe)
 		rc = store_blob(j, exe, exe_len, blob, err, errlen);
+	if (!rc && names_add(&j->blobs, blob))
+		rc = say(err, errlen, -ENOMEM, "journal: out of memory; nothing was committed");
 	if (!rc) {
 		struct rec_writer w;
 		rw_begin(&w, j->fd, j->fsize);
@@ -401,8 +459,12 @@ static int on_committed(void *arg, struct image *im, const struct image_batch_vi
 	int rc = j->broken ? refuse_broken(j, err, errlen) : 0;
 	if (!rc && (!e || !blobs))
 		rc = say(err, errlen, -ENOMEM, "journal: out of memory; nothing was committed");
-	for (size_t i = 0; !rc && i < v->nexes; i++)
+	for (size_t i = 0; !rc && i < v->nexes; i++) {
 		rc = store_blob(j, v->exes[i].data, v->exes[i].len, blobs[i], err, errlen);
+		if (!rc && names_add(&j->blobs, blobs[i]))
+			rc = say(err, errlen, -ENOMEM, "journal: out of memory; nothing was "
+				 "committed");
+	}
 	if (!rc) {
 		struct rec_writer w;
 		rw_begin(&w, j->fd, j->fsize);
@@ -439,9 +501,10 @@ static void on_status(void *arg, struct enc_buf *b)
 	enc_buf_printf(b, "journal: state_dir=");
 	cmd_format_value(b, j->dir);
 	enc_buf_printf(b, " snapshot_bytes=%" PRIu64 " journal_bytes=%" PRIu64
-		       " compact_bytes=%" PRIu64 " records=%" PRIu64 " compactions=%" PRIu64
-		       " state=%s\n", j->snapshot_bytes, j->journal_bytes, j->compact_bytes,
-		       j->appended, j->compactions, j->broken ? "broken" : "ok");
+		       " journal_records=%" PRIu64 " compact_bytes=%" PRIu64 " compactions=%" PRIu64
+		       " state=%s\n", j->snapshot_bytes, j->journal_bytes, j->journal_records,
+		       j->compact_bytes, j->compactions,
+		       j->broken ? "broken" : j->compacting ? "compacting" : "ok");
 	if (*j->restore_msg)
 		enc_buf_printf(b, "journal: %s\n", j->restore_msg);
 	if (j->broken)
@@ -456,9 +519,19 @@ static void journal_free(void *arg)
 	struct journal *j = arg;
 	if (!j)
 		return;
+	if (j->have_compactor) {
+		/* A snapshot in progress is finished: it is what makes the next start fast. */
+		pthread_mutex_lock(&j->lock);
+		j->stopping = true;
+		pthread_cond_signal(&j->wake);
+		pthread_mutex_unlock(&j->lock);
+		pthread_join(j->compactor, NULL);
+	}
 	for (size_t i = 0; i < j->nentries; i++)
 		state_release(&j->entries[i].st);
 	free(j->entries);
+	names_clear(&j->blobs);
+	pthread_cond_destroy(&j->wake);
 	if (j->fd >= 0)
 		close(j->fd);
 	if (j->exefd >= 0)
@@ -495,13 +568,17 @@ static bool has_exe_sym(const struct state *s, const char *name)
 
 /* `unsym` for each name the executable defines whose entries the state no longer has
  * and that no compiler symbol replaced (a later `sym` line drops those itself). */
-static int put_dropped_exe_syms(struct journal *j, struct rec_writer *w, const struct entry *e,
-				char *err, size_t errlen)
+static int put_dropped_exe_syms(struct journal *j, struct rec_writer *w,
+				const struct snap_image *e, char *err, size_t errlen)
 {
-	char path[BLOB_MAX + 8];
-	snprintf(path, sizeof path, "%s/exe/%s", j->dir, e->exe);
+	size_t plen = strlen(j->dir) + BLOB_MAX + 8;
+	char *path = malloc(plen);
+	if (!path)
+		return say(err, errlen, -ENOMEM, "out of memory");
+	snprintf(path, plen, "%s/exe/%s", j->dir, e->exe);
 	struct macho_exe exe;
 	int rc = macho_read_exe(path, &exe, err, errlen);
+	free(path);
 	if (rc)
 		return rc;
 	const char **names = malloc((exe.nsyms ? exe.nsyms : 1) * sizeof *names);
@@ -532,7 +609,7 @@ static int put_dropped_exe_syms(struct journal *j, struct rec_writer *w, const s
  * executable, if any, brings identity, segments and its symbols), the segment table
  * as it is now, the executable's dropped names, then every file, type, function and
  * compiler symbol. */
-static int put_state(struct journal *j, struct rec_writer *w, const struct entry *e,
+static int put_state(struct journal *j, struct rec_writer *w, const struct snap_image *e,
 		     char *err, size_t errlen)
 {
 	struct enc_buf *b = &w->buf;
@@ -611,9 +688,10 @@ static DIR *open_dir(int dirfd)
 	return d;
 }
 
-/* Removes journal files below first_index, temporary files, and executables no image
- * uses any more. Failures only leave garbage behind. */
-static void collect_garbage(struct journal *j)
+/* Removes journal files below first_index, temporary files, and executables that
+ * neither `keep` nor a record of the live journal names. Failures only leave garbage
+ * behind. */
+static void collect_garbage(struct journal *j, const struct names *keep)
 {
 	DIR *d = open_dir(j->dirfd);
 	if (d) {
@@ -634,10 +712,7 @@ static void collect_garbage(struct journal *j)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		bool used = false;
-		for (size_t i = 0; i < j->nentries && !used; i++)
-			used = !strcmp(j->entries[i].exe, de->d_name);
-		if (!used)
+		if (!names_has(keep, de->d_name) && !names_has(&j->blobs, de->d_name))
 			unlinkat(j->exefd, de->d_name, 0);
 	}
 	closedir(d);
@@ -664,29 +739,38 @@ static int open_journal_file(struct journal *j, uint64_t index, char *err, size_
 	return 0;
 }
 
-/* Writes a snapshot of every image as of the last acknowledged commit and starts an
- * empty journal file after it. */
-static int compact(struct journal *j, char *err, size_t errlen)
+static void snap_free(struct snap_image *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].create);
+		state_release(&v[i].st);
+	}
+	free(v);
+}
+
+/* Writes snapshot.tmp from the copies, syncs it and renames it over `snapshot`. Runs
+ * without the lock: it reads only the copies and the journal's fixed fields. *size gets
+ * the snapshot's size. */
+static int write_snapshot(struct journal *j, const struct snap_image *v, size_t n,
+			  uint64_t next, uint64_t *size, char *err, size_t errlen)
 {
 	int fd = openat(j->dirfd, "snapshot.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return say(err, errlen, -errno, "cannot create %s/snapshot.tmp: %s", j->dir,
 			   strerror(errno));
-	uint64_t next = j->index + 1;
 	struct rec_writer w;
 	rw_begin(&w, fd, 0);
 	int rc = rw_end(&w, KIND_HEAD, next);
 	uint64_t off = HEADER;
-	for (size_t i = 0; i < j->nentries && !rc; i++) {
-		const struct entry *e = &j->entries[i];
+	for (size_t i = 0; i < n && !rc; i++) {
 		rw_begin(&w, fd, off);
-		put_create_line(&w.buf, e->im, e->exe);
-		rc = put_state(j, &w, e, err, errlen);
+		enc_buf_put(&w.buf, v[i].create, strlen(v[i].create));
+		rc = put_state(j, &w, &v[i], err, errlen);
 		if (rc) {
 			rw_abandon(&w);
 			break;
 		}
-		rc = rw_end(&w, KIND_STATE, e->generation);
+		rc = rw_end(&w, KIND_STATE, v[i].generation);
 		off = w.off;
 		if (rc)
 			say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir,
@@ -700,35 +784,97 @@ static int compact(struct journal *j, char *err, size_t errlen)
 		    fsync(j->dirfd) < 0))
 		rc = say(err, errlen, -errno, "cannot replace %s/snapshot: %s", j->dir,
 			 strerror(errno));
-	if (rc) {
+	if (rc)
 		unlinkat(j->dirfd, "snapshot.tmp", 0);
-		return rc;
-	}
-	/* The snapshot is in place: from here on a restart ignores the old journal files,
-	 * so a failure below leaves only garbage for the next start to remove. */
-	j->snapshot_bytes = off;
-	j->first_index = next;
-	j->journal_bytes = 0;
-	j->compactions++;
-	rc = open_journal_file(j, next, err, errlen);
-	if (rc) {
-		j->broken = true;
-		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: %.280s", err);
-		return rc;
-	}
-	collect_garbage(j);
-	return 0;
+	*size = off;
+	return rc;
 }
 
+/* The compactor thread: writes each snapshot the journal rotated for, then retires the
+ * journal files it covers. Commits go on meanwhile, into the new journal file. */
+static void *compactor(void *arg)
+{
+	struct journal *j = arg;
+	pthread_mutex_lock(&j->lock);
+	for (;;) {
+		while (!j->compacting && !j->stopping)
+			pthread_cond_wait(&j->wake, &j->lock);
+		if (!j->compacting)
+			break;
+		struct snap_image *v = j->snap;
+		size_t n = j->nsnap;
+		uint64_t next = j->snap_next, size = 0;
+		pthread_mutex_unlock(&j->lock);
+		char err[300];
+		int rc = write_snapshot(j, v, n, next, &size, err, sizeof err);
+		pthread_mutex_lock(&j->lock);
+		if (!rc) {
+			/* From here a restart ignores the files below `next`. */
+			j->snapshot_bytes = size;
+			j->first_index = next;
+			j->journal_bytes -= j->rotated_bytes;
+			j->journal_records -= j->rotated_records;
+			j->compactions++;
+			j->compact_msg[0] = 0;
+			struct names keep = {0};
+			bool ok = true;
+			for (size_t i = 0; i < n; i++)
+				ok &= names_add(&keep, v[i].exe) == 0;
+			if (ok)
+				collect_garbage(j, &keep);
+			names_clear(&keep);
+		} else {
+			snprintf(j->compact_msg, sizeof j->compact_msg, "%s", err);
+		}
+		snap_free(v, n);
+		j->snap = NULL;
+		j->nsnap = 0;
+		j->compacting = false;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* Called after each append, with the lock held: when the journal has grown past the
+ * snapshot (and compact_bytes), or holds many records, starts a new journal file and
+ * hands copies of every image's state to the compactor. */
 static void maybe_compact(struct journal *j)
 {
-	if (j->journal_bytes < j->compact_bytes || j->journal_bytes < j->snapshot_bytes)
+	bool big = j->journal_bytes >= j->compact_bytes && j->journal_bytes >= j->snapshot_bytes;
+	if (j->compacting || j->broken || !j->have_compactor ||
+	    (!big && j->journal_records < COMPACT_RECORDS))
 		return;
+	struct snap_image *v = calloc(j->nentries ? j->nentries : 1, sizeof *v);
+	bool ok = v != NULL;
+	for (size_t i = 0; ok && i < j->nentries; i++) {
+		const struct entry *e = &j->entries[i];
+		struct enc_buf b;
+		enc_buf_init(&b);
+		put_create_line(&b, e->im, e->exe);
+		enc_buf_u8(&b, 0);
+		size_t len;
+		v[i].create = (char *)enc_buf_take(&b, &len);
+		ok = v[i].create != NULL;
+		snprintf(v[i].exe, sizeof v[i].exe, "%s", e->exe);
+		state_copy(&e->st, &v[i].st);
+		v[i].generation = e->generation;
+	}
 	char err[300];
-	if (compact(j, err, sizeof err))
-		snprintf(j->compact_msg, sizeof j->compact_msg, "%s", err);
-	else
-		j->compact_msg[0] = 0;
+	uint64_t bytes = j->journal_bytes, records = j->journal_records;
+	if (!ok || open_journal_file(j, j->index + 1, err, sizeof err)) {
+		snprintf(j->compact_msg, sizeof j->compact_msg, "%s", ok ? err : "out of memory");
+		if (v)
+			snap_free(v, j->nentries);
+		return;
+	}
+	j->snap = v;
+	j->nsnap = j->nentries;
+	j->snap_next = j->index;
+	j->rotated_bytes = bytes;
+	j->rotated_records = records;
+	names_clear(&j->blobs);
+	j->compacting = true;
+	pthread_cond_signal(&j->wake);
 }
 
 /* ---- restoring ---- */
@@ -827,9 +973,10 @@ static int blob_path(struct journal *j, char **path, char *err, size_t errlen)
 	if (!full)
 		return say(err, errlen, -ENOMEM, "out of memory");
 	snprintf(full, n, "%s/exe/%s", j->dir, *path);
+	int rc = names_add(&j->blobs, *path);
 	free(*path);
 	*path = full;
-	return 0;
+	return rc ? say(err, errlen, rc, "out of memory") : 0;
 }
 
 static int parse_payload(struct journal *j, const char *text, size_t len, struct parsed *p,
@@ -900,33 +1047,32 @@ static int replay_create(struct journal *j, struct ctl_registry *r, const struct
 	return rc ? say(err, errlen, rc, "out of memory") : 0;
 }
 
-/* Applies the parsed batch to its image and checks it lands on `generation`. */
+/* Applies the parsed batch to its image (without building generations: restore()
+ * numbers each image's final state once) and checks it lands on `generation`: the
+ * next one for a journaled batch, which must change something; any for a snapshot's. */
 static int replay_batch(struct journal *j, struct ctl_registry *r, struct parsed *p,
-			uint64_t generation, bool renumber, char *err, size_t errlen)
+			uint64_t generation, bool from_snapshot, char *err, size_t errlen)
 {
 	struct image *im = ctl_registry_find(r, p->head.u.image.name);
 	struct entry *e = im ? find_entry(j, im) : NULL;
 	if (!e)
 		return say(err, errlen, -EINVAL, "names image %s, which it never made",
 			   p->head.u.image.name);
-	struct image_result res;
+	if (!from_snapshot && generation != e->generation + 1)
+		return say(err, errlen, -EINVAL, "image %s: a batch numbered generation %" PRIu64
+			   " follows generation %" PRIu64, image_name(im), generation,
+			   e->generation);
+	bool changed;
 	char why[1024];
-	int rc = image_commit(im, p->items, p->nitems, &res, why, sizeof why);
+	int rc = image_replay(im, p->items, p->nitems, &changed, why, sizeof why);
 	if (rc)
 		return say(err, errlen, rc, "image %s does not replay: %s", image_name(im), why);
-	if (renumber && res.generation != generation)
-		rc = image_restore_number(im, generation);
-	else if (!renumber && (!res.published || res.generation != generation))
-		rc = say(err, errlen, -EINVAL, "image %s: replay made generation %" PRIu64
-			 ", the journal acknowledged %" PRIu64, image_name(im), res.generation,
-			 generation);
-	if (rc)
-		return rc == -ENOMEM ? say(err, errlen, rc, "out of memory") : rc;
+	if (!from_snapshot && !changed)
+		return say(err, errlen, -EINVAL, "image %s: the batch of generation %" PRIu64
+			   " changes nothing on replay", image_name(im), generation);
 	for (size_t i = 0; i < p->nitems; i++)
 		if (p->items[i].cmd.kind == CMD_EXE)
 			snprintf(e->exe, sizeof e->exe, "%s", blob_of(p->items[i].cmd.u.exe.path));
-	state_release(&e->st);
-	image_state(im, &e->st);
 	e->generation = generation;
 	return 0;
 }
@@ -1000,6 +1146,7 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 				 "offset %" PRIu64, j->dir, name, kind, off);
 			break;
 		}
+		j->journal_records += !is_snapshot;
 		if (head)
 			*first_index = generation;
 		else if ((rc = replay_record(j, r, kind, generation, payload, len, why,
@@ -1105,9 +1252,19 @@ static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t 
 			j->journal_bytes += (uint64_t)st.st_size;
 	}
 	free(idx);
+	for (size_t i = 0; i < j->nentries && !rc; i++) {
+		struct entry *e = &j->entries[i];
+		rc = image_restore_number(e->im, e->generation);
+		if (rc)
+			say(err, errlen, rc, "image %s: %s", image_name(e->im),
+			    rc == -EFBIG ? "the dSYM would pass 4 GiB" : "out of memory");
+		state_release(&e->st);
+		image_state(e->im, &e->st);
+	}
 	if (rc)
 		return rc;
-	collect_garbage(j);
+	struct names none = {0};
+	collect_garbage(j, &none);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t decls = 0;
 	for (size_t i = 0; i < j->nentries; i++) {
@@ -1152,6 +1309,7 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 	if (!j)
 		return say(err, errlen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->wake, NULL);
 	j->dirfd = j->exefd = j->lockfd = j->fd = -1;
 	j->compact_bytes = compact_bytes;
 	j->dir = strdup(dir);
@@ -1177,6 +1335,13 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 	rc = restore(j, r, err, errlen);
 	if (rc)
 		goto fail;
+	rc = -pthread_create(&j->compactor, NULL, compactor, j);
+	if (rc) {
+		say(err, errlen, rc, "state_dir %s: cannot start the compactor: %s", dir,
+		    strerror(-rc));
+		goto fail;
+	}
+	j->have_compactor = true;
 	struct ctl_durable d = {on_created, on_committed, on_status, journal_free, j};
 	ctl_registry_set_durable(r, &d);
 	return 0;

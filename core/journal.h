@@ -13,12 +13,15 @@
  *    offset, rather than silently losing acknowledged batches.
  *  - The bytes an `exe` command (or `image ... create exe=`) read are stored by content
  *    under exe/, so a replay parses exactly what the commit parsed.
- *  - Compaction: when the journal files outgrow both compact_bytes and the snapshot,
- *    a new snapshot of every image (one batch that rebuilds its state) replaces the
- *    snapshot and the journal starts empty, so a restart replays at most about twice
- *    the state's size. It runs inside the commit that crossed the threshold, after
- *    that commit is durable; if it fails the journal simply keeps growing and the
- *    failure shows in `status`.
+ *  - Compaction: when the journal files outgrow both compact_bytes and the snapshot, or
+ *    hold 65,536 records, the journal moves on to a new file and a thread writes a new
+ *    snapshot of every image (one batch that rebuilds its state, from copies of the
+ *    states as of that moment) aside, syncs it and renames it over the old one; then the
+ *    files it covers go. Commits go on meanwhile. A restart replays the snapshot and at
+ *    most about as much journal again. If it fails, the journal keeps growing and the
+ *    failure shows in `status`; at shutdown a snapshot in progress is finished first.
+ *  - Replaying builds no generation per batch (image_replay): each image's final state
+ *    is numbered once at the end.
  *
  * Directory: `lock` (flock'ed while a daemon uses the directory), `snapshot`,
  * `journal.NNNNNNNNNNNNNNNN` (hex index; the snapshot names the first index it does not
