@@ -36,9 +36,11 @@ Everything it starts it stops, by PID; every mount is a fresh mktemp -d director
 unmounted on the way out, whatever happens.
 """
 import argparse
+import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -329,6 +331,47 @@ class Bench:
         finally:
             self.unmount(d, "dsymfs (%d functions)" % n)
 
+    def durability(self, n, img):
+        """state_dir: ingest and commits when each is fsync'ed to a journal, then the time
+        a restart takes to restore the image (snapshot plus the journaled commits) and
+        whether it came back byte for byte."""
+        o = self.o
+        state = tempfile.mkdtemp(prefix="state.", dir=self.work)
+        cfg = img["cfg"] + ".durable"
+        with open(img["cfg"]) as f, open(cfg, "w") as g:
+            g.write(f.read().replace("[dsymfs]\n", "[dsymfs]\nstate_dir = %s\n" % state, 1))
+        dur = dict(img, cfg=cfg)
+        d = self.start_dsymfs(dur, "durable-%d" % n)
+        try:
+            ing = tool("ingest", d.control, n, "--base", img["base"], "--prelude", "#")
+            self.add("durable_ingest_fn_s@%d" % n, ing["fn_per_s"])
+            self.seed += 1
+            c = tool("commits", d.control, d.dwarf, n, o.commits, "--base", img["base"],
+                     "--prelude", "#", "--seed", self.seed)
+            self.add("durable_commit_p50@%d" % n, c["commit_us_p50"])
+            self.add("durable_commit_p99@%d" % n, c["commit_us_p99"])
+            with open(d.dwarf, "rb") as f:
+                before = hashlib.sha256(f.read()).hexdigest()
+        finally:
+            self.unmount(d, "dsymfs with state_dir (%d functions)" % n)
+        t0 = time.monotonic()
+        d = self.start_dsymfs(dur, "restored-%d" % n, timeout=900)
+        try:
+            self.add("restore_wall_s@%d" % n, time.monotonic() - t0)
+            with open(os.path.join(d.mnt, "status")) as f:
+                said = [l for l in f if l.startswith("journal: restored")]
+            m = re.search(r" in ([0-9.]+) s", said[0]) if said else None
+            if not m:
+                raise Failure("the restarted daemon does not say what it restored")
+            self.add("restore_s@%d" % n, float(m.group(1)))
+            with open(d.dwarf, "rb") as f:
+                if hashlib.sha256(f.read()).hexdigest() != before:
+                    raise Failure("the restored image differs from the one before restart")
+            self.add("rss_restored_kb@%d" % n, d.status("VmRSS"))
+        finally:
+            self.unmount(d, "restored dsymfs (%d functions)" % n)
+            shutil.rmtree(state, ignore_errors=True)
+
     def held_generations(self, d, n, img):
         """RSS growth per commit while each replaced generation stays open, minus the
         growth of as many commits that keep nothing (keep_generations = 1)."""
@@ -480,6 +523,8 @@ class Bench:
                 for n in o.sizes:
                     log("round %d/%d: %d functions" % (r + 1, o.rounds, n))
                     self.size_round(n, images[n], null, n == max(o.sizes))
+                log("round %d/%d: state_dir at %d functions" % (r + 1, o.rounds, max(o.sizes)))
+                self.durability(max(o.sizes), images[max(o.sizes)])
         finally:
             self.unmount(null, "flatfs")
         cg = ""
@@ -735,6 +780,18 @@ def report(b, cg, opts):
         extra = " (callgrind: %.0f instructions)" % info[cgk] if cgk in info else ""
         row("daemon CPU per commit (schedstat), %s fns%s" % (f"{n:,}", extra), a, "us", None,
             None, float("nan"))
+    if "restore_s@%d" % big in s:
+        a, r = s["durable_ingest_fn_s@%d" % big], s["ingest_fn_s@%d" % big]
+        row("state_dir: bulk ingest, %s fns, journaled, vs memory only" % f"{big:,}", a, "fn/s",
+            r, "fn/s", ratio(a, r))
+        a, r = s["durable_commit_p50@%d" % big], s["commit_p50@%d" % big]
+        row("state_dir: commit of one function p50, %s fns, fsync'ed, vs memory only"
+            % f"{big:,}", a, "us", r, "us", ratio(a, r))
+        a = s["restore_s@%d" % big]
+        row("state_dir: restore of %s fns (snapshot + %d journaled commits), daemon's own "
+            "figure; restart to mounted: %s s" % (f"{big:,}", opts.commits,
+                                                 fmt(med(s["restore_wall_s@%d" % big]), "s")),
+            a, "s", None, None, float("nan"))
     if dflt is not None:
         rows.append(("bdi read_ahead_kb of the mount (as mounted)", str(dflt), "-", "-", "-", "-"))
 
