@@ -1,8 +1,10 @@
 /* The unit-test binary: runs every registered suite, or the one named in argv[1]. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +82,20 @@ void unit_fmt(char *out, size_t outlen, const char *fmt, ...)
 	int n = vsnprintf(out, outlen, fmt, ap);
 	va_end(ap);
 	CU_ASSERT_FATAL(n >= 0 && (size_t)n < outlen);
+}
+
+void unit_suite_dir(char *out, size_t outlen, const char *name)
+{
+	unit_fmt(out, outlen, "%s/%s", unit_tmpdir(), name);
+	CU_ASSERT_FATAL(mkdir(out, 0755) == 0 || errno == EEXIST);
+}
+
+void unit_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_FATAL(fwrite(data, 1, len, f) == len);
+	CU_ASSERT_FATAL(fclose(f) == 0);
 }
 
 char *unit_sh_out(const char *fmt, ...)

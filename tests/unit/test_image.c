@@ -45,32 +45,6 @@ static const char BASE[] =
 
 /* ---- paths and files --------------------------------------------------------------- */
 
-static void fmt_path(char *out, size_t outlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fmt_path(char *out, size_t outlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out, outlen, fmt, ap);
-	va_end(ap);
-	CU_ASSERT_FATAL(n >= 0 && (size_t)n < outlen);
-}
-
-static void suite_dir(char *out, size_t outlen)
-{
-	fmt_path(out, outlen, "%s/image", unit_tmpdir());
-	CU_ASSERT_FATAL(mkdir(out, 0755) == 0 || errno == EEXIST);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_FATAL(fwrite(data, 1, len, f) == len);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-}
-
 /* ---- images and batches ------------------------------------------------------------ */
 
 static struct image *new_image(const char *name, uint32_t keep, uint64_t max_decls,
@@ -342,7 +316,7 @@ static void run_bad_cases(const struct bad_case *cases, size_t n)
 		struct image *im = new_image("Bad", 8, 0, NULL);
 		commit_ok(im, BASE);
 		char script[1024];
-		fmt_path(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[i].bad, GOOD_AFTER);
+		unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[i].bad, GOOD_AFTER);
 		CU_ASSERT(expect_refused(im, script, -EINVAL, 2, cases[i].needle, cases[i].what));
 		image_free(im);
 	}
@@ -366,9 +340,9 @@ static void test_first_generation_is_1_empty_and_a_valid_dsym(void)
 	uint64_t size;
 	uint8_t *bytes = read_all(g, &size);
 	char dir[PATH_MAX], path[PATH_MAX + 16];
-	suite_dir(dir, sizeof dir);
-	fmt_path(path, sizeof path, "%s/first.dwarf", dir);
-	write_file(path, bytes, size);
+	unit_suite_dir(dir, sizeof dir, "image");
+	unit_fmt(path, sizeof path, "%s/first.dwarf", dir);
+	unit_write_file(path, bytes, size);
 	free(bytes);
 	char *hdr = unit_sh_out("llvm-objdump-16 --macho --private-headers '%s'", path);
 	CU_ASSERT_FATAL(hdr != NULL);
@@ -844,7 +818,7 @@ static void test_move_range_over_10000_functions_equals_10000_moves(void)
 	char *decls_start = current_text(a, GEN_TEXT_DECLS);
 
 	char range[128];
-	fmt_path(range, sizeof range, "move-range from=0x%llx to=0x%llx by=0x%x\n",
+	unit_fmt(range, sizeof range, "move-range from=0x%llx to=0x%llx by=0x%x\n",
 		 TEXT, TEXT + NFNS * (uint64_t)FN_SIZE, BUMP);
 	struct image_result ra = commit_ok(a, range);
 	char *moves = NULL;
@@ -878,7 +852,7 @@ static void test_move_range_over_10000_functions_equals_10000_moves(void)
 	cmd_free(&c);
 
 	/* Moving back by a negative amount gives the starting file again, byte for byte. */
-	fmt_path(range, sizeof range, "move-range from=0x%llx to=0x%llx by=-0x%x\n",
+	unit_fmt(range, sizeof range, "move-range from=0x%llx to=0x%llx by=-0x%x\n",
 		 TEXT + BUMP, TEXT + BUMP + NFNS * (uint64_t)FN_SIZE, BUMP);
 	ra = commit_ok(a, range);
 	CU_ASSERT(ra.published);
@@ -996,8 +970,8 @@ struct exe_facts {
 static void build_exe(const char *dir, const char *src, struct exe_facts *x)
 {
 	char path[PATH_MAX + 16];
-	fmt_path(path, sizeof path, "%s/prog.c", dir);
-	write_file(path, src, strlen(src));
+	unit_fmt(path, sizeof path, "%s/prog.c", dir);
+	unit_write_file(path, src, strlen(src));
 	int rc = unit_sh("cd '%s' && clang-16 --target=x86_64-apple-macos11 -ffreestanding "
 			 "-fno-stack-protector -g -gdwarf-4 -c prog.c -o prog.o && "
 			 "ld64.lld-16 -arch x86_64 -platform_version macos 11.0 11.0 -e __start "
@@ -1041,8 +1015,8 @@ static void uuid_bytes(const char *text, uint8_t out[16])
 static void test_exe_reread_at_the_same_path_takes_the_new_identity(void)
 {
 	char dir[PATH_MAX], exe[PATH_MAX + 16];
-	suite_dir(dir, sizeof dir);
-	fmt_path(exe, sizeof exe, "%s/prog", dir);
+	unit_suite_dir(dir, sizeof dir, "image");
+	unit_fmt(exe, sizeof exe, "%s/prog", dir);
 	struct exe_facts v1, v2;
 	build_exe(dir, EXE_V1, &v1);
 	uint8_t uuid1[16];
@@ -1053,7 +1027,7 @@ static void test_exe_reread_at_the_same_path_takes_the_new_identity(void)
 	CU_ASSERT(memcmp(gen_uuid(g1), uuid1, 16) == 0);
 	gen_unref(g1);
 	char script[1024];
-	fmt_path(script, sizeof script,
+	unit_fmt(script, sizeof script,
 		 "file 1 path=%s/prog.c\n"
 		 "type 1 kind=base name=int size=4 enc=signed\n"
 		 "fn 1 name=twice low_pc=0x%llx size=4 file=1 line=1 ret=1 params=x:1 rows=0:1\n",
@@ -1070,7 +1044,7 @@ static void test_exe_reread_at_the_same_path_takes_the_new_identity(void)
 	uint8_t uuid2[16];
 	uuid_bytes(v2.uuid, uuid2);
 
-	fmt_path(script, sizeof script, "exe %s\n", exe);
+	unit_fmt(script, sizeof script, "exe %s\n", exe);
 	struct image_result r = commit_ok(im, script);
 	CU_ASSERT(r.published);
 	CU_ASSERT_EQUAL(r.generation, 3);
@@ -1102,7 +1076,7 @@ static void test_retention_keeps_the_newest_and_held_generations_keep_their_byte
 	commit_ok(im, BASE);
 	for (unsigned i = 3; i <= 5; i++) {
 		char line[128];
-		fmt_path(line, sizeof line, "fn %u name=f%u low_pc=0x%llx size=0x10 file=1 "
+		unit_fmt(line, sizeof line, "fn %u name=f%u low_pc=0x%llx size=0x10 file=1 "
 			 "line=%u\n", i, i, (unsigned long long)(TEXT + 0x1000 * i), i);
 		struct image_result r = commit_ok(im, line);
 		CU_ASSERT_EQUAL(r.generation, i);

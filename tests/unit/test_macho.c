@@ -31,40 +31,11 @@ static const char SRC_B[] =
 	"int helper(int x) { return twice(x) + 1; }\n"
 	"const char msg[] = \"hi\";\n";
 
-static void fmt_path(char *out, size_t outlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Paths are built with a checked format, so a long $TMPDIR fails loudly. */
-static void fmt_path(char *out, size_t outlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out, outlen, fmt, ap);
-	va_end(ap);
-	CU_ASSERT_FATAL(n >= 0 && (size_t)n < outlen);
-}
-
-/* This suite's own directory inside the run's scratch directory, so its file names
- * cannot collide with another suite's. */
-static void suite_dir(char *out, size_t outlen)
-{
-	fmt_path(out, outlen, "%s/macho", unit_tmpdir());
-	CU_ASSERT_FATAL(mkdir(out, 0755) == 0 || errno == EEXIST);
-}
-
 static void tmp_path(char *out, size_t outlen, const char *name)
 {
 	char dir[256];
-	suite_dir(dir, sizeof dir);
-	fmt_path(out, outlen, "%s/%s", dir, name);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_FATAL(fwrite(data, 1, len, f) == len);
-	CU_ASSERT_FATAL(fclose(f) == 0);
+	unit_suite_dir(dir, sizeof dir, "macho");
+	unit_fmt(out, outlen, "%s/%s", dir, name);
 }
 
 /* Builds (once per run; the file on disk is the cache) a two-object executable for
@@ -72,15 +43,15 @@ static void write_file(const char *path, const void *data, size_t len)
 static void build_prog(const char *arch, char *out, size_t outlen)
 {
 	char dir[256];
-	suite_dir(dir, sizeof dir);
-	fmt_path(out, outlen, "%s/prog_%s", dir, arch);
+	unit_suite_dir(dir, sizeof dir, "macho");
+	unit_fmt(out, outlen, "%s/prog_%s", dir, arch);
 	if (access(out, R_OK) == 0)
 		return;
 	char path[512];
 	tmp_path(path, sizeof path, "a.c");
-	write_file(path, SRC_A, strlen(SRC_A));
+	unit_write_file(path, SRC_A, strlen(SRC_A));
 	tmp_path(path, sizeof path, "b.c");
-	write_file(path, SRC_B, strlen(SRC_B));
+	unit_write_file(path, SRC_B, strlen(SRC_B));
 	int rc = unit_sh("cd '%s' && "
 			 "clang-16 --target=%s-apple-macos11 -ffreestanding -fno-stack-protector "
 			 "-g -gdwarf-4 -c a.c -o a_%s.o && "
@@ -657,7 +628,7 @@ static void test_writer_own_layout(void)
 				MACHO_N_SECT | MACHO_N_EXT, (uint8_t)text_ord, 0,
 				text->addr + 0x10 * i);
 	memcpy(file + l.stroff, strtab, sizeof strtab);
-	write_file(out, file, flen);
+	unit_write_file(out, file, flen);
 	free(file);
 
 	struct dump *d = dump_file(out);
@@ -765,11 +736,11 @@ static void check_against_dsymutil(const char *arch)
 {
 	char prog[512], bundle[512], theirs[512], ours[512], dir[256];
 	build_prog(arch, prog, sizeof prog);
-	suite_dir(dir, sizeof dir);
+	unit_suite_dir(dir, sizeof dir, "macho");
 	char name[64];
 	snprintf(name, sizeof name, "prog_%s.dSYM", arch);
 	tmp_path(bundle, sizeof bundle, name);
-	fmt_path(theirs, sizeof theirs, "%s/Contents/Resources/DWARF/prog_%s", bundle, arch);
+	unit_fmt(theirs, sizeof theirs, "%s/Contents/Resources/DWARF/prog_%s", bundle, arch);
 	snprintf(name, sizeof name, "ours_%s", arch);
 	tmp_path(ours, sizeof ours, name);
 	CU_ASSERT_FATAL(unit_sh("dsymutil-16 -o '%s' '%s'", bundle, prog) == 0);
@@ -806,7 +777,7 @@ static void check_against_dsymutil(const char *arch)
 	/* Our header over dsymutil's body: the dumps must be identical; on a mismatch the
 	 * diff in the log says which field. */
 	memcpy(file, hdr, hsize);
-	write_file(ours, file, len);
+	unit_write_file(ours, file, len);
 	CU_ASSERT(unit_sh("cd '%s' && llvm-objdump-16 --macho --private-headers '%s' | tail -n +2 "
 			  "> ours.txt && llvm-objdump-16 --macho --private-headers '%s' | "
 			  "tail -n +2 > theirs.txt && diff -u theirs.txt ours.txt",
@@ -866,7 +837,7 @@ static void test_writer_no_build_version(void)
 	free(hdr);
 	char out[512];
 	tmp_path(out, sizeof out, "nobuild.dwarf");
-	write_file(out, file, 0x2010);
+	unit_write_file(out, file, 0x2010);
 	free(file);
 
 	struct dump *d = dump_file(out);
@@ -1287,7 +1258,7 @@ static void test_read_errors(void)
 	CU_ASSERT_EQUAL(macho_read_exe(unit_tmpdir(), &e, err, sizeof err), -EISDIR);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "directory"));
 	tmp_path(path, sizeof path, "empty");
-	write_file(path, "", 0);
+	unit_write_file(path, "", 0);
 	CU_ASSERT_EQUAL(macho_read_exe(path, &e, err, sizeof err), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "too short"));
 	CU_ASSERT(e.segtab.segs == NULL && e.syms == NULL);

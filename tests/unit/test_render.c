@@ -33,26 +33,6 @@ static const char *const PROG_UNITS[] = {"main", "numbers", "text"};
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static void fmt_path(char *out, size_t outlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fmt_path(char *out, size_t outlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out, outlen, fmt, ap);
-	va_end(ap);
-	CU_ASSERT_FATAL(n >= 0 && (size_t)n < outlen);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_FATAL(fwrite(data, 1, len, f) == len);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-}
-
 /* A tool's output, or a loud failure naming the command. */
 static char *tool_out(const char *what, const char *cmd)
 {
@@ -242,7 +222,7 @@ static void write_gen(struct gen *g, const char *path)
 		off += (uint64_t)n;
 	}
 	CU_ASSERT_FATAL(gen_read(g, off, buf, 1) == 0);
-	write_file(path, buf, size);
+	unit_write_file(path, buf, size);
 	free(buf);
 }
 
@@ -254,9 +234,9 @@ static void build(struct fixture *fx)
 			PROGS_DIR, DWARF2CTL);
 		CU_FAIL_FATAL("test program sources not found");
 	}
-	fmt_path(fx->dir, sizeof fx->dir, "%s/render/%s", unit_tmpdir(), fx->arch);
+	unit_fmt(fx->dir, sizeof fx->dir, "%s/render/%s", unit_tmpdir(), fx->arch);
 	mkdirs(fx->dir);
-	fmt_path(fx->exe, sizeof fx->exe, "%s/prog", fx->dir);
+	unit_fmt(fx->exe, sizeof fx->exe, "%s/prog", fx->dir);
 	for (size_t i = 0; i < NUNITS; i++) {
 		int rc = unit_sh("cd '%s' && clang-16 --target=%s-apple-macos11 -ffreestanding "
 				 "-fno-stack-protector -g -gdwarf-4 -I'%s' -c '%s/%s.c' -o %s.o",
@@ -276,11 +256,11 @@ static void build(struct fixture *fx)
 			"lld-16 and llvm-16 installed?\n", fx->arch, rc);
 		CU_FAIL_FATAL("ld64.lld-16 / dsymutil-16 failed");
 	}
-	fmt_path(fx->ref_dwarf, sizeof fx->ref_dwarf, "%s/prog.dSYM/Contents/Resources/DWARF/prog",
+	unit_fmt(fx->ref_dwarf, sizeof fx->ref_dwarf, "%s/prog.dSYM/Contents/Resources/DWARF/prog",
 		 fx->dir);
 
 	char cmd[3 * PATH_MAX];
-	fmt_path(cmd, sizeof cmd, "python3 '%s' '%s'", tool, fx->ref_dwarf);
+	unit_fmt(cmd, sizeof cmd, "python3 '%s' '%s'", tool, fx->ref_dwarf);
 	char *fns = tool_out("dwarf2ctl.py", cmd);
 	size_t flen = strlen(fns);
 	fx->script = malloc(flen + sizeof "commit\n");
@@ -289,8 +269,8 @@ static void build(struct fixture *fx)
 	memcpy(fx->script + flen, "commit\n", sizeof "commit\n");
 	free(fns);
 	char path[PATH_MAX];
-	fmt_path(path, sizeof path, "%s/script.ctl", fx->dir);
-	write_file(path, fx->script, strlen(fx->script));
+	unit_fmt(path, sizeof path, "%s/script.ctl", fx->dir);
+	unit_write_file(path, fx->script, strlen(fx->script));
 
 	struct ctl_limits lim;
 	ctl_limits_default(&lim);
@@ -313,15 +293,15 @@ static void build(struct fixture *fx)
 	fx->size = gen_size(g);
 
 	char bundle[PATH_MAX];
-	fmt_path(bundle, sizeof bundle, "%s/out/prog.dSYM/Contents", fx->dir);
-	fmt_path(path, sizeof path, "%s/Resources/DWARF", bundle);
+	unit_fmt(bundle, sizeof bundle, "%s/out/prog.dSYM/Contents", fx->dir);
+	unit_fmt(path, sizeof path, "%s/Resources/DWARF", bundle);
 	mkdirs(path);
-	fmt_path(fx->out_dwarf, sizeof fx->out_dwarf, "%s/prog", path);
-	fmt_path(fx->out_plist, sizeof fx->out_plist, "%s/Info.plist", bundle);
+	unit_fmt(fx->out_dwarf, sizeof fx->out_dwarf, "%s/prog", path);
+	unit_fmt(fx->out_plist, sizeof fx->out_plist, "%s/Info.plist", bundle);
 	write_gen(g, fx->out_dwarf);
 	size_t plen;
 	const char *plist = gen_plist(g, &plen);
-	write_file(fx->out_plist, plist, plen);
+	unit_write_file(fx->out_plist, plist, plen);
 	gen_unref(g);
 	ctl_registry_free(r);
 	fx->ready = true;
@@ -349,7 +329,7 @@ static void check_verify(const char *arch)
 	/* One commit of a script with functions: generation 2. */
 	CU_ASSERT_EQUAL(fx->generation, 2);
 	char cmd[PATH_MAX + 64];
-	fmt_path(cmd, sizeof cmd, "llvm-dwarfdump-16 --verify '%s' 2>&1", fx->out_dwarf);
+	unit_fmt(cmd, sizeof cmd, "llvm-dwarfdump-16 --verify '%s' 2>&1", fx->out_dwarf);
 	char *out = unit_sh_out("%s", cmd);
 	if (!out || !strstr(out, "No errors.") || strstr(out, "warning:"))
 		fprintf(stderr, "render: %s: %s\n", cmd, out ? out : "(exit status not 0)");
@@ -384,7 +364,7 @@ static void read_headers(const char *path, struct headers *h)
 {
 	memset(h, 0, sizeof *h);
 	char cmd[PATH_MAX + 64];
-	fmt_path(cmd, sizeof cmd, "llvm-objdump-16 --macho --private-headers '%s'", path);
+	unit_fmt(cmd, sizeof cmd, "llvm-objdump-16 --macho --private-headers '%s'", path);
 	char *text = tool_out("llvm-objdump-16", cmd);
 	size_t n;
 	char **lines = split_lines(text, &n);
@@ -526,7 +506,7 @@ static void nm_functions(const struct fixture *fx, const struct headers *exe, st
 			 struct u64v *starts)
 {
 	char cmd[PATH_MAX + 64];
-	fmt_path(cmd, sizeof cmd, "llvm-nm-16 -p -m --defined-only '%s'", fx->exe);
+	unit_fmt(cmd, sizeof cmd, "llvm-nm-16 -p -m --defined-only '%s'", fx->exe);
 	char *text = tool_out("llvm-nm-16", cmd);
 	size_t n;
 	char **lines = split_lines(text, &n);
@@ -581,7 +561,7 @@ static void script_ranges(const struct fixture *fx, struct u64v *lows, struct u6
 static void line_rows(const struct fixture *fx, struct u64v *addrs, struct strv *file_lines)
 {
 	char cmd[PATH_MAX + 64];
-	fmt_path(cmd, sizeof cmd, "llvm-dwarfdump-16 --debug-line '%s'", fx->ref_dwarf);
+	unit_fmt(cmd, sizeof cmd, "llvm-dwarfdump-16 --debug-line '%s'", fx->ref_dwarf);
 	char *text = tool_out("llvm-dwarfdump-16 --debug-line", cmd);
 	size_t n;
 	char **lines = split_lines(text, &n);
@@ -627,7 +607,7 @@ static void line_rows(const struct fixture *fx, struct u64v *addrs, struct strv 
 static char *run_lldb(const struct fixture *fx, const char *cmds, const char *dwarf)
 {
 	char cmd[4 * PATH_MAX];
-	fmt_path(cmd, sizeof cmd,
+	unit_fmt(cmd, sizeof cmd,
 		 "lldb-16 -b -o 'target create %s' -o 'target symbols add %s' -s '%s' 2>&1; "
 		 "echo \"lldb exit status $?\"",
 		 fx->exe, dwarf, cmds);
@@ -763,7 +743,7 @@ static void check_lldb(const char *arch)
 	u64v_uniq(&addrs);
 
 	char cmds[PATH_MAX];
-	fmt_path(cmds, sizeof cmds, "%s/lldb.cmds", fx->dir);
+	unit_fmt(cmds, sizeof cmds, "%s/lldb.cmds", fx->dir);
 	FILE *f = fopen(cmds, "w");
 	CU_ASSERT_FATAL(f != NULL);
 	size_t ncmds = 0;
@@ -861,7 +841,7 @@ static void render_plist_for(const char *name, const char *path)
 	const char *p = gen_plist(g, &len);
 	CU_ASSERT_FATAL(p != NULL && len > 0);
 	CU_ASSERT_EQUAL(strlen(p), len);
-	write_file(path, p, len);
+	unit_write_file(path, p, len);
 	gen_unref(g);
 	image_free(im);
 }
@@ -870,11 +850,11 @@ static void test_plist(void)
 {
 	struct fixture *fx = fixture("x86_64");
 	char dir[PATH_MAX], check[PATH_MAX], ref[PATH_MAX];
-	fmt_path(dir, sizeof dir, "%s/render/plist", unit_tmpdir());
+	unit_fmt(dir, sizeof dir, "%s/render/plist", unit_tmpdir());
 	mkdirs(dir);
-	fmt_path(check, sizeof check, "%s/check.py", dir);
-	write_file(check, PLIST_CHECK, sizeof PLIST_CHECK - 1);
-	fmt_path(ref, sizeof ref, "%s/prog.dSYM/Contents/Info.plist", fx->dir);
+	unit_fmt(check, sizeof check, "%s/check.py", dir);
+	unit_write_file(check, PLIST_CHECK, sizeof PLIST_CHECK - 1);
+	unit_fmt(ref, sizeof ref, "%s/prog.dSYM/Contents/Info.plist", fx->dir);
 	CU_ASSERT_EQUAL(unit_sh("python3 '%s' '%s' '%s' prog", check, fx->out_plist, ref), 0);
 
 	/* A name with XML's special characters: dsymutil-16 run on a copy of the executable
@@ -884,7 +864,7 @@ static void test_plist(void)
 	CU_ASSERT_EQUAL(unit_sh("cd '%s' && cp '%s' '%s' && rm -rf '%s.dSYM' && "
 				"dsymutil-16 '%s' -o '%s.dSYM'", dir, fx->exe, q, q, q, q), 0);
 	char got[PATH_MAX];
-	fmt_path(got, sizeof got, "%s/odd.plist", dir);
+	unit_fmt(got, sizeof got, "%s/odd.plist", dir);
 	render_plist_for(odd, got);
 	CU_ASSERT_EQUAL(unit_sh("cd '%s' && python3 '%s' '%s' '%s.dSYM/Contents/Info.plist' '%s'",
 				dir, check, got, q, q), 0);

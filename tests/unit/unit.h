@@ -31,6 +31,11 @@ char *unit_sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* snprintf into out that must fit: a test needing a longer buffer fails (fatally). */
 void unit_fmt(char *out, size_t outlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* tmpdir/name, created if needed: a suite's own directory, so file names of different
+ * suites cannot collide. */
+void unit_suite_dir(char *out, size_t outlen, const char *name);
+/* Writes a whole file or fails the test (fatally). */
+void unit_write_file(const char *path, const void *data, size_t len);
 /* Reads a whole file (malloc'd, NUL-terminated; caller frees); NULL on error. */
 char *unit_read_file(const char *path, size_t *len);
 
