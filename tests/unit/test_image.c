@@ -6,7 +6,6 @@
  * sends, and, for executables, llvm-objdump-16's reading of what ld64.lld-16 wrote. */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,6 @@
  * the writer against llvm-objdump-16, llvm-nm-16 and dsymutil-16's own dSYM, and every
  * refusal path. Expected values come from the LLVM tools' output, never from macho.c. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,6 @@
  * the LLVM tools and from dsymutil's output, never from the core. */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
