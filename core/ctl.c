@@ -396,6 +396,10 @@ static int do_image(struct ctl_session *s, struct cmd *c)
 static int do_commit(struct ctl_session *s)
 {
 	struct image *im = target(s);
+	if (!im && !ctl_registry_count(s->r))
+		return session_error(s, -EINVAL, "line %llu: commit: no image is mounted; "
+				     "make one with `image NAME create`",
+				     (unsigned long long)s->line_no);
 	if (!im)
 		return session_error(s, -EINVAL, "line %llu: commit: several images are mounted; "
 				     "send `image NAME` first", (unsigned long long)s->line_no);

@@ -621,6 +621,15 @@ static void test_commit_with_several_images_needs_an_image_line(void)
 	CU_ASSERT_EQUAL(number_of(two), 2);
 	CU_ASSERT(image_has(two, CMD_FILE, 1));
 	ctl_registry_free(r);
+
+	/* With no image at all, the message says how to make one. */
+	r = new_registry(NULL, names, 0);
+	res = say_once(r, "file 1 path=/src/a.c\ncommit\n", &rc);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT(strstr(res, "no image is mounted") != NULL);
+	CU_ASSERT(strstr(res, "image NAME create") != NULL);
+	free(res);
+	ctl_registry_free(r);
 }
 
 static void test_image_names_that_cannot_be_directories_are_refused(void)
