@@ -61,17 +61,25 @@ struct parse {
  * of the caller's buffer. */
 static const char *show(char out[SHOW_MAX], const char *s, size_t n)
 {
+	/* Runs on the success path too (labels are prepared before a field is checked), so
+	 * it writes bytes directly rather than through snprintf. */
+	static const char hex[] = "0123456789abcdef";
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		char one[8];
-		if (ch == '"' || ch == '\\')
-			snprintf(one, sizeof one, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			snprintf(one, sizeof one, "\\x%02x", ch);
-		else
-			snprintf(one, sizeof one, "%c", ch);
-		size_t l = strlen(one);
+		char one[4];
+		size_t l = 0;
+		if (ch == '"' || ch == '\\') {
+			one[l++] = '\\';
+			one[l++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			one[l++] = '\\';
+			one[l++] = 'x';
+			one[l++] = hex[ch >> 4];
+			one[l++] = hex[ch & 15];
+		} else {
+			one[l++] = (char)ch;
+		}
 		if (w + l + 4 > SHOW_MAX) {
 			memcpy(out + w, "...", 3);
 			w += 3;
