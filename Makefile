@@ -74,6 +74,7 @@ clean:
 
 .PHONY: all test run install clean deps-run deps-test check-layers
 
-# Benchmarks (`make bench`) and fuzzing (`make fuzz`) live beside their code.
--include tests/bench/bench.mk tests/fuzz/fuzz.mk
+# Benchmarks (`make bench`), fuzzing (`make fuzz`) and the long stress run (`make stress`)
+# live beside their code.
+-include tests/bench/bench.mk tests/fuzz/fuzz.mk tests/stress/stress.mk
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -15,8 +15,9 @@
  *  4. A successful commit reports "ok generation=N decls=M" with the image's current
  *     generation and function count; generations rise by exactly one per publish, and
  *     a published generation differs from the one before it (its bytes or its decls,
- *     files or types): a batch that changes nothing publishes nothing (except a `sym`
- *     that takes over an executable's identical entry, see sym_takeover_possible).
+ *     files or types): a batch that changes nothing publishes nothing (not checked for a
+ *     batch that touches one record twice, or a `sym` that may take over an executable's
+ *     identical entry: see touched_twice and sym_takeover_possible).
  *  5. gen_read: one whole read equals reads in odd-sized pieces; reads at or past the
  *     end return 0; the file passes dsym_check (structure) and macho_parse_exe (an
  *     MH_DSYM is a 64-bit Mach-O with a UUID, as the reader wants; but an image with
@@ -55,7 +56,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "ctl.h"
+#include "enc.h"
 #include "gen.h"
 #include "image.h"
 #include "macho.h"
@@ -241,6 +244,70 @@ static bool sym_takeover_possible(void)
 	       memmem(input, input_len, "exe", 3);
 }
 
+/* The record class a command touches, for touched_twice(); NULL for none. */
+static const char *touch_class(const char *cmd, size_t n)
+{
+	static const char *const classes[][2] = {
+		{"fn", "fn"}, {"move", "fn"}, {"line", "fn"}, {"del", "fn"},
+		{"move-range", "range"}, {"line-range", "range"},
+		{"file", "file"}, {"delfile", "file"}, {"type", "type"}, {"deltype", "type"},
+		{"sym", "sym"}, {"unsym", "sym"},
+		{"segment", "seg"}, {"section", "seg"}, {"exe", "seg"},
+	};
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		if (strlen(classes[i][0]) == n && !memcmp(classes[i][0], cmd, n))
+			return classes[i][1];
+	return NULL;
+}
+
+/* Does the batch touch one record twice (fn 5 then move 5; a section then another; two
+ * range commands, or a range and a function)? Then it may change something and change it
+ * back, and whether that publishes is the protocol's choice (rule 8 reads either way):
+ * the "differs" check stays out of it. Over-counting only skips a check. */
+static bool touched_twice(void)
+{
+	enum { MAXT = 512 };
+	struct seen { const char *cls; const char *word; size_t wlen; } seen[MAXT];
+	size_t nseen = 0, ranges = 0, fns = 0;
+	const char *p = input + batch_from, *end = input + batch_to;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *c = p;
+		while (c < le && (*c == ' ' || *c == '\t'))
+			c++;
+		const char *ce = c;
+		while (ce < le && *ce != ' ' && *ce != '\t')
+			ce++;
+		const char *w = ce;
+		while (w < le && (*w == ' ' || *w == '\t'))
+			w++;
+		const char *we = w;
+		while (we < le && *we != ' ' && *we != '\t')
+			we++;
+		const char *cls = touch_class(c, (size_t)(ce - c));
+		if (cls && !strcmp(cls, "range"))
+			ranges++;
+		else if (cls && !strcmp(cls, "fn"))
+			fns++;
+		if (cls && !strcmp(cls, "seg")) {
+			w = "";   /* segments and sections: one class, any two count */
+			we = w;
+		}
+		if (cls) {
+			for (size_t i = 0; i < nseen; i++)
+				if (seen[i].cls == cls && seen[i].wlen == (size_t)(we - w) &&
+				    !memcmp(seen[i].word, w, seen[i].wlen))
+					return true;
+			if (nseen == MAXT)
+				return true;
+			seen[nseen++] = (struct seen){cls, w, (size_t)(we - w)};
+		}
+		p = le + 1;
+	}
+	return ranges > 1 || (ranges && fns);
+}
+
 /* A new generation differs from the one before it: in its bytes or in its tables
  * (docs/protocol.md, rules 8 and 9: a batch that changes nothing publishes nothing). */
 static void check_published_change(const struct snap *s, struct gen *now, bool strict)
@@ -295,7 +362,8 @@ static void checked_write(struct ctl_registry *r, struct ctl_session *s, const c
 			    image_name(before[i].im), (unsigned long long)gen_number(before[i].g),
 			    (unsigned long long)gen_number(now));
 		if (!same && !skip_noop_publish)
-			check_published_change(&before[i], now, !sym_takeover_possible());
+			check_published_change(&before[i], now,
+					       !sym_takeover_possible() && !touched_twice());
 		if (commit) {
 			same_bytes(&before[i], before[i].g, "after a commit, the old generation");
 			if (w < 0)
@@ -439,13 +507,20 @@ static void check_roundtrip(struct ctl_registry *r, struct image *im)
 	struct ctl_session *s;
 	if (ctl_session_new(r, &s))
 		die("out of memory");
-	char head[512];
-	int hl = snprintf(head, sizeof head, "image %s\n", image_name(im));
-	ssize_t w = 0;
-	if (hl > 0 && (size_t)hl < sizeof head && !memchr(image_name(im), '"', strlen(image_name(im))))
-		w = ctl_session_write(s, head, (size_t)hl);
-	/* A name that needs quoting would need cmd_format_value; the only image then is the
-	 * default one, which a session binds to anyway when it is alone. */
+	/* Bind to the image by name, quoted as the protocol wants. */
+	struct enc_buf head;
+	enc_buf_init(&head);
+	enc_buf_printf(&head, "image ");
+	cmd_format_value(&head, image_name(im));
+	enc_buf_printf(&head, "\n");
+	size_t hl;
+	uint8_t *hb = enc_buf_take(&head, &hl);
+	if (!hb)
+		die("out of memory");
+	ssize_t w = ctl_session_write(s, (const char *)hb, hl);
+	free(hb);
+	if (w < 0)
+		die("binding to image %s by its name failed", image_name(im));
 	static const enum gen_text order[] = {GEN_TEXT_FILES, GEN_TEXT_TYPES, GEN_TEXT_DECLS};
 	for (size_t k = 0; k < 3 && w >= 0; k++) {
 		const char *text;

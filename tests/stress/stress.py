@@ -55,8 +55,8 @@ SLOT = 0x100
 
 MODES = {
     # readers, commits, initial functions, function slots, source files, time budget (s)
-    "small": dict(readers=4, commits=300, fns=1500, slots=3000, files=6, budget=40),
-    "large": dict(readers=8, commits=3000, fns=20000, slots=40000, files=24, budget=900),
+    "small": dict(readers=4, commits=500, fns=1500, slots=3000, files=6, budget=40),
+    "large": dict(readers=8, commits=3000, fns=12000, slots=24000, files=24, budget=1000),
 }
 
 
