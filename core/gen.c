@@ -5,9 +5,13 @@
  * page; the __DWARF sections back to back: __debug_line, __debug_aranges, __debug_info,
  * __debug_abbrev, __debug_str.
  *
- * The layout is a sorted table of extents, each produced by one source: bytes rendered
- * at commit (headers, a few hundred bytes per unit), zeros, or a walk of a tree from a
- * weight position. A read binary-searches the extent table, then copies.
+ * The layout is a short sorted table of extents (about a dozen, whatever the image holds),
+ * each produced by one source: bytes rendered at commit (the Mach-O header, the types
+ * unit's head), zeros, a walk of a tree from a weight position, or the compile units of
+ * one section. Nothing is laid out per unit or per function: a read finds its unit in the
+ * state's units tree by weight (O(log U)), renders the unit's few header bytes, whose
+ * offset-dependent fields (DW_AT_stmt_list, the aranges' unit offset) come from the same
+ * walk, and copies its functions' fragments from fn_layout (O(log n) to find the first).
  */
 #include "gen.h"
 
@@ -25,21 +29,23 @@
 #define PAGE 0x1000u
 
 enum ext_kind {
-	EXT_BYTES,      /* bytes[0..len) */
+	EXT_BYTES,        /* bytes[0..len) */
 	EXT_ZERO,
-	EXT_FN_INFO,    /* fn_layout from weight wstart, dimension STATE_W_INFO */
-	EXT_FN_LINE,
-	EXT_FN_ARANGES,
-	EXT_TYPES,      /* every type DIE, in id order */
+	EXT_TYPES,        /* every type DIE, in id order */
 	EXT_SYMTAB,
-	EXT_STRTAB,     /* the names, after the two leading NULs */
+	EXT_STRTAB,       /* the names, after the two leading NULs */
+	EXT_UNITS_LINE,   /* every unit's line program */
+	EXT_UNITS_ARANGES,
+	EXT_UNITS_INFO,   /* every compile unit of .debug_info after the types unit */
 };
+
+/* A generation's file has at most this many extents (see lay_out). */
+#define GEN_MAX_EXTENTS 16
 
 struct extent {
 	uint64_t off, len;
 	enum ext_kind kind;
-	const uint8_t *bytes;  /* EXT_BYTES: borrowed from meta, the state or a constant */
-	uint64_t wstart;       /* tree extents: weight position of the extent's first byte */
+	const uint8_t *bytes;  /* EXT_BYTES: borrowed from meta or a constant */
 };
 
 struct gen {
@@ -51,9 +57,10 @@ struct gen {
 	struct state st;
 	uint64_t size;
 	uint64_t types_base;   /* .debug_info offset of the first type DIE */
-	struct extent *ext;
+	uint64_t units_base;   /* .debug_info offset of the first compile unit */
+	struct extent ext[GEN_MAX_EXTENTS];
 	size_t next;
-	uint8_t *meta;         /* headers rendered at commit */
+	uint8_t *meta;         /* the Mach-O header and the types unit's head */
 	char *plist;
 	size_t plist_len;
 	pthread_mutex_t text_lock;  /* guards text[] and text_len[] */
@@ -61,105 +68,29 @@ struct gen {
 	size_t text_len[3];
 };
 
-/* One compile unit: the functions whose unit file is `file`, a contiguous key range of
- * fn_layout. */
-struct unit {
-	uint64_t file;
-	uint64_t w_before[PTREE_NW];  /* fn_layout weights before the unit's first function */
-	uint64_t w[PTREE_NW];         /* the unit's own weights */
-	uint64_t count;
-	const char *name, *comp_dir;
-	uint64_t info_off, line_off;  /* section-relative offsets of the unit and its program */
-};
-
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;
 }
 
-static int collect_units(const struct state *st, struct unit **out, size_t *nout)
-{
-	size_t n = 0, cap = 8;
-	struct unit *u = malloc(cap * sizeof *u);
-	if (!u)
-		return -ENOMEM;
-	struct ptree_key k = {0, 0, NULL};
-	for (;;) {
-		struct ptree_iter it;
-		ptree_iter_seek_key(&it, &st->fn_layout, k);
-		if (it.error) {
-			free(u);
-			return it.error;
-		}
-		if (!ptree_iter_valid(&it))
-			break;
-		if (n == cap) {
-			struct unit *bigger = realloc(u, 2 * cap * sizeof *u);
-			if (!bigger) {
-				free(u);
-				return -ENOMEM;
-			}
-			u = bigger;
-			cap *= 2;
-		}
-		struct unit *cu = &u[n++];
-		memset(cu, 0, sizeof *cu);
-		cu->file = ptree_iter_key(&it).a;
-		uint64_t count_before, count_after, w_after[PTREE_NW];
-		ptree_sum_before(&st->fn_layout, (struct ptree_key){cu->file, 0, NULL},
-				 cu->w_before, &count_before);
-		if (cu->file == UINT64_MAX) {
-			ptree_sum(&st->fn_layout, w_after);
-			count_after = ptree_count(&st->fn_layout);
-		} else {
-			ptree_sum_before(&st->fn_layout, (struct ptree_key){cu->file + 1, 0, NULL},
-					 w_after, &count_after);
-		}
-		for (int i = 0; i < PTREE_NW; i++)
-			cu->w[i] = w_after[i] - cu->w_before[i];
-		cu->count = count_after - count_before;
-		const struct rec_file *f = state_file(st->ftab, cu->file);
-		cu->name = f ? f->path : "";
-		cu->comp_dir = f ? f->dir : NULL;
-		if (cu->file == UINT64_MAX)
-			break;
-		k = (struct ptree_key){cu->file + 1, 0, NULL};
-	}
-	*out = u;
-	*nout = n;
-	return 0;
-}
-
-/* Extent table under construction; `failed` makes a single check at the end enough. */
+/* Extent table under construction. */
 struct layout {
 	struct extent *ext;
-	size_t n, cap;
+	size_t n;
 	uint64_t pos;
-	int failed;
 };
 
-static void add_extent(struct layout *l, uint64_t len, enum ext_kind kind, const uint8_t *bytes,
-		       uint64_t wstart)
+static void add_extent(struct layout *l, uint64_t len, enum ext_kind kind, const uint8_t *bytes)
 {
 	if (!len)
 		return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct extent *bigger = realloc(l->ext, cap * sizeof *bigger);
-		if (!bigger) {
-			l->failed = 1;
-			return;
-		}
-		l->ext = bigger;
-		l->cap = cap;
-	}
-	l->ext[l->n++] = (struct extent){l->pos, len, kind, bytes, wstart};
+	l->ext[l->n++] = (struct extent){l->pos, len, kind, bytes};
 	l->pos += len;
 }
 
 static void pad_to(struct layout *l, uint64_t off)
 {
-	add_extent(l, off - l->pos, EXT_ZERO, NULL, 0);
+	add_extent(l, off - l->pos, EXT_ZERO, NULL);
 }
 
 static char *render_plist(const char *name, size_t *len)
@@ -199,37 +130,22 @@ static char *render_plist(const char *name, size_t *len)
 static int lay_out(struct gen *g)
 {
 	const struct state *st = &g->st;
-	struct unit *units = NULL;
-	size_t nunits = 0;
-	int rc = collect_units(st, &units, &nunits);
-	if (rc)
-		return rc;
 
-	/* Section sizes. */
-	size_t prefix = dwarf_line_header_prefix_size();
-	size_t tables = st->ftab->tables_len;
-	uint64_t line_size = 0, aranges_size = 0;
+	/* Section sizes, from the units tree's sums: the file tables are the one piece every
+	 * line program repeats that its unit's weight leaves out. */
+	uint64_t uw[PTREE_NW];
+	ptree_sum(&st->units, uw);
+	uint64_t nunits = ptree_count(&st->units);
+	uint64_t line_size = uw[STATE_W_LINE] + nunits * st->ftab->tables_len;
+	uint64_t aranges_size = uw[STATE_W_ARANGES];
 	bool has_types = st->ttab->n > 0;
 	uint64_t types_end = has_types ? 1 : 0;  /* the null entry ending the unit's children */
-	uint64_t info_size = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size() +
-			     st->ttab->total + types_end;
-	g->types_base = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
-	size_t meta_len = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
-	for (size_t i = 0; i < nunits; i++) {
-		struct unit *u = &units[i];
-		u->line_off = line_size;
-		u->info_off = info_size;
-		size_t die = dwarf_cu_die_size(u->name, u->comp_dir);
-		line_size += prefix + tables + u->w[STATE_W_LINE];
-		aranges_size += DWARF_ARANGES_HEADER_SIZE + u->w[STATE_W_ARANGES] +
-				DWARF_ARANGES_TUPLE_SIZE;
-		info_size += DWARF_CU_HEADER_SIZE + die + u->w[STATE_W_INFO] + 1;
-		meta_len += prefix + DWARF_ARANGES_HEADER_SIZE + DWARF_CU_HEADER_SIZE + die;
-	}
-	if (info_size > UINT32_MAX || line_size > UINT32_MAX || aranges_size > UINT32_MAX) {
-		free(units);
+	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
+	g->types_base = tu;
+	g->units_base = tu + st->ttab->total + types_end;
+	uint64_t info_size = g->units_base + uw[STATE_W_INFO];
+	if (info_size > UINT32_MAX || line_size > UINT32_MAX || aranges_size > UINT32_MAX)
 		return -EFBIG;
-	}
 	size_t abbrev_len, str_len;
 	const uint8_t *abbrev = dwarf_abbrev_bytes(&abbrev_len);
 	const uint8_t *str = dwarf_str_bytes(&str_len);
@@ -262,77 +178,40 @@ static int lay_out(struct gen *g)
 		off += sects[i].size;
 	}
 	ml.dwarf_filesize = off - ml.dwarf_fileoff;
-	if (off > UINT32_MAX) {  /* Mach-O file offsets in load commands are 32-bit */
-		free(units);
+	if (off > UINT32_MAX)  /* Mach-O file offsets in load commands are 32-bit */
 		return -EFBIG;
-	}
 
-	g->meta = malloc(hdr + meta_len);
-	if (!g->meta) {
-		free(units);
+	g->meta = malloc(hdr + tu);
+	if (!g->meta)
 		return -ENOMEM;
-	}
 	macho_dsym_write_header(&ml, g->meta);
-	uint8_t *m = g->meta + hdr;
+	dwarf_put_cu_header(g->meta + hdr, tu + st->ttab->total + types_end);
+	dwarf_put_types_unit_die(g->meta + hdr + DWARF_CU_HEADER_SIZE, has_types);
 
-	struct layout l = {0};
-	add_extent(&l, hdr, EXT_BYTES, g->meta, 0);
+	struct layout l = {g->ext, 0, 0};
+	add_extent(&l, hdr, EXT_BYTES, g->meta);
 	pad_to(&l, ml.symoff);
-	add_extent(&l, nsyms * MACHO_NLIST_SIZE, EXT_SYMTAB, NULL, 0);
-	add_extent(&l, 2, EXT_ZERO, NULL, 0);
-	add_extent(&l, sym_w[STATE_W_STR], EXT_STRTAB, NULL, 0);
+	add_extent(&l, nsyms * MACHO_NLIST_SIZE, EXT_SYMTAB, NULL);
+	add_extent(&l, 2, EXT_ZERO, NULL);
+	add_extent(&l, sym_w[STATE_W_STR], EXT_STRTAB, NULL);
 	pad_to(&l, ml.dwarf_fileoff);
-
-	for (size_t i = 0; i < nunits; i++) {
-		const struct unit *u = &units[i];
-		dwarf_put_line_header_prefix(m, prefix + tables + u->w[STATE_W_LINE], tables);
-		add_extent(&l, prefix, EXT_BYTES, m, 0);
-		m += prefix;
-		add_extent(&l, tables, EXT_BYTES, st->ftab->tables, 0);
-		add_extent(&l, u->w[STATE_W_LINE], EXT_FN_LINE, NULL, u->w_before[STATE_W_LINE]);
-	}
-	for (size_t i = 0; i < nunits; i++) {
-		const struct unit *u = &units[i];
-		dwarf_put_aranges_header(m, (uint32_t)u->info_off, u->count);
-		add_extent(&l, DWARF_ARANGES_HEADER_SIZE, EXT_BYTES, m, 0);
-		m += DWARF_ARANGES_HEADER_SIZE;
-		add_extent(&l, u->w[STATE_W_ARANGES], EXT_FN_ARANGES, NULL,
-			   u->w_before[STATE_W_ARANGES]);
-		add_extent(&l, DWARF_ARANGES_TUPLE_SIZE, EXT_ZERO, NULL, 0);
-	}
-	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
-	dwarf_put_cu_header(m, tu + st->ttab->total + types_end);
-	dwarf_put_types_unit_die(m + DWARF_CU_HEADER_SIZE, has_types);
-	add_extent(&l, tu, EXT_BYTES, m, 0);
-	m += tu;
-	add_extent(&l, st->ttab->total, EXT_TYPES, NULL, 0);
-	add_extent(&l, types_end, EXT_ZERO, NULL, 0);
-	for (size_t i = 0; i < nunits; i++) {
-		const struct unit *u = &units[i];
-		size_t die = dwarf_cu_die_size(u->name, u->comp_dir);
-		dwarf_put_cu_header(m, DWARF_CU_HEADER_SIZE + die + u->w[STATE_W_INFO] + 1);
-		dwarf_put_cu_die(m + DWARF_CU_HEADER_SIZE, u->name, u->comp_dir,
-				 (uint32_t)u->line_off);
-		add_extent(&l, DWARF_CU_HEADER_SIZE + die, EXT_BYTES, m, 0);
-		m += DWARF_CU_HEADER_SIZE + die;
-		add_extent(&l, u->w[STATE_W_INFO], EXT_FN_INFO, NULL, u->w_before[STATE_W_INFO]);
-		add_extent(&l, 1, EXT_ZERO, NULL, 0);
-	}
-	add_extent(&l, abbrev_len, EXT_BYTES, abbrev, 0);
-	add_extent(&l, str_len, EXT_BYTES, str, 0);
-	free(units);
-	if (l.failed) {
-		free(l.ext);
-		return -ENOMEM;
-	}
-	g->ext = l.ext;
+	add_extent(&l, line_size, EXT_UNITS_LINE, NULL);
+	add_extent(&l, aranges_size, EXT_UNITS_ARANGES, NULL);
+	add_extent(&l, tu, EXT_BYTES, g->meta + hdr);
+	add_extent(&l, st->ttab->total, EXT_TYPES, NULL);
+	add_extent(&l, types_end, EXT_ZERO, NULL);
+	add_extent(&l, uw[STATE_W_INFO], EXT_UNITS_INFO, NULL);
+	add_extent(&l, abbrev_len, EXT_BYTES, abbrev);
+	add_extent(&l, str_len, EXT_BYTES, str);
 	g->next = l.n;
 	g->size = l.pos;
 	return 0;
 }
 
-int gen_new(const struct state *st, const char *name, uint64_t number, struct gen **out)
+int gen_new(struct state *st, const char *name, uint64_t number, struct gen **out)
 {
+	if (state_settle(st))
+		return -ENOMEM;
 	struct gen *g = calloc(1, sizeof *g);
 	if (!g)
 		return -ENOMEM;
@@ -362,7 +241,6 @@ void gen_unref(struct gen *g)
 	if (!g || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	state_release(&g->st);
-	free(g->ext);
 	free(g->meta);
 	free(g->name);
 	free(g->plist);
@@ -452,37 +330,31 @@ static void window_frag(struct window *w, const struct gen *g, const struct rec_
 	}
 }
 
-static int read_tree(const struct gen *g, const struct extent *e, uint64_t local, uint64_t n,
+/* Reads n bytes of a tree's stream in weight dimension dim from weight position wpos:
+ * function fragments or aranges tuples from fn_layout (syms false), or the symbol and
+ * string tables from syms (syms true). */
+static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uint64_t n,
 		     uint8_t *out)
 {
-	const struct ptree *t = e->kind == EXT_SYMTAB || e->kind == EXT_STRTAB ? &g->st.syms
-									       : &g->st.fn_layout;
-	int dim;
-	switch (e->kind) {
-	case EXT_FN_INFO: dim = STATE_W_INFO; break;
-	case EXT_FN_LINE: dim = STATE_W_LINE; break;
-	case EXT_FN_ARANGES: dim = STATE_W_ARANGES; break;
-	case EXT_SYMTAB: dim = STATE_W_NLIST; break;
-	default: dim = STATE_W_STR; break;
-	}
+	const struct ptree *t = syms ? &g->st.syms : &g->st.fn_layout;
 	struct ptree_iter it;
 	uint64_t before[PTREE_NW];
-	int rc = ptree_iter_seek_weight(&it, t, dim, e->wstart + local, before);
+	int rc = ptree_iter_seek_weight(&it, t, dim, wpos, before);
 	if (rc)
 		return rc;
-	struct window w = {out, e->wstart + local, n, before[dim]};
+	struct window w = {out, wpos, n, before[dim]};
 	while (!window_full(&w) && ptree_iter_valid(&it)) {
 		const void *v = ptree_iter_val(&it);
 		uint8_t tmp[MACHO_NLIST_SIZE];
-		if (e->kind == EXT_FN_INFO) {
+		if (!syms && dim == STATE_W_INFO) {
 			window_frag(&w, g, &((const struct rec_fn *)v)->info);
-		} else if (e->kind == EXT_FN_LINE) {
+		} else if (!syms && dim == STATE_W_LINE) {
 			window_frag(&w, g, &((const struct rec_fn *)v)->line_prog);
-		} else if (e->kind == EXT_FN_ARANGES) {
+		} else if (!syms) {
 			const struct rec_fn *f = v;
 			dwarf_put_aranges_tuple(tmp, f->low_pc, f->size);
 			window_piece(&w, tmp, DWARF_ARANGES_TUPLE_SIZE);
-		} else if (e->kind == EXT_SYMTAB) {
+		} else if (dim == STATE_W_NLIST) {
 			const struct rec_sym *s = v;
 			uint8_t type = (s->sect ? MACHO_N_SECT : 0x02 /* N_ABS */) |
 				       (s->ext ? MACHO_N_EXT : 0);
@@ -497,6 +369,112 @@ static int read_tree(const struct gen *g, const struct extent *e, uint64_t local
 		ptree_iter_next(&it);
 	}
 	return it.error;
+}
+
+/* The part of the next len stream bytes that the window wants: their first position
+ * (relative to the piece) in *skip and the count in *n; false if it wants none. Does
+ * not advance the window. */
+static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, uint64_t *n)
+{
+	uint64_t lo = w->pos > w->from ? w->pos : w->from;
+	uint64_t hi = w->pos + len < w->from + w->len ? w->pos + len : w->from + w->len;
+	if (lo >= hi)
+		return false;
+	*skip = lo - w->pos;
+	*n = hi - lo;
+	return true;
+}
+
+/* Offers the unit's functions' bytes in dimension dim (their fragments, or their aranges
+ * tuples). */
+static int unit_fns(const struct gen *g, struct window *w, const struct state_unit *u, int dim)
+{
+	uint64_t len = u->fn_w[dim], skip, n;
+	int rc = 0;
+	if (window_wants(w, len, &skip, &n)) {
+		uint64_t base[PTREE_NW], count;
+		ptree_sum_before(&g->st.fn_layout, state_id_key(u->file), base, &count);
+		rc = read_tree(g, false, dim, base[dim] + skip, n, w->out + (w->pos + skip - w->from));
+	}
+	w->pos += len;
+	return rc;
+}
+
+/* Offers a unit's compile-unit header and DIE, whose line program is at line_off. */
+static int unit_info_head(struct window *w, const struct state_unit *u, uint64_t line_off)
+{
+	uint64_t len = DWARF_CU_HEADER_SIZE + u->die_size, skip, n;
+	if (!window_wants(w, len, &skip, &n)) {
+		w->pos += len;
+		return 0;
+	}
+	/* Unit paths are short; a long one costs an allocation on this read only. */
+	uint8_t small[512];
+	uint8_t *b = len <= sizeof small ? small : malloc(len);
+	if (!b)
+		return -ENOMEM;
+	dwarf_put_cu_header(b, len + u->fn_w[STATE_W_INFO] + 1);
+	dwarf_put_cu_die(b + DWARF_CU_HEADER_SIZE, state_unit_name(u), state_unit_dir(u),
+			 (uint32_t)line_off);
+	window_piece(w, b, len);
+	if (b != small)
+		free(b);
+	return 0;
+}
+
+/* Offers the whole of one unit's part of a section. info_off and line_off are the unit's
+ * offsets in .debug_info and .debug_line. */
+static int unit_piece(const struct gen *g, struct window *w, const struct state_unit *u,
+		      int dim, uint64_t info_off, uint64_t line_off)
+{
+	int rc;
+	if (dim == STATE_W_INFO) {
+		rc = unit_info_head(w, u, line_off);
+		if (!rc)
+			rc = unit_fns(g, w, u, dim);
+		window_piece(w, NULL, 1);  /* the null entry ending the unit's children */
+	} else if (dim == STATE_W_LINE) {
+		const struct state_files *ft = g->st.ftab;
+		uint8_t prefix[64];
+		size_t plen = dwarf_line_header_prefix_size();
+		dwarf_put_line_header_prefix(prefix, plen + ft->tables_len + u->fn_w[STATE_W_LINE],
+					     ft->tables_len);
+		window_piece(w, prefix, plen);
+		window_piece(w, ft->tables, ft->tables_len);
+		rc = unit_fns(g, w, u, dim);
+	} else {
+		uint8_t head[DWARF_ARANGES_HEADER_SIZE];
+		dwarf_put_aranges_header(head, (uint32_t)info_off, u->nfns);
+		window_piece(w, head, sizeof head);
+		rc = unit_fns(g, w, u, dim);
+		window_piece(w, NULL, DWARF_ARANGES_TUPLE_SIZE);  /* the terminator */
+	}
+	return rc;
+}
+
+/* Reads n bytes at offset local of one section's run of compile units. */
+static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, uint8_t *out)
+{
+	uint64_t tables = g->st.ftab->tables_len;
+	struct ptree_iter it;
+	uint64_t before[PTREE_NW], k;
+	int rc = ptree_iter_seek_spaced(&it, &g->st.units, dim, dim == STATE_W_LINE ? tables : 0,
+					local, before, &k);
+	if (rc)
+		return rc;
+	uint64_t info_off = g->units_base + before[STATE_W_INFO];
+	uint64_t line_off = before[STATE_W_LINE] + k * tables;
+	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim]};
+	while (!rc && !window_full(&w) && ptree_iter_valid(&it)) {
+		const struct state_unit *u = ptree_iter_val(&it);
+		uint64_t own[PTREE_NW];
+		ptree_iter_weights(&it, own);
+		rc = unit_piece(g, &w, u, dim, info_off, line_off);
+		info_off += own[STATE_W_INFO];
+		line_off += own[STATE_W_LINE] + tables;
+		ptree_iter_next(&it);
+	}
+	return rc ? rc : it.error;
 }
 
 static void read_types(const struct gen *g, uint64_t local, uint64_t n, uint8_t *out)
@@ -540,7 +518,13 @@ ssize_t gen_read(const struct gen *g, uint64_t off, void *buf, size_t len)
 		case EXT_BYTES: memcpy(out + done, e->bytes + local, n); break;
 		case EXT_ZERO: memset(out + done, 0, n); break;
 		case EXT_TYPES: read_types(g, local, n, out + done); break;
-		default: rc = read_tree(g, e, local, n, out + done); break;
+		case EXT_SYMTAB: rc = read_tree(g, true, STATE_W_NLIST, local, n, out + done); break;
+		case EXT_STRTAB: rc = read_tree(g, true, STATE_W_STR, local, n, out + done); break;
+		case EXT_UNITS_LINE: rc = read_units(g, STATE_W_LINE, local, n, out + done); break;
+		case EXT_UNITS_ARANGES:
+			rc = read_units(g, STATE_W_ARANGES, local, n, out + done);
+			break;
+		case EXT_UNITS_INFO: rc = read_units(g, STATE_W_INFO, local, n, out + done); break;
 		}
 		if (rc)
 			return rc;

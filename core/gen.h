@@ -2,9 +2,9 @@
  * its bytes.
  *
  * A generation is built once by image.c at commit and never changes afterwards: its
- * size, mtime, identity and every byte are fixed. Its layout (a table of extents built
- * at commit) maps any file offset to the record that produces it in O(log n), so a read
- * costs what it copies. Generations share unchanged records and tree nodes with each
+ * size, mtime, identity and every byte are fixed. Its layout (a dozen extents built at
+ * commit, and the state's persistent units tree) maps any file offset to the record that
+ * produces it in O(log n), so a read costs what it copies. Generations share unchanged records and tree nodes with each
  * other, so keeping an old one alive costs only what differs.
  *
  * Lifetime: reference counted (atomic). image_current() and friends hand out a reference;
@@ -22,11 +22,12 @@
 struct gen;
 struct state;
 
-/* Builds generation `number` of image `name` from a state (for image.c): takes its own
- * references to everything in *st, lays the file out and stamps the mtime. *out is owned
+/* Builds generation `number` of image `name` from a state (for image.c): settles *st
+ * (state_settle), takes its own references to everything in it, lays the file out and
+ * stamps the mtime: O(1) in the size of the image. *out is owned
  * by the caller (gen_unref). -ENOMEM, or -EFBIG if the file would pass 4 GiB
  * (32-bit DWARF and Mach-O file offsets). */
-int gen_new(const struct state *st, const char *name, uint64_t number, struct gen **out);
+int gen_new(struct state *st, const char *name, uint64_t number, struct gen **out);
 
 void gen_ref(struct gen *g);
 void gen_unref(struct gen *g);

@@ -480,7 +480,7 @@ static int apply_file(struct batch *b, struct rec_file *f)
 	struct rec_file *old = ptree_get(&b->w.files, state_id_key(f->id));
 	if (old && rec_file_same(old, f))
 		return 0;
-	if (state_put(&b->w.files, state_id_key(f->id), f))
+	if (state_mark_unit(&b->w, f->id) || state_put(&b->w.files, state_id_key(f->id), f))
 		return oom(b);
 	b->files_changed = b->changed = true;
 	return 0;
@@ -499,6 +499,8 @@ static int apply_type(struct batch *b, struct rec_type *t)
 
 static int apply_delete(struct batch *b, struct ptree *t, const char *what, uint64_t id)
 {
+	if (t == &b->w.files && state_mark_unit(&b->w, id))
+		return oom(b);
 	int rc = state_del(t, state_id_key(id));
 	if (rc == -ENOENT)
 		return fail(b, -EINVAL, b->line_no, "%s %llu: no %s with this id",
@@ -1160,6 +1162,8 @@ static int run_batch(struct batch *b, struct image_item *items, size_t nitems)
 		rc = apply(b, &items[i]);
 	if (!rc && b->changed)
 		rc = check_final(b);
+	if (!rc && b->changed && state_settle(&b->w))
+		rc = oom(b);
 	return rc;
 }
 

@@ -445,22 +445,31 @@ void ptree_iter_seek_key(struct ptree_iter *it, const struct ptree *t, struct pt
 int ptree_iter_seek_weight(struct ptree_iter *it, const struct ptree *t, int wi, uint64_t pos,
 			   uint64_t before[PTREE_NW])
 {
+	return ptree_iter_seek_spaced(it, t, wi, 0, pos, before, NULL);
+}
+
+int ptree_iter_seek_spaced(struct ptree_iter *it, const struct ptree *t, int wi,
+			   uint64_t per_node, uint64_t pos, uint64_t before[PTREE_NW],
+			   uint64_t *count)
+{
 	ptree_iter_reset(it);
-	uint64_t acc[PTREE_NW] = {0};
+	uint64_t acc[PTREE_NW] = {0}, nacc = 0;
 	int err = -ERANGE;
 	if (wi < 0 || wi >= PTREE_NW) {
 		err = -EINVAL;
 		goto out;
 	}
-	if (pos >= ptree_sums(t->root)[wi]) {
+	if (pos >= ptree_sums(t->root)[wi] + ptree_cnt(t->root) * per_node) {
 		memcpy(acc, ptree_sums(t->root), sizeof acc);
+		nacc = ptree_cnt(t->root);
 		goto out;
 	}
 	/* pos is relative to the start of subtree n throughout. */
 	const struct ptree_node *n = t->root;
 	while (n) {
 		const uint64_t *ls = ptree_sums(n->l);
-		if (pos < ls[wi]) {
+		uint64_t lspan = ls[wi] + ptree_cnt(n->l) * per_node;
+		if (pos < lspan) {
 			if (!ptree_iter_push(it, n))
 				return it->error;
 			n = n->l;
@@ -468,17 +477,20 @@ int ptree_iter_seek_weight(struct ptree_iter *it, const struct ptree *t, int wi,
 		}
 		uint64_t own[PTREE_NW];
 		ptree_own(n, own);
-		if (pos - ls[wi] < own[wi]) {
+		uint64_t span = own[wi] + per_node;
+		if (pos - lspan < span) {
 			for (int i = 0; i < PTREE_NW; i++)
 				acc[i] += ls[i];
+			nacc += ptree_cnt(n->l);
 			if (!ptree_iter_push(it, n))
 				return it->error;
 			err = 0;
 			break;
 		}
-		pos -= ls[wi] + own[wi];
+		pos -= lspan + span;
 		for (int i = 0; i < PTREE_NW; i++)
 			acc[i] += ls[i] + own[i];
+		nacc += ptree_cnt(n->l) + 1;
 		n = n->r;
 	}
 out:
@@ -486,6 +498,8 @@ out:
 		it->depth = 0;
 	if (before)
 		memcpy(before, acc, sizeof acc);
+	if (count)
+		*count = nacc;
 	return err;
 }
 

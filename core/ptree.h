@@ -104,6 +104,16 @@ void ptree_iter_first(struct ptree_iter *it, const struct ptree *t);
  * the totals), -EINVAL for a bad wi, or -EOVERFLOW. `before` may be NULL. */
 int ptree_iter_seek_weight(struct ptree_iter *it, const struct ptree *t, int wi, uint64_t pos,
 			   uint64_t before[PTREE_NW]);
+/* The same in a stream where every node also spans per_node positions beyond its own
+ * weight in dimension wi (a fixed-size piece each node repeats that is not among its
+ * weights, such as a table every compile unit's header carries): positions at the first
+ * node with before[wi] + k * per_node + own[wi] + per_node > pos, k being the number of
+ * nodes before it, written to *count (if non-NULL; the tree's count when past the end).
+ * With per_node 0 this is ptree_iter_seek_weight, except that no node is skipped for
+ * having a zero weight when per_node > 0. Same returns. */
+int ptree_iter_seek_spaced(struct ptree_iter *it, const struct ptree *t, int wi,
+			   uint64_t per_node, uint64_t pos, uint64_t before[PTREE_NW],
+			   uint64_t *count);
 bool ptree_iter_valid(const struct ptree_iter *it);
 void *ptree_iter_val(const struct ptree_iter *it);
 struct ptree_key ptree_iter_key(const struct ptree_iter *it);

@@ -31,6 +31,30 @@ static void weigh_fn_layout(const void *v, uint64_t w[PTREE_NW])
 	w[STATE_W_ARANGES] = DWARF_ARANGES_TUPLE_SIZE;
 }
 
+static void unit_ref(void *v)
+{
+	struct state_unit *u = v;
+	__atomic_add_fetch(&u->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void unit_unref(void *v)
+{
+	struct state_unit *u = v;
+	if (!u || __atomic_sub_fetch(&u->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	rec_file_unref(u->src);
+	free(u);
+}
+
+static void weigh_unit(const void *v, uint64_t w[PTREE_NW])
+{
+	const struct state_unit *u = v;
+	w[STATE_W_INFO] = DWARF_CU_HEADER_SIZE + u->die_size + u->fn_w[STATE_W_INFO] + 1;
+	w[STATE_W_LINE] = dwarf_line_header_prefix_size() + u->fn_w[STATE_W_LINE];
+	w[STATE_W_ARANGES] = DWARF_ARANGES_HEADER_SIZE + u->fn_w[STATE_W_ARANGES] +
+			     DWARF_ARANGES_TUPLE_SIZE;
+}
+
 static void weigh_sym(const void *v, uint64_t w[PTREE_NW])
 {
 	const struct rec_sym *s = v;
@@ -44,6 +68,7 @@ const struct ptree_ops state_type_ops = {type_ref, type_unref, weigh_type};
 const struct ptree_ops state_fn_ops = {fn_ref, fn_unref, NULL};
 const struct ptree_ops state_fn_layout_ops = {fn_ref, fn_unref, weigh_fn_layout};
 const struct ptree_ops state_sym_ops = {sym_ref, sym_unref, weigh_sym};
+const struct ptree_ops state_unit_ops = {unit_ref, unit_unref, weigh_unit};
 
 static void segs_unref(struct state_segs *s)
 {
@@ -101,6 +126,7 @@ int state_init(struct state *out, const struct macho_ident *ident,
 	out->fn_layout.ops = &state_fn_layout_ops;
 	out->fn_by_addr.ops = &state_fn_ops;
 	out->syms.ops = &state_sym_ops;
+	out->units.ops = &state_unit_ops;
 	if (state_set_segs(out, segs) || state_rebuild_files(out) || state_rebuild_types(out)) {
 		state_release(out);
 		return -ENOMEM;
@@ -119,6 +145,8 @@ void state_copy(const struct state *in, struct state *out)
 	ptree_copy(&in->fn_layout, &out->fn_layout);
 	ptree_copy(&in->fn_by_addr, &out->fn_by_addr);
 	ptree_copy(&in->syms, &out->syms);
+	ptree_copy(&in->units, &out->units);
+	out->marks = (struct state_marks){0};
 	out->ftab = in->ftab;
 	__atomic_add_fetch(&out->ftab->refs, 1, __ATOMIC_RELAXED);
 	out->ttab = in->ttab;
@@ -134,6 +162,8 @@ void state_release(struct state *s)
 	ptree_release(&s->fn_layout);
 	ptree_release(&s->fn_by_addr);
 	ptree_release(&s->syms);
+	ptree_release(&s->units);
+	free(s->marks.ids);
 	files_unref(s->ftab);
 	types_unref(s->ttab);
 	memset(s, 0, sizeof *s);
@@ -290,9 +320,97 @@ static int next_fn_tree(const struct ptree *t, struct ptree_key old_key, bool ha
 	return rc;
 }
 
+int state_mark_unit(struct state *s, uint64_t file)
+{
+	struct state_marks *m = &s->marks;
+	if (m->n && m->ids[m->n - 1] == file)  /* a batch of one unit's functions: one mark */
+		return 0;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 16;
+		uint64_t *bigger = realloc(m->ids, cap * sizeof *bigger);
+		if (!bigger)
+			return -ENOMEM;
+		m->ids = bigger;
+		m->cap = cap;
+	}
+	m->ids[m->n++] = file;
+	return 0;
+}
+
+static int id_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static bool unit_same(const struct state_unit *u, uint64_t nfns, const uint64_t w[PTREE_NW],
+		      const struct rec_file *src)
+{
+	return u->nfns == nfns && u->src == src && !memcmp(u->fn_w, w, sizeof u->fn_w);
+}
+
+/* Makes the units tree agree with fn_layout and files for the unit of `file`. */
+static int settle_unit(struct state *s, uint64_t file)
+{
+	uint64_t lo[PTREE_NW], hi[PTREE_NW], nlo, nhi;
+	ptree_sum_before(&s->fn_layout, state_id_key(file), lo, &nlo);
+	if (file == UINT64_MAX) {
+		ptree_sum(&s->fn_layout, hi);
+		nhi = ptree_count(&s->fn_layout);
+	} else {
+		ptree_sum_before(&s->fn_layout, state_id_key(file + 1), hi, &nhi);
+	}
+	struct state_unit *old = ptree_get(&s->units, state_id_key(file));
+	if (nhi == nlo)
+		return old ? state_del(&s->units, state_id_key(file)) : 0;
+	uint64_t w[PTREE_NW];
+	for (int i = 0; i < PTREE_NW; i++)
+		w[i] = hi[i] - lo[i];
+	struct rec_file *src = ptree_get(&s->files, state_id_key(file));
+	if (old && unit_same(old, nhi - nlo, w, src))
+		return 0;
+	struct state_unit *u = calloc(1, sizeof *u);
+	if (!u)
+		return -ENOMEM;
+	u->refs = 1;
+	u->file = file;
+	u->nfns = nhi - nlo;
+	memcpy(u->fn_w, w, sizeof w);
+	u->src = src;
+	if (src)
+		rec_file_ref(src);
+	u->die_size = (uint32_t)dwarf_cu_die_size(state_unit_name(u), state_unit_dir(u));
+	int rc = state_put(&s->units, state_id_key(file), u);
+	unit_unref(u);
+	return rc;
+}
+
+int state_settle(struct state *s)
+{
+	struct state_marks *m = &s->marks;
+	if (!m->n)
+		return 0;
+	qsort(m->ids, m->n, sizeof *m->ids, id_cmp);
+	size_t n = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (!n || m->ids[n - 1] != m->ids[i])
+			m->ids[n++] = m->ids[i];
+	m->n = n;
+	/* From the end, so a failure leaves exactly the unsettled marks behind. */
+	while (m->n) {
+		int rc = settle_unit(s, m->ids[m->n - 1]);
+		if (rc)
+			return rc;
+		m->n--;
+	}
+	return 0;
+}
+
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 {
 	struct ptree by_id = {0}, layout = {0}, by_addr = {0};
+	if ((old && state_mark_unit(s, rec_fn_cu(old))) || state_mark_unit(s, rec_fn_cu(f)))
+		return -ENOMEM;
 	int rc = ptree_put(&s->fn_by_id, state_id_key(f->id), f, &by_id);
 	if (rc)
 		return rc;
@@ -321,6 +439,8 @@ fail:
 int state_del_fn(struct state *s, const struct rec_fn *f)
 {
 	struct ptree by_id = {0}, layout = {0}, by_addr = {0};
+	if (state_mark_unit(s, rec_fn_cu(f)))
+		return -ENOMEM;
 	int rc = ptree_del(&s->fn_by_id, state_id_key(f->id), &by_id);
 	if (!rc)
 		rc = ptree_del(&s->fn_layout, state_layout_key(f), &layout);

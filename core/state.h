@@ -19,7 +19,18 @@
  *              h is a hash of the name, so every entry of one name sits in one key range
  *              (found in O(log n)); an executable may define a name several times
  *              (static functions of two files), so its entries are told apart by k.
- * fn_layout is the order functions appear in the file: grouped by compile unit.
+ *   units      (cu file id, 0) -> struct state_unit  weights: the unit's bytes in
+ *                                                    .debug_info, .debug_line (less the
+ *                                                    file tables every unit repeats) and
+ *                                                    .debug_aranges
+ * fn_layout is the order functions appear in the file: grouped by compile unit. units is
+ * its summary, one node per unit, so that a generation finds any unit and its offsets in
+ * O(log U) and lays out nothing per unit.
+ *
+ * Settling: function and file updates only mark the units they touch; state_settle
+ * brings those units' records up to date (O(log n) each). A state is settled before it
+ * is copied into a generation or handed to another owner: state_copy does not copy
+ * marks.
  */
 #ifndef DSYMFS_STATE_H
 #define DSYMFS_STATE_H
@@ -38,6 +49,32 @@
 #define STATE_W_ARANGES 2
 #define STATE_W_NLIST 0
 #define STATE_W_STR 1
+
+/* One compile unit: the functions of fn_layout whose unit file is `file`. Immutable and
+ * reference counted (atomic), like a record; a change makes a new one. */
+struct state_unit {
+	uint32_t refs;
+	uint64_t file;
+	uint64_t nfns;
+	uint64_t fn_w[PTREE_NW];  /* sums of its functions' fn_layout weights */
+	struct rec_file *src;     /* the unit's file (a reference); NULL if there is none */
+	uint32_t die_size;        /* its compile-unit DIE */
+};
+
+static inline const char *state_unit_name(const struct state_unit *u)
+{
+	return u->src ? u->src->path : "";
+}
+static inline const char *state_unit_dir(const struct state_unit *u)
+{
+	return u->src ? u->src->dir : NULL;
+}
+
+/* Units marked by updates and not yet settled. */
+struct state_marks {
+	uint64_t *ids;
+	size_t n, cap;
+};
 
 /* A shared, immutable segment table. */
 struct state_segs {
@@ -67,13 +104,14 @@ struct state_types {
 struct state {
 	struct macho_ident ident;
 	struct state_segs *segs;
-	struct ptree files, types, fn_by_id, fn_layout, fn_by_addr, syms;
+	struct ptree files, types, fn_by_id, fn_layout, fn_by_addr, syms, units;
+	struct state_marks marks;   /* this owner's own: never shared */
 	struct state_files *ftab;
 	struct state_types *ttab;
 };
 
 extern const struct ptree_ops state_file_ops, state_type_ops, state_fn_ops,
-	state_fn_layout_ops, state_sym_ops;
+	state_fn_layout_ops, state_sym_ops, state_unit_ops;
 
 static inline struct ptree_key state_id_key(uint64_t id)
 {
@@ -108,7 +146,7 @@ static inline struct ptree_key state_exe_sym_key(uint64_t k, const char *name)
  * owns *out (state_release). */
 int state_init(struct state *out, const struct macho_ident *ident,
 	       const struct macho_segtab *segs);
-/* *out becomes another owner of everything in *in. */
+/* *out becomes another owner of everything in *in (but for its marks: settle first). */
 void state_copy(const struct state *in, struct state *out);
 /* Drops every reference the state holds and zeroes it. Safe on a zeroed state. */
 void state_release(struct state *s);
@@ -131,11 +169,19 @@ const struct rec_file *state_file(const struct state_files *ft, uint64_t id);
 int state_put(struct ptree *t, struct ptree_key k, void *val);
 int state_del(struct ptree *t, struct ptree_key k);
 
+/* Marks the unit headed by file id `file` for state_settle (a function of it or the
+ * file itself changed). -ENOMEM. */
+int state_mark_unit(struct state *s, uint64_t file);
+/* Brings every marked unit's record in `units` up to date with fn_layout and files, and
+ * clears the marks: O(log n) per marked unit. -ENOMEM leaves the marks that are not
+ * settled yet (calling it again finishes the work). */
+int state_settle(struct state *s);
+
 /* Inserts or replaces function f (already encoded) in the three function trees,
  * removing `old` (the record f replaces, or NULL) from the keyed trees first.
  * -ENOMEM leaves the trees as they were. */
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f);
-/* Removes f from the three trees. -ENOMEM. */
+/* Removes f from the three trees. -ENOMEM. Both mark the units they change. */
 int state_del_fn(struct state *s, const struct rec_fn *f);
 
 #endif

@@ -236,6 +236,37 @@ static bool check_seek_weight(const struct ptree *t, const struct model *m, int 
 	return iter_at(&it, m, i + 1);
 }
 
+/* The spaced seek: every node spans its weight plus per_node. */
+static bool check_seek_spaced(const struct ptree *t, const struct model *m, int wi,
+			      uint64_t per_node, uint64_t pos)
+{
+	size_t i = 0;
+	uint64_t acc = 0;
+	for (; i < m->n; i++) {
+		if (acc + m->e[i].w[wi] + per_node > pos)
+			break;
+		acc += m->e[i].w[wi] + per_node;
+	}
+	struct ptree_iter it;
+	uint64_t before[PTREE_NW], count = ~(uint64_t)0;
+	int rc = ptree_iter_seek_spaced(&it, t, wi, per_node, pos, before, &count);
+	EXPECT(count == i);
+	if (i == m->n) {
+		EXPECT(rc == -ERANGE);
+		EXPECT(!ptree_iter_valid(&it));
+		return true;
+	}
+	EXPECT(rc == 0);
+	uint64_t want[PTREE_NW];
+	model_prefix(m, i, want);
+	EXPECT(memcmp(before, want, sizeof want) == 0);
+	EXPECT(before[wi] + i * per_node == acc);
+	if (!iter_at(&it, m, i))
+		return false;
+	ptree_iter_next(&it);
+	return iter_at(&it, m, i + 1);
+}
+
 /* Every query of t against the model, for every key in qk (present or not). */
 static bool check_tree(const struct ptree *t, const struct model *m, const struct ukey *qk,
 		       size_t nq, uint64_t *rng)
@@ -311,6 +342,22 @@ static bool check_tree(const struct ptree *t, const struct model *m, const struc
 		for (int r = 0; total && r < 4; r++)
 			if (!check_seek_weight(t, m, wi, rng_below(rng, total)))
 				return false;
+		/* Zero-weight nodes still take per_node positions: none is skipped. */
+		static const uint64_t per[] = {1, 7};
+		for (size_t p = 0; p < sizeof per / sizeof per[0]; p++) {
+			uint64_t span_total = total + m->n * per[p];
+			acc = 0;
+			for (size_t i = 0; i < m->n; i++) {
+				uint64_t w = m->e[i].w[wi] + per[p];
+				if (!check_seek_spaced(t, m, wi, per[p], acc) ||
+				    !check_seek_spaced(t, m, wi, per[p], acc + w - 1))
+					return false;
+				acc += w;
+			}
+			if (!check_seek_spaced(t, m, wi, per[p], span_total) ||
+			    !check_seek_spaced(t, m, wi, per[p], UINT64_MAX))
+				return false;
+		}
 	}
 	return true;
 }
