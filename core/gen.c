@@ -385,16 +385,58 @@ static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, u
 	return true;
 }
 
+/* The unit's functions' bytes in dimension dim as this generation's tables resolve them:
+ * the unit's cached rendering when it was made with the same tables, else a new one,
+ * which replaces it. Two generations with different tables that read one unit in turn
+ * render it in turn; tables change only when files or types do. Returns a reference
+ * (state_unit_bytes_unref), or NULL with *rc set. */
+static struct state_unit_bytes *unit_bytes(const struct gen *g, struct state_unit *u, int dim,
+					   int *rc)
+{
+	struct state_files *ft = dim == STATE_W_ARANGES ? NULL : g->st.ftab;
+	struct state_types *tt = dim == STATE_W_INFO ? g->st.ttab : NULL;
+	pthread_mutex_lock(&u->lock);
+	struct state_unit_bytes *b = u->bytes[dim];
+	bool hit = b && b->ftab == ft && b->ttab == tt;
+	if (hit)
+		state_unit_bytes_ref(b);
+	pthread_mutex_unlock(&u->lock);
+	if (hit)
+		return b;
+
+	b = state_unit_bytes_new(u->fn_w[dim], ft, tt);
+	if (!b) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	uint64_t base[PTREE_NW], count;
+	ptree_sum_before(&g->st.fn_layout, state_id_key(u->file), base, &count);
+	*rc = u->fn_w[dim] ? read_tree(g, false, dim, base[dim], u->fn_w[dim], b->bytes) : 0;
+	if (*rc) {
+		state_unit_bytes_unref(b);
+		return NULL;
+	}
+	state_unit_bytes_ref(b);  /* one for the cache, one for the caller */
+	pthread_mutex_lock(&u->lock);
+	struct state_unit_bytes *old = u->bytes[dim];
+	u->bytes[dim] = b;
+	pthread_mutex_unlock(&u->lock);
+	state_unit_bytes_unref(old);
+	return b;
+}
+
 /* Offers the unit's functions' bytes in dimension dim (their fragments, or their aranges
  * tuples). */
-static int unit_fns(const struct gen *g, struct window *w, const struct state_unit *u, int dim)
+static int unit_fns(const struct gen *g, struct window *w, struct state_unit *u, int dim)
 {
 	uint64_t len = u->fn_w[dim], skip, n;
 	int rc = 0;
 	if (window_wants(w, len, &skip, &n)) {
-		uint64_t base[PTREE_NW], count;
-		ptree_sum_before(&g->st.fn_layout, state_id_key(u->file), base, &count);
-		rc = read_tree(g, false, dim, base[dim] + skip, n, w->out + (w->pos + skip - w->from));
+		struct state_unit_bytes *b = unit_bytes(g, u, dim, &rc);
+		if (b) {
+			memcpy(w->out + (w->pos + skip - w->from), b->bytes + skip, n);
+			state_unit_bytes_unref(b);
+		}
 	}
 	w->pos += len;
 	return rc;
@@ -424,7 +466,7 @@ static int unit_info_head(struct window *w, const struct state_unit *u, uint64_t
 
 /* Offers the whole of one unit's part of a section. info_off and line_off are the unit's
  * offsets in .debug_info and .debug_line. */
-static int unit_piece(const struct gen *g, struct window *w, const struct state_unit *u,
+static int unit_piece(const struct gen *g, struct window *w, struct state_unit *u,
 		      int dim, uint64_t info_off, uint64_t line_off)
 {
 	int rc;
@@ -466,7 +508,7 @@ static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, 
 	uint64_t line_off = before[STATE_W_LINE] + k * tables;
 	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim]};
 	while (!rc && !window_full(&w) && ptree_iter_valid(&it)) {
-		const struct state_unit *u = ptree_iter_val(&it);
+		struct state_unit *u = ptree_iter_val(&it);  /* only its cache changes */
 		uint64_t own[PTREE_NW];
 		ptree_iter_weights(&it, own);
 		rc = unit_piece(g, &w, u, dim, info_off, line_off);

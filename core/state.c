@@ -31,6 +31,40 @@ static void weigh_fn_layout(const void *v, uint64_t w[PTREE_NW])
 	w[STATE_W_ARANGES] = DWARF_ARANGES_TUPLE_SIZE;
 }
 
+static void files_unref(struct state_files *ft);
+static void types_unref(struct state_types *tt);
+
+struct state_unit_bytes *state_unit_bytes_new(uint64_t len, struct state_files *ftab,
+					      struct state_types *ttab)
+{
+	struct state_unit_bytes *b = malloc(sizeof *b + (len ? len : 1));
+	if (!b)
+		return NULL;
+	b->refs = 1;
+	b->len = len;
+	b->ftab = ftab;
+	b->ttab = ttab;
+	if (ftab)
+		__atomic_add_fetch(&ftab->refs, 1, __ATOMIC_RELAXED);
+	if (ttab)
+		__atomic_add_fetch(&ttab->refs, 1, __ATOMIC_RELAXED);
+	return b;
+}
+
+void state_unit_bytes_ref(struct state_unit_bytes *b)
+{
+	__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+}
+
+void state_unit_bytes_unref(struct state_unit_bytes *b)
+{
+	if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	files_unref(b->ftab);
+	types_unref(b->ttab);
+	free(b);
+}
+
 static void unit_ref(void *v)
 {
 	struct state_unit *u = v;
@@ -43,6 +77,9 @@ static void unit_unref(void *v)
 	if (!u || __atomic_sub_fetch(&u->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	rec_file_unref(u->src);
+	for (int i = 0; i < PTREE_NW; i++)
+		state_unit_bytes_unref(u->bytes[i]);
+	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
 
@@ -343,13 +380,10 @@ static int id_cmp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-static bool unit_same(const struct state_unit *u, uint64_t nfns, const uint64_t w[PTREE_NW],
-		      const struct rec_file *src)
-{
-	return u->nfns == nfns && u->src == src && !memcmp(u->fn_w, w, sizeof u->fn_w);
-}
-
-/* Makes the units tree agree with fn_layout and files for the unit of `file`. */
+/* Makes the units tree agree with fn_layout and files for the unit of `file`. A marked
+ * unit always gets a new record, even when its sums come out the same: a function can
+ * change its bytes and not its size (a move), and the record's identity is what says
+ * that the unit's bytes are unchanged. */
 static int settle_unit(struct state *s, uint64_t file)
 {
 	uint64_t lo[PTREE_NW], hi[PTREE_NW], nlo, nhi;
@@ -367,8 +401,6 @@ static int settle_unit(struct state *s, uint64_t file)
 	for (int i = 0; i < PTREE_NW; i++)
 		w[i] = hi[i] - lo[i];
 	struct rec_file *src = ptree_get(&s->files, state_id_key(file));
-	if (old && unit_same(old, nhi - nlo, w, src))
-		return 0;
 	struct state_unit *u = calloc(1, sizeof *u);
 	if (!u)
 		return -ENOMEM;
@@ -380,6 +412,7 @@ static int settle_unit(struct state *s, uint64_t file)
 	if (src)
 		rec_file_ref(src);
 	u->die_size = (uint32_t)dwarf_cu_die_size(state_unit_name(u), state_unit_dir(u));
+	pthread_mutex_init(&u->lock, NULL);
 	int rc = state_put(&s->units, state_id_key(file), u);
 	unit_unref(u);
 	return rc;

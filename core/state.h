@@ -35,6 +35,7 @@
 #ifndef DSYMFS_STATE_H
 #define DSYMFS_STATE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,8 +51,32 @@
 #define STATE_W_NLIST 0
 #define STATE_W_STR 1
 
+struct state_files;
+struct state_types;
+
+/* A unit's functions' bytes in one section with every slot resolved against the tables
+ * it holds: what gen.c renders on a unit's first read, so that later reads of any
+ * generation with the same tables copy them at once. Immutable; reference counted
+ * (atomic). */
+struct state_unit_bytes {
+	uint32_t refs;
+	struct state_files *ftab;  /* references to the tables the slots were resolved with; */
+	struct state_types *ttab;  /* NULL where the section has no slot of that kind */
+	uint64_t len;
+	uint8_t bytes[];
+};
+
+/* A new rendering of len bytes (uninitialized) that holds references to ftab and ttab
+ * (either may be NULL); refs = 1. NULL on ENOMEM. */
+struct state_unit_bytes *state_unit_bytes_new(uint64_t len, struct state_files *ftab,
+					      struct state_types *ttab);
+void state_unit_bytes_ref(struct state_unit_bytes *b);
+/* Frees b and drops its table references on the last reference; NULL is allowed. */
+void state_unit_bytes_unref(struct state_unit_bytes *b);
+
 /* One compile unit: the functions of fn_layout whose unit file is `file`. Immutable and
- * reference counted (atomic), like a record; a change makes a new one. */
+ * reference counted (atomic), like a record; a change makes a new one. Its one mutable
+ * part is the cache of rendered bytes, which any reader may fill or replace. */
 struct state_unit {
 	uint32_t refs;
 	uint64_t file;
@@ -59,6 +84,8 @@ struct state_unit {
 	uint64_t fn_w[PTREE_NW];  /* sums of its functions' fn_layout weights */
 	struct rec_file *src;     /* the unit's file (a reference); NULL if there is none */
 	uint32_t die_size;        /* its compile-unit DIE */
+	pthread_mutex_t lock;     /* guards bytes[] */
+	struct state_unit_bytes *bytes[PTREE_NW];  /* per fn_layout dimension; NULL: none */
 };
 
 static inline const char *state_unit_name(const struct state_unit *u)

@@ -2,8 +2,9 @@
  * puts, moves between units, deletions and file changes, settled at random moments, every
  * unit record must equal a recount made from scratch by walking fn_layout (count, the
  * sums of its functions' weights, its file record and DIE size), with no unit for a file
- * that heads no function; and a state with nothing marked settles without building
- * anything. The recount shares no code with state_settle: it walks every function. */
+ * that heads no function; a state with nothing marked settles without building
+ * anything; and a unit whose function changed gets a new record, the others keep theirs
+ * (a record's identity is what tells a reader its bytes did not change). The recount shares no code with state_settle: it walks every function. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -180,13 +181,19 @@ static void test_settle_without_marks_builds_nothing(void)
 	CU_ASSERT_FATAL(state_settle(&s) == 0);
 	CU_ASSERT_PTR_EQUAL(s.units.root, root);
 
-	/* A replacement that leaves a function's bytes and unit alone settles to the same
-	 * unit record: nothing to rebuild, though the unit was marked. */
-	struct rec_fn *same = make_fn(7, 2, 0, 3);
-	CU_ASSERT_FATAL(state_put_fn(&s, ptree_get(&s.fn_by_id, state_id_key(7)), same) == 0);
-	rec_fn_unref(same);
+	/* A replacement of a function by one of the same size still makes a new record for
+	 * its unit (a move changes bytes, not sizes), and only for its unit. */
+	const struct state_unit *u1 = ptree_get(&s.units, state_id_key(1));
+	const struct state_unit *u2 = ptree_get(&s.units, state_id_key(2));
+	struct rec_fn *moved = make_fn(7, 2, 0, 3);
+	moved->low_pc += 0x10000;
+	CU_ASSERT_FATAL(dwarf_encode_fn(moved) == 0);
+	CU_ASSERT_FATAL(state_put_fn(&s, ptree_get(&s.fn_by_id, state_id_key(7)), moved) == 0);
+	rec_fn_unref(moved);
 	CU_ASSERT_FATAL(state_settle(&s) == 0);
-	CU_ASSERT_PTR_EQUAL(s.units.root, root);
+	CU_ASSERT_PTR_EQUAL(ptree_get(&s.units, state_id_key(1)), u1);
+	CU_ASSERT_PTR_NOT_EQUAL(ptree_get(&s.units, state_id_key(2)), u2);
+	CU_ASSERT_TRUE(units_agree(&s));
 
 	/* A copy shares the settled units and carries no marks of its own. */
 	struct state c;
