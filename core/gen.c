@@ -279,12 +279,88 @@ uint64_t gen_readers(const struct gen *g)
 	return __atomic_load_n(&g->readers, __ATOMIC_RELAXED);
 }
 
-/* A destination window: produce bytes for positions [from, from + len) of a stream into
- * out, given pieces of that stream one after another. */
+/* ---- slices ------------------------------------------------------------------------- */
+
+static const uint8_t zero_page[4096];
+
+static void slices_add(struct gen_slices *s, const uint8_t *p, size_t n)
+{
+	struct iovec *last = s->n ? &s->iov[s->n - 1] : NULL;
+	if (last && (const uint8_t *)last->iov_base + last->iov_len == p) {
+		last->iov_len += n;
+		return;
+	}
+	s->iov[s->n++] = (struct iovec){(void *)p, n};
+}
+
+/* Room for the next n bytes in the scratch, NULL once an allocation failed. When one
+ * slice is left, every later byte is copied behind it, so it can cover them all. */
+static uint8_t *slices_room(struct gen_slices *s, size_t n)
+{
+	if (s->failed)
+		return NULL;
+	if (!s->all && s->n + 1 >= GEN_SLICES_MAX) {
+		s->all = true;
+		s->all_start = s->big_used;
+	}
+	uint8_t *p;
+	if (!s->all && !s->big && s->small_used + n <= sizeof s->small) {
+		p = s->small + s->small_used;
+		s->small_used += n;
+	} else {
+		/* Every scratch byte is a byte of the read: `want` always suffices. */
+		if (!s->big && !(s->big = malloc(s->want))) {
+			s->failed = -ENOMEM;
+			return NULL;
+		}
+		p = s->big + s->big_used;
+		s->big_used += n;
+	}
+	if (!s->all)
+		slices_add(s, p, n);
+	return p;
+}
+
+/* The next n bytes are at p, which lives as long as the slices (or longer). */
+static void slices_point(struct gen_slices *s, const uint8_t *p, size_t n)
+{
+	if (s->all || s->n + 1 >= GEN_SLICES_MAX) {
+		uint8_t *q = slices_room(s, n);
+		if (q)
+			memcpy(q, p, n);
+		return;
+	}
+	slices_add(s, p, n);
+}
+
+static void slices_zero(struct gen_slices *s, size_t n)
+{
+	while (n) {
+		size_t k = n < sizeof zero_page ? n : sizeof zero_page;
+		slices_point(s, zero_page, k);
+		n -= k;
+	}
+}
+
+void gen_slices_release(struct gen_slices *s)
+{
+	for (size_t i = 0; i < s->nheld; i++)
+		state_unit_bytes_unref(s->held[i]);
+	free(s->big);
+	s->nheld = s->n = 0;
+	s->big = NULL;
+}
+
+/* ---- windows ------------------------------------------------------------------------- */
+
+/* A destination window: produce bytes for positions [from, from + len) of a stream, given
+ * pieces of that stream one after another, into out (copying), or into sl (gathering
+ * slices). */
 struct window {
 	uint8_t *out;
 	uint64_t from, len;   /* what is wanted, in stream positions */
 	uint64_t pos;         /* stream position of the next piece */
+	struct gen_slices *sl;
 };
 
 static bool window_full(const struct window *w)
@@ -292,17 +368,38 @@ static bool window_full(const struct window *w)
 	return w->pos >= w->from + w->len;
 }
 
-/* Offers the next n bytes of the stream (NULL: zeros); copies the part the window
- * wants. */
-static void window_piece(struct window *w, const uint8_t *bytes, uint64_t n)
+static void window_offer(struct window *w, const uint8_t *bytes, uint64_t n, bool lasting)
 {
 	uint64_t lo = w->pos > w->from ? w->pos : w->from;
 	uint64_t hi = w->pos + n < w->from + w->len ? w->pos + n : w->from + w->len;
-	if (lo < hi && bytes)
+	if (lo < hi && w->sl) {
+		if (!bytes) {
+			slices_zero(w->sl, hi - lo);
+		} else if (lasting) {
+			slices_point(w->sl, bytes + (lo - w->pos), hi - lo);
+		} else {
+			uint8_t *q = slices_room(w->sl, hi - lo);
+			if (q)
+				memcpy(q, bytes + (lo - w->pos), hi - lo);
+		}
+	} else if (lo < hi && bytes) {
 		memcpy(w->out + (lo - w->from), bytes + (lo - w->pos), hi - lo);
-	else if (lo < hi)
+	} else if (lo < hi) {
 		memset(w->out + (lo - w->from), 0, hi - lo);
+	}
 	w->pos += n;
+}
+
+/* Offers the next n bytes of the stream (NULL: zeros), made for this read only. */
+static void window_piece(struct window *w, const uint8_t *bytes, uint64_t n)
+{
+	window_offer(w, bytes, n, false);
+}
+
+/* The same for bytes that outlive the read (the generation's own). */
+static void window_lasting(struct window *w, const uint8_t *bytes, uint64_t n)
+{
+	window_offer(w, bytes, n, true);
 }
 
 /* Offers a fragment, then overwrites its slots' parts inside the window with the
@@ -325,7 +422,7 @@ static void window_frag(struct window *w, const struct gen *g, const struct rec_
 		}
 		uint8_t tmp[4];
 		dwarf_put_slot(tmp, s->kind, v);
-		struct window sw = {w->out, w->from, w->len, spos};
+		struct window sw = {w->out, w->from, w->len, spos, NULL};
 		window_piece(&sw, tmp, 4);
 	}
 }
@@ -342,7 +439,7 @@ static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uin
 	int rc = ptree_iter_seek_weight(&it, t, dim, wpos, before);
 	if (rc)
 		return rc;
-	struct window w = {out, wpos, n, before[dim]};
+	struct window w = {out, wpos, n, before[dim], NULL};
 	while (!window_full(&w) && ptree_iter_valid(&it)) {
 		const void *v = ptree_iter_val(&it);
 		uint8_t tmp[MACHO_NLIST_SIZE];
@@ -433,7 +530,15 @@ static int unit_fns(const struct gen *g, struct window *w, struct state_unit *u,
 	int rc = 0;
 	if (window_wants(w, len, &skip, &n)) {
 		struct state_unit_bytes *b = unit_bytes(g, u, dim, &rc);
-		if (b) {
+		if (b && w->sl && w->sl->nheld < GEN_SLICES_MAX) {
+			w->sl->held[w->sl->nheld++] = b;  /* lives as long as the slices */
+			slices_point(w->sl, b->bytes + skip, n);
+		} else if (b && w->sl) {
+			uint8_t *q = slices_room(w->sl, n);
+			if (q)
+				memcpy(q, b->bytes + skip, n);
+			state_unit_bytes_unref(b);
+		} else if (b) {
 			memcpy(w->out + (w->pos + skip - w->from), b->bytes + skip, n);
 			state_unit_bytes_unref(b);
 		}
@@ -482,7 +587,7 @@ static int unit_piece(const struct gen *g, struct window *w, struct state_unit *
 		dwarf_put_line_header_prefix(prefix, plen + ft->tables_len + u->fn_w[STATE_W_LINE],
 					     ft->tables_len);
 		window_piece(w, prefix, plen);
-		window_piece(w, ft->tables, ft->tables_len);
+		window_lasting(w, ft->tables, ft->tables_len);
 		rc = unit_fns(g, w, u, dim);
 	} else {
 		uint8_t head[DWARF_ARANGES_HEADER_SIZE];
@@ -494,8 +599,9 @@ static int unit_piece(const struct gen *g, struct window *w, struct state_unit *
 	return rc;
 }
 
-/* Reads n bytes at offset local of one section's run of compile units. */
-static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, uint8_t *out)
+/* Reads n bytes at offset local of one section's run of compile units, into out or sl. */
+static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, uint8_t *out,
+		      struct gen_slices *sl)
 {
 	uint64_t tables = g->st.ftab->tables_len;
 	struct ptree_iter it;
@@ -506,7 +612,7 @@ static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, 
 		return rc;
 	uint64_t info_off = g->units_base + before[STATE_W_INFO];
 	uint64_t line_off = before[STATE_W_LINE] + k * tables;
-	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim]};
+	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim], sl};
 	while (!rc && !window_full(&w) && ptree_iter_valid(&it)) {
 		struct state_unit *u = ptree_iter_val(&it);  /* only its cache changes */
 		uint64_t own[PTREE_NW];
@@ -530,17 +636,14 @@ static void read_types(const struct gen *g, uint64_t local, uint64_t n, uint8_t 
 		else
 			hi = mid;
 	}
-	struct window w = {out, local, n, tt->offs[lo]};
+	struct window w = {out, local, n, tt->offs[lo], NULL};
 	for (size_t i = lo; i < tt->n && !window_full(&w); i++)
 		window_frag(&w, g, &tt->recs[i]->info);
 }
 
-ssize_t gen_read(const struct gen *g, uint64_t off, void *buf, size_t len)
+/* The extent holding off: the last whose start is <= off. */
+static size_t extent_at(const struct gen *g, uint64_t off)
 {
-	if (off >= g->size)
-		return 0;
-	if (len > g->size - off)
-		len = g->size - off;
 	size_t lo = 0, hi = g->next;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -549,28 +652,88 @@ ssize_t gen_read(const struct gen *g, uint64_t off, void *buf, size_t len)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Copies n bytes at offset local of an extent into out: everything but the units
+ * sections, which read_units serves. */
+static int read_extent(const struct gen *g, const struct extent *e, uint64_t local, uint64_t n,
+		       uint8_t *out)
+{
+	switch (e->kind) {
+	case EXT_BYTES: memcpy(out, e->bytes + local, n); return 0;
+	case EXT_ZERO: memset(out, 0, n); return 0;
+	case EXT_TYPES: read_types(g, local, n, out); return 0;
+	case EXT_SYMTAB: return read_tree(g, true, STATE_W_NLIST, local, n, out);
+	case EXT_STRTAB: return read_tree(g, true, STATE_W_STR, local, n, out);
+	case EXT_UNITS_LINE: return read_units(g, STATE_W_LINE, local, n, out, NULL);
+	case EXT_UNITS_ARANGES: return read_units(g, STATE_W_ARANGES, local, n, out, NULL);
+	case EXT_UNITS_INFO: return read_units(g, STATE_W_INFO, local, n, out, NULL);
+	}
+	return -EINVAL;
+}
+
+ssize_t gen_read(const struct gen *g, uint64_t off, void *buf, size_t len)
+{
+	if (off >= g->size)
+		return 0;
+	if (len > g->size - off)
+		len = g->size - off;
 	uint8_t *out = buf;
 	size_t done = 0;
-	for (size_t i = lo; done < len; i++) {
+	for (size_t i = extent_at(g, off); done < len; i++) {
 		const struct extent *e = &g->ext[i];
 		uint64_t local = off + done - e->off;
 		uint64_t n = e->len - local < len - done ? e->len - local : len - done;
-		int rc = 0;
-		switch (e->kind) {
-		case EXT_BYTES: memcpy(out + done, e->bytes + local, n); break;
-		case EXT_ZERO: memset(out + done, 0, n); break;
-		case EXT_TYPES: read_types(g, local, n, out + done); break;
-		case EXT_SYMTAB: rc = read_tree(g, true, STATE_W_NLIST, local, n, out + done); break;
-		case EXT_STRTAB: rc = read_tree(g, true, STATE_W_STR, local, n, out + done); break;
-		case EXT_UNITS_LINE: rc = read_units(g, STATE_W_LINE, local, n, out + done); break;
-		case EXT_UNITS_ARANGES:
-			rc = read_units(g, STATE_W_ARANGES, local, n, out + done);
-			break;
-		case EXT_UNITS_INFO: rc = read_units(g, STATE_W_INFO, local, n, out + done); break;
-		}
+		int rc = read_extent(g, e, local, n, out + done);
 		if (rc)
 			return rc;
 		done += n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t gen_read_slices(const struct gen *g, uint64_t off, size_t len, struct gen_slices *s)
+{
+	s->n = s->nheld = s->small_used = s->big_used = 0;
+	s->failed = 0;
+	s->all = false;
+	s->big = NULL;
+	if (off >= g->size)
+		return 0;
+	if (len > g->size - off)
+		len = g->size - off;
+	s->want = len;
+	size_t done = 0;
+	int rc = 0;
+	for (size_t i = extent_at(g, off); done < len && !rc && !s->failed; i++) {
+		const struct extent *e = &g->ext[i];
+		uint64_t local = off + done - e->off;
+		uint64_t n = e->len - local < len - done ? e->len - local : len - done;
+		if (e->kind == EXT_BYTES) {
+			slices_point(s, e->bytes + local, n);
+		} else if (e->kind == EXT_ZERO) {
+			slices_zero(s, n);
+		} else if (e->kind == EXT_UNITS_LINE || e->kind == EXT_UNITS_ARANGES ||
+			   e->kind == EXT_UNITS_INFO) {
+			int dim = e->kind == EXT_UNITS_LINE ? STATE_W_LINE
+				  : e->kind == EXT_UNITS_ARANGES ? STATE_W_ARANGES : STATE_W_INFO;
+			rc = read_units(g, dim, local, n, NULL, s);
+		} else {
+			/* The types and the symbol table are made per read: copied. */
+			uint8_t *q = slices_room(s, n);
+			if (q)
+				rc = read_extent(g, e, local, n, q);
+		}
+		done += n;
+	}
+	if (!rc)
+		rc = s->failed;
+	if (!rc && s->all && s->big_used > s->all_start)
+		s->iov[s->n++] = (struct iovec){s->big + s->all_start, s->big_used - s->all_start};
+	if (rc) {
+		gen_slices_release(s);
+		return rc;
 	}
 	return (ssize_t)done;
 }

@@ -14,13 +14,16 @@
 #ifndef DSYMFS_GEN_H
 #define DSYMFS_GEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 struct gen;
 struct state;
+struct state_unit_bytes;
 
 /* Builds generation `number` of image `name` from a state (for image.c): settles *st
  * (state_settle), takes its own references to everything in it, lays the file out and
@@ -48,6 +51,36 @@ uint32_t gen_cputype(const struct gen *g);
  * of the file. Returns the number of bytes copied (0 at or past EOF) or -EOVERFLOW if
  * an internal tree was too deep to walk (never expected). */
 ssize_t gen_read(const struct gen *g, uint64_t off, void *buf, size_t len);
+
+/* A read's bytes as slices to hand to writev() or fuse_reply_iov() without copying them:
+ * the generation's own immutable bytes wherever they exist (each unit's rendered
+ * functions, the headers made at commit, the file tables, the fixed sections, a page of
+ * zeros), and the few bytes that exist only for this read (unit headers, the symbol
+ * table) in the slices' own scratch. A caller declares one on its stack; nothing else in
+ * it is the caller's but iov and n. */
+#define GEN_SLICES_MAX 64
+struct gen_slices {
+	struct iovec iov[GEN_SLICES_MAX];
+	size_t n;
+	/* Private to gen.c. */
+	int failed;
+	bool all;                 /* out of slices: every byte from here on is copied */
+	size_t all_start;
+	uint64_t want;
+	uint8_t small[512];
+	size_t small_used;
+	uint8_t *big;             /* scratch past small: malloc'd once, `want` bytes */
+	size_t big_used;
+	struct state_unit_bytes *held[GEN_SLICES_MAX];  /* references behind the slices */
+	size_t nheld;
+};
+
+/* Fills *s with the bytes gen_read would copy for (off, len). Returns their count, or
+ * -ENOMEM / -EOVERFLOW with *s released. The slices stay valid until
+ * gen_slices_release(s), which the caller must call after a successful return; g must be
+ * held at least as long. Takes no lock that a commit holds. */
+ssize_t gen_read_slices(const struct gen *g, uint64_t off, size_t len, struct gen_slices *s);
+void gen_slices_release(struct gen_slices *s);
 
 /* The bundle's Info.plist bytes (valid while g is held). */
 const char *gen_plist(const struct gen *g, size_t *len);

@@ -59,7 +59,6 @@ void handle_free(struct handle_list *l, struct handle *h)
 			gen_reader_close(h->u.dwarf.g);
 			gen_unref(h->u.dwarf.g);
 		}
-		free(h->u.dwarf.buf);
 		break;
 	case HANDLE_BYTES:
 		handle_bytes_release(&h->u.bytes);
@@ -82,21 +81,6 @@ void handle_dwarf_bind(struct handle *h, struct gen *g)
 	gen_ref(g);
 	gen_reader_open(g);
 	h->u.dwarf.g = g;
-}
-
-ssize_t handle_dwarf_fill(struct handle *h, uint64_t off, size_t size)
-{
-	/* Kept across reads: the kernel asks for the same sizes over and over, and a fresh
-	 * large allocation per read costs an mmap/munmap pair. */
-	if (size > h->u.dwarf.cap) {
-		uint8_t *buf = malloc(size);
-		if (!buf)
-			return -ENOMEM;
-		free(h->u.dwarf.buf);
-		h->u.dwarf.buf = buf;
-		h->u.dwarf.cap = size;
-	}
-	return gen_read(h->u.dwarf.g, off, h->u.dwarf.buf, size);
 }
 
 size_t handle_slice(size_t len, uint64_t off, size_t size, size_t *n)

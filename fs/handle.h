@@ -2,7 +2,8 @@
  *
  * Kinds:
  *  - HANDLE_DWARF: one generation's DWARF file. Holds a reference to the generation and
- *    counts as one of its readers; reads copy into the handle's buffer.
+ *    counts as one of its readers; reads reply with slices of the generation's bytes
+ *    (gen_read_slices), so the handle has no buffer and reads take no lock.
  *  - HANDLE_BYTES: a snapshot of a small file taken at open (Info.plist, status, the
  *    text views): bytes owned by the handle or borrowed from the generation it holds.
  *  - HANDLE_CONTROL: one control session.
@@ -10,9 +11,9 @@
  * Every live handle is on its list, so handles the kernel never released (a daemon
  * stopped with files open) are freed at unmount.
  *
- * Locking: handle_list.lock guards the links; handle.lock guards a DWARF handle's buffer
- * and a control handle's session (FUSE may run two requests of one handle at once in
- * multi-threaded mode, and a session is single-threaded). Both are taken alone, except
+ * Locking: handle_list.lock guards the links; handle.lock guards a control handle's
+ * session (FUSE may run two requests of one handle at once in multi-threaded mode, and a
+ * session is single-threaded). Both are taken alone, except
  * that a control handle's lock is held across ctl_session_write, which takes core locks
  * and may post to the notifier.
  */
@@ -58,8 +59,6 @@ struct handle {
 	union {
 		struct {
 			struct gen *g;          /* reference; one reader of it */
-			uint8_t *buf;           /* guarded by lock */
-			size_t cap;             /* guarded by lock */
 		} dwarf;
 		struct handle_bytes bytes;
 		struct ctl_session *ctl;    /* guarded by lock */
@@ -88,9 +87,6 @@ void handle_free(struct handle_list *l, struct handle *h);
 
 /* Binds a new DWARF handle to g: takes a reference and counts a reader. */
 void handle_dwarf_bind(struct handle *h, struct gen *g);
-/* Copies up to size bytes at off into h->u.dwarf.buf (grown as needed). Caller holds
- * h->lock until it no longer needs the buffer. Returns the count or a negative errno. */
-ssize_t handle_dwarf_fill(struct handle *h, uint64_t off, size_t size);
 
 /* The part of [off, off + size) inside `len` bytes: sets *n (0 past the end) and returns
  * the offset to start at. */

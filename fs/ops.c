@@ -295,13 +295,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	const char *data;
 	switch (h->kind) {
 	case HANDLE_DWARF: {
-		pthread_mutex_lock(&h->lock);
-		ssize_t got = handle_dwarf_fill(h, (uint64_t)off, size);
-		if (got < 0)
+		/* The generation is immutable and the handle holds it: no lock, and the reply
+		 * points at its bytes instead of copying them. */
+		struct gen_slices sl;
+		ssize_t got = gen_read_slices(h->u.dwarf.g, (uint64_t)off, size, &sl);
+		if (got < 0) {
 			fuse_reply_err(req, (int)-got);
-		else
-			fuse_reply_buf(req, (const char *)h->u.dwarf.buf, (size_t)got);
-		pthread_mutex_unlock(&h->lock);
+			return;
+		}
+		fuse_reply_iov(req, sl.iov, (int)sl.n);
+		gen_slices_release(&sl);
 		return;
 	}
 	case HANDLE_BYTES:

@@ -18,8 +18,8 @@
  *     files or types): a batch that changes nothing publishes nothing (not checked for a
  *     batch that touches one record twice, or a `sym` that may take over an executable's
  *     identical entry: see touched_twice and sym_takeover_possible).
- *  5. gen_read: one whole read equals reads in odd-sized pieces; reads at or past the
- *     end return 0; the file passes dsym_check (structure) and macho_parse_exe (an
+ *  5. gen_read: one whole read equals reads in odd-sized pieces, and so do the slices of
+ *     gen_read_slices for the same pieces; reads at or past the end return 0; the file passes dsym_check (structure) and macho_parse_exe (an
  *     MH_DSYM is a 64-bit Mach-O with a UUID, as the reader wants; but an image with
  *     MACHO_MAX_SEGS segments makes a dSYM with one more, __DWARF, past its limit).
  *  6. The result line is one line (one newline, at its end; no NUL); every entry of
@@ -462,6 +462,29 @@ static void check_generation(struct image *im)
 		}
 		if (memcmp(piece, whole, len))
 			die("reading in pieces of %zu bytes gives other bytes than one read", step);
+		memset(piece, 0, len);
+		for (off = 0; off < len;) {
+			struct gen_slices sl;
+			ssize_t got = gen_read_slices(g, off, step, &sl);
+			size_t want = len - off < step ? (size_t)(len - off) : step, at = 0;
+			if (got < 0 || (size_t)got != want)
+				die("gen_read_slices(%llu, %zu) returned %zd, wanted %zu",
+				    (unsigned long long)off, step, got, want);
+			for (size_t i = 0; i < sl.n; i++) {
+				if (at + sl.iov[i].iov_len > want)
+					die("gen_read_slices(%llu, %zu): slices past the read",
+					    (unsigned long long)off, step);
+				memcpy(piece + off + at, sl.iov[i].iov_base, sl.iov[i].iov_len);
+				at += sl.iov[i].iov_len;
+			}
+			gen_slices_release(&sl);
+			if (at != want)
+				die("gen_read_slices(%llu, %zu): slices of %zu bytes",
+				    (unsigned long long)off, step, at);
+			off += want;
+		}
+		if (memcmp(piece, whole, len))
+			die("slices of %zu-byte reads give other bytes than one read", step);
 	}
 	if (gen_read(g, len, piece, 64) != 0 || gen_read(g, len + 12345, piece, 1) != 0 ||
 	    gen_read(g, UINT64_MAX - 3, piece, 8) != 0)

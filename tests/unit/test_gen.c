@@ -309,6 +309,109 @@ static void test_chunked_reads(void)
 	ctl_registry_free(r);
 }
 
+/* Concatenates the slices of (off, len) into out; returns the byte count or the error. */
+static ssize_t read_by_slices(struct gen *g, uint64_t off, size_t len, uint8_t *out,
+			      size_t *nslices)
+{
+	struct gen_slices sl;
+	ssize_t n = gen_read_slices(g, off, len, &sl);
+	if (n < 0)
+		return n;
+	size_t at = 0;
+	for (size_t i = 0; i < sl.n; i++) {
+		memcpy(out + at, sl.iov[i].iov_base, sl.iov[i].iov_len);
+		at += sl.iov[i].iov_len;
+	}
+	*nslices = sl.n;
+	gen_slices_release(&sl);
+	return at == (size_t)n ? n : -EIO;
+}
+
+/* Slices are the bytes gen_read copies, anywhere; a read inside the functions of a unit
+ * points at bytes the generation shares (the same address on every read) rather than
+ * at a copy; and a read made of more pieces than there are slices still comes out
+ * whole. The oracle is gen_read, which the chunked-read test holds to one whole read
+ * that passes llvm-dwarfdump-16 --verify. */
+static void test_slices(void)
+{
+	struct ctl_registry *r = new_registry();
+	struct image *im = add_image(r, "Slices", NULL, false, 5);
+	char *script = big_script(1500, 0x100001000);
+	run_ok(r, script);
+	free(script);
+	struct gen *g = image_current(im);
+	uint64_t size = gen_size(g);
+	uint8_t *ref = whole(g), *buf = malloc(size);
+	CU_ASSERT_FATAL(buf != NULL);
+	size_t bad = 0, nsl;
+	for (int i = 0; i < 3000; i++) {
+		uint64_t off = i < 100 ? (uint64_t)i * (size / 100) : rnd() % size;
+		size_t len = i % 3 == 0 ? 1 + rnd() % 16 : 1 + rnd() % 140000;
+		size_t cap = len < size - off ? len : size - off;
+		ssize_t n = read_by_slices(g, off, len, buf, &nsl);
+		if (n != (ssize_t)cap || memcmp(buf, ref + off, cap) || nsl > GEN_SLICES_MAX) {
+			if (bad++ < 5)
+				fprintf(stderr, "gen: slices(0x%llx, %zu) gave %zd in %zu\n",
+					(unsigned long long)off, len, n, nsl);
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(read_by_slices(g, size, 10, buf, &nsl), 0);
+
+	/* The last 4 KiB of the file's biggest unit run is function bytes of one unit: find
+	 * a read whose single slice is 4 KiB of shared bytes, twice at the same address. */
+	const void *first = NULL;
+	int shared = 0;
+	for (uint64_t off = size / 2; off + 4096 < size && !shared; off += 4096) {
+		struct gen_slices a, b;
+		CU_ASSERT_FATAL(gen_read_slices(g, off, 4096, &a) == 4096);
+		CU_ASSERT_FATAL(gen_read_slices(g, off, 4096, &b) == 4096);
+		if (a.n == 1 && b.n == 1 && a.iov[0].iov_base == b.iov[0].iov_base &&
+		    a.nheld == 1)
+			first = a.iov[0].iov_base, shared = 1;
+		gen_slices_release(&a);
+		gen_slices_release(&b);
+	}
+	CU_ASSERT_TRUE(shared);
+	CU_ASSERT_PTR_NOT_NULL(first);
+	free(buf);
+	free(ref);
+	gen_unref(g);
+	ctl_registry_free(r);
+
+	/* 300 units of one function each: one read of everything needs far more than
+	 * GEN_SLICES_MAX pieces. */
+	struct enc_buf sb;
+	enc_buf_init(&sb);
+	enc_buf_printf(&sb, "section __TEXT __text addr=0x100001000 size=0x10000\n"
+		       "type 1 kind=base name=int size=4 enc=signed\n");
+	for (unsigned i = 1; i <= 300; i++)
+		enc_buf_printf(&sb, "file %u path=u%u.c\nfn %u name=f%u low_pc=0x%llx size=0x20 "
+			       "file=%u line=%u ret=1 rows=0:%u,4:%u:1:sp\n", i, i, i, i,
+			       (unsigned long long)(0x100001000 + (i - 1) * 0x40ull), i, i, i, i + 1);
+	enc_buf_printf(&sb, "commit\n");
+	enc_buf_u8(&sb, 0);
+	CU_ASSERT_FATAL(!enc_buf_error(&sb));
+	size_t slen;
+	char *many = (char *)enc_buf_take(&sb, &slen);
+	r = new_registry();
+	im = add_image(r, "Many", NULL, false, 6);
+	run_ok(r, many);
+	free(many);
+	g = image_current(im);
+	size = gen_size(g);
+	ref = whole(g);
+	buf = malloc(size);
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_EQUAL(read_by_slices(g, 0, size, buf, &nsl), (ssize_t)size);
+	CU_ASSERT(memcmp(buf, ref, size) == 0);
+	CU_ASSERT_EQUAL(nsl, GEN_SLICES_MAX);
+	free(buf);
+	free(ref);
+	gen_unref(g);
+	ctl_registry_free(r);
+}
+
 static void test_eof_and_size(void)
 {
 	struct ctl_registry *r = new_registry();
@@ -926,6 +1029,7 @@ static const struct unit_test gen_tests[] = {
 	{"empty_image", test_empty_image},
 	{"no_types_no_warning", test_no_types_no_warning},
 	{"held_generation", test_held_generation},
+	{"slices", test_slices},
 	{"symtab", test_symtab},
 	{"symtab_same_name_locals", test_symtab_same_name_locals},
 	{"text_round_trip", test_text_round_trip},
