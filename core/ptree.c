@@ -274,6 +274,164 @@ static int ptree_remove(const struct ptree_ops *ops, const struct ptree_node *n,
 	return *out ? 0 : -ENOMEM;
 }
 
+/* True when n can be reached only through the one reference its parent (or the root
+ * handle) holds: nothing else can then read or take it, and it may change in place. */
+static bool ptree_sole(const struct ptree_node *n)
+{
+	return atomic_load_explicit(&n->ref, memory_order_acquire) == 1;
+}
+
+static void ptree_resum(struct ptree_node *n, const uint64_t own[PTREE_NW])
+{
+	const uint64_t *ls = ptree_sums(n->l), *rs = ptree_sums(n->r);
+	for (int i = 0; i < PTREE_NW; i++)
+		n->sum[i] = own[i] + ls[i] + rs[i];
+	n->count = 1 + ptree_cnt(n->l) + ptree_cnt(n->r);
+}
+
+/* Splits the subtree n, whose reference the caller gives up, into subtrees of keys < k
+ * and > k (a node equal to k is dropped), changing sole nodes in place and copying below
+ * the first shared one as ptree_split does. Returns 0 or -ENOMEM; on failure nothing has
+ * changed and the caller still holds its reference to n. */
+static int ptree_split_sole(const struct ptree_ops *ops, struct ptree_node *n,
+			    struct ptree_key k, struct ptree_node **lo, struct ptree_node **hi)
+{
+	if (!n) {
+		*lo = *hi = NULL;
+		return 0;
+	}
+	if (!ptree_sole(n)) {
+		int err = ptree_split(ops, n, k, lo, hi);
+		if (!err)
+			ptree_unref(ops, n);
+		return err;
+	}
+	int c = ptree_key_cmp(n->key, k);
+	uint64_t mine[PTREE_NW];
+	ptree_own(n, mine);
+	struct ptree_node *a, *b;
+	if (c == 0) {
+		*lo = n->l;
+		*hi = n->r;
+		if (ops->val_unref)
+			ops->val_unref(n->val);
+		free(n);
+		return 0;
+	}
+	int err = ptree_split_sole(ops, c < 0 ? n->r : n->l, k, &a, &b);
+	if (err)
+		return err;
+	if (c < 0) {
+		n->r = a;
+		*lo = n;
+		*hi = b;
+	} else {
+		n->l = b;
+		*lo = a;
+		*hi = n;
+	}
+	ptree_resum(n, mine);
+	return 0;
+}
+
+/* Inserts into the subtree at *np, which the caller reaches through sole nodes only:
+ * sole nodes on the way change in place, and below the first shared one (or where the
+ * new key must become the subtree's root) a new path is copied as ptree_insert does.
+ * Returns 0 or -ENOMEM; on failure nothing has changed. */
+static int ptree_insert_sole(const struct ptree_ops *ops, struct ptree_node **np,
+			     struct ptree_key k, uint32_t prio, void *val,
+			     const uint64_t own[PTREE_NW])
+{
+	struct ptree_node *n = *np;
+	int c = n ? ptree_key_cmp(k, n->key) : 0;
+	if (!n || !ptree_sole(n)) {
+		struct ptree_node *sub = ptree_insert(ops, n, k, prio, val, own);
+		if (!sub)
+			return -ENOMEM;
+		ptree_unref(ops, n);
+		*np = sub;
+		return 0;
+	}
+	if (c != 0 && prio > n->prio) {
+		/* The new key roots this subtree: split it under a node allocated first, so
+		 * that nothing has moved if the allocation fails. */
+		struct ptree_node *top = malloc(sizeof *top);
+		if (!top)
+			return -ENOMEM;
+		struct ptree_node *lo, *hi;
+		if (ptree_split_sole(ops, n, k, &lo, &hi)) {
+			free(top);
+			return -ENOMEM;
+		}
+		top->l = lo;
+		top->r = hi;
+		top->val = val;
+		top->key = k;
+		top->prio = prio;
+		atomic_init(&top->ref, 1);
+		if (ops->val_ref)
+			ops->val_ref(val);
+		ptree_resum(top, own);
+		*np = top;
+		return 0;
+	}
+	if (c == 0) {
+		if (ops->val_ref)
+			ops->val_ref(val);
+		if (ops->val_unref)
+			ops->val_unref(n->val);
+		n->val = val;
+		n->key = k;  /* its string lives in the new value */
+		ptree_resum(n, own);
+		return 0;
+	}
+	uint64_t mine[PTREE_NW];
+	ptree_own(n, mine);
+	int err = ptree_insert_sole(ops, c < 0 ? &n->l : &n->r, k, prio, val, own);
+	if (!err)
+		ptree_resum(n, mine);
+	return err;
+}
+
+/* Removes k from the subtree at *np, reached through sole nodes, as ptree_insert_sole
+ * inserts. Returns 0, -ENOENT or -ENOMEM; on failure nothing has changed. */
+static int ptree_remove_sole(const struct ptree_ops *ops, struct ptree_node **np,
+			     struct ptree_key k)
+{
+	struct ptree_node *n = *np;
+	if (!n)
+		return -ENOENT;
+	int c = ptree_key_cmp(k, n->key);
+	if (!ptree_sole(n) || c == 0) {
+		struct ptree_node *sub;
+		int err = ptree_remove(ops, n, k, &sub);
+		if (err)
+			return err;
+		ptree_unref(ops, n);
+		*np = sub;
+		return 0;
+	}
+	uint64_t mine[PTREE_NW];
+	ptree_own(n, mine);
+	int err = ptree_remove_sole(ops, c < 0 ? &n->l : &n->r, k);
+	if (!err)
+		ptree_resum(n, mine);
+	return err;
+}
+
+int ptree_put_here(struct ptree *t, struct ptree_key k, void *val)
+{
+	uint64_t own[PTREE_NW] = {0};
+	if (t->ops->weigh)
+		t->ops->weigh(val, own);
+	return ptree_insert_sole(t->ops, &t->root, k, ptree_prio(k), val, own);
+}
+
+int ptree_del_here(struct ptree *t, struct ptree_key k)
+{
+	return ptree_remove_sole(t->ops, &t->root, k);
+}
+
 void ptree_copy(const struct ptree *t, struct ptree *out)
 {
 	out->ops = t->ops;

@@ -71,6 +71,14 @@ int ptree_put(const struct ptree *t, struct ptree_key k, void *val, struct ptree
 /* Remove: like ptree_put; -ENOENT if the key is absent. */
 int ptree_del(const struct ptree *t, struct ptree_key k, struct ptree *out);
 
+/* The same two as updates of t itself, for the one owner of a tree under construction
+ * (a batch's working copy): nodes that only t reaches are changed in place instead of
+ * copied, so a run of updates to a fresh copy copies each shared path once rather than on
+ * every update. Other roots that share nodes with t see no change. No iterator may be
+ * open on t meanwhile. -ENOMEM (-ENOENT) leave t as it was. */
+int ptree_put_here(struct ptree *t, struct ptree_key k, void *val);
+int ptree_del_here(struct ptree *t, struct ptree_key k);
+
 /* Borrowed value for key, or NULL. */
 void *ptree_get(const struct ptree *t, struct ptree_key k);
 uint64_t ptree_count(const struct ptree *t);

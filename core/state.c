@@ -316,45 +316,24 @@ uint64_t state_type_offset(const struct state_types *tt, uint64_t id)
 
 int state_put(struct ptree *t, struct ptree_key k, void *val)
 {
-	struct ptree n = {0};
-	int rc = ptree_put(t, k, val, &n);
-	if (rc)
-		return rc;
-	ptree_release(t);
-	*t = n;
-	return 0;
+	return ptree_put_here(t, k, val);
 }
 
 int state_del(struct ptree *t, struct ptree_key k)
 {
-	struct ptree n = {0};
-	int rc = ptree_del(t, k, &n);
-	if (rc)
-		return rc;
-	ptree_release(t);
-	*t = n;
-	return 0;
+	return ptree_del_here(t, k);
 }
 
-/* Builds the next version of one keyed function tree: without old's key, with f's. */
-static int next_fn_tree(const struct ptree *t, struct ptree_key old_key, bool has_old,
-			struct ptree_key new_key, struct rec_fn *f, struct ptree *out)
+/* Moves f's entry of one keyed function tree from old_key (if has_old) to new_key. */
+static int move_fn_entry(struct ptree *t, struct ptree_key old_key, bool has_old,
+			 struct ptree_key new_key, struct rec_fn *f)
 {
-	struct ptree mid = {0};
-	int rc;
 	if (has_old && ptree_key_cmp(old_key, new_key) != 0) {
-		rc = ptree_del(t, old_key, &mid);
+		int rc = ptree_del_here(t, old_key);
 		if (rc)
 			return rc;
-	} else {
-		ptree_copy(t, &mid);
 	}
-	rc = f ? ptree_put(&mid, new_key, f, out) : 0;
-	if (!f)
-		*out = mid;
-	else
-		ptree_release(&mid);
-	return rc;
+	return ptree_put_here(t, new_key, f);
 }
 
 int state_mark_unit(struct state *s, uint64_t file)
@@ -441,55 +420,28 @@ int state_settle(struct state *s)
 
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 {
-	struct ptree by_id = {0}, layout = {0}, by_addr = {0};
 	if ((old && state_mark_unit(s, rec_fn_cu(old))) || state_mark_unit(s, rec_fn_cu(f)))
 		return -ENOMEM;
-	int rc = ptree_put(&s->fn_by_id, state_id_key(f->id), f, &by_id);
-	if (rc)
-		return rc;
-	rc = next_fn_tree(&s->fn_layout, old ? state_layout_key(old) : state_id_key(0), old,
-			  state_layout_key(f), f, &layout);
-	if (rc)
-		goto fail;
-	rc = next_fn_tree(&s->fn_by_addr, old ? state_addr_key(old) : state_id_key(0), old,
-			  state_addr_key(f), f, &by_addr);
-	if (rc)
-		goto fail;
-	ptree_release(&s->fn_by_id);
-	ptree_release(&s->fn_layout);
-	ptree_release(&s->fn_by_addr);
-	s->fn_by_id = by_id;
-	s->fn_layout = layout;
-	s->fn_by_addr = by_addr;
-	return 0;
-fail:
-	ptree_release(&by_id);
-	ptree_release(&layout);
-	ptree_release(&by_addr);
+	/* Keys are computed before any tree drops its reference to old. */
+	struct ptree_key old_layout = old ? state_layout_key(old) : state_id_key(0);
+	struct ptree_key old_addr = old ? state_addr_key(old) : state_id_key(0);
+	int rc = ptree_put_here(&s->fn_by_id, state_id_key(f->id), f);
+	if (!rc)
+		rc = move_fn_entry(&s->fn_layout, old_layout, old, state_layout_key(f), f);
+	if (!rc)
+		rc = move_fn_entry(&s->fn_by_addr, old_addr, old, state_addr_key(f), f);
 	return rc;
 }
 
 int state_del_fn(struct state *s, const struct rec_fn *f)
 {
-	struct ptree by_id = {0}, layout = {0}, by_addr = {0};
 	if (state_mark_unit(s, rec_fn_cu(f)))
 		return -ENOMEM;
-	int rc = ptree_del(&s->fn_by_id, state_id_key(f->id), &by_id);
+	struct ptree_key layout = state_layout_key(f), addr = state_addr_key(f);
+	int rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));
 	if (!rc)
-		rc = ptree_del(&s->fn_layout, state_layout_key(f), &layout);
+		rc = ptree_del_here(&s->fn_layout, layout);
 	if (!rc)
-		rc = ptree_del(&s->fn_by_addr, state_addr_key(f), &by_addr);
-	if (rc) {
-		ptree_release(&by_id);
-		ptree_release(&layout);
-		ptree_release(&by_addr);
-		return rc;
-	}
-	ptree_release(&s->fn_by_id);
-	ptree_release(&s->fn_layout);
-	ptree_release(&s->fn_by_addr);
-	s->fn_by_id = by_id;
-	s->fn_layout = layout;
-	s->fn_by_addr = by_addr;
-	return 0;
+		rc = ptree_del_here(&s->fn_by_addr, addr);
+	return rc;
 }

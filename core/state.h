@@ -191,8 +191,9 @@ uint32_t state_file_index(const struct state_files *ft, uint64_t id);
 uint64_t state_type_offset(const struct state_types *tt, uint64_t id);
 const struct rec_file *state_file(const struct state_files *ft, uint64_t id);
 
-/* Tree updates that take a new version of one tree and release the old: on success the
- * state's tree is replaced; on failure it is unchanged. -ENOMEM, -ENOENT. */
+/* Updates of one of the state's own trees (ptree_put_here / ptree_del_here: nodes no
+ * other state shares change in place). On failure the tree is unchanged. -ENOMEM,
+ * -ENOENT. */
 int state_put(struct ptree *t, struct ptree_key k, void *val);
 int state_del(struct ptree *t, struct ptree_key k);
 
@@ -205,10 +206,12 @@ int state_mark_unit(struct state *s, uint64_t file);
 int state_settle(struct state *s);
 
 /* Inserts or replaces function f (already encoded) in the three function trees,
- * removing `old` (the record f replaces, or NULL) from the keyed trees first.
- * -ENOMEM leaves the trees as they were. */
+ * removing `old` (the record f replaces, or NULL) from the keyed trees first; old may be
+ * freed by the time it returns. -ENOMEM may leave the three trees out of step: the state
+ * is then only fit to be released (a failed batch discards its working copy). */
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f);
-/* Removes f from the three trees. -ENOMEM. Both mark the units they change. */
+/* Removes f from the three trees; -ENOMEM as for state_put_fn. Both mark the units they
+ * change. */
 int state_del_fn(struct state *s, const struct rec_fn *f);
 
 #endif

@@ -567,7 +567,10 @@ struct version {
 
 /* Mutates one tree through many random puts and deletes, checking after every step,
  * while keeping some older versions alive and rechecking them against their snapshots. */
-static void run_random(const struct ukey *keys, size_t nkeys, int steps, uint64_t seed)
+/* here: updates through ptree_put_here / ptree_del_here on the current version, which
+ * must leave every old version (a copy taken earlier) exactly as it was. */
+static void run_random(const struct ukey *keys, size_t nkeys, int steps, uint64_t seed,
+		       bool here)
 {
 	struct tctx ctx = {0};
 	struct ptree cur = {&tval_ops, NULL};
@@ -597,24 +600,32 @@ static void run_random(const struct ukey *keys, size_t nkeys, int steps, uint64_
 			pk.s = k.s ? v->name : NULL;
 			if (ptree_get(&cur, pk))
 				replaces++;
-			int rc = ptree_put(&cur, pk, v, &next);
+			/* The model's keys point into the values it holds no reference to: an
+			 * update in place frees the replaced one at once, so the model goes first. */
+			if (here)
+				model_put(m, k, v);
+			int rc = here ? ptree_put_here(&cur, pk, v) : ptree_put(&cur, pk, v, &next);
 			CU_ASSERT_EQUAL(rc, 0);
 			ok = rc == 0;
-			if (ok)
+			if (ok && !here)
 				model_put(m, k, v);
 			tval_unref(v);
 		} else {
-			int rc = ptree_del(&cur, pkey(k), &next);
-			bool had = model_del(m, k);
+			bool had = here && model_del(m, k);
+			int rc = here ? ptree_del_here(&cur, pkey(k)) : ptree_del(&cur, pkey(k), &next);
+			if (!here)
+				had = model_del(m, k);
 			CU_ASSERT_EQUAL(rc, had ? 0 : -ENOENT);
 			ok = rc == (had ? 0 : -ENOENT);
 			dels += had;
 			absent += !had;
-			if (!had)
+			if (!had && !here)
 				ptree_copy(&cur, &next);
 		}
-		ptree_release(&cur);
-		cur = next;
+		if (!here) {
+			ptree_release(&cur);
+			cur = next;
+		}
 		if (!ok)
 			break;
 		ok = check_tree(&cur, m, q, nq, &rng);
@@ -671,15 +682,79 @@ static void test_random_int_keys(void)
 {
 	struct ukey keys[MODEL_MAX];
 	size_t n = int_keys(keys);
-	run_random(keys, n, 4000, 1);
-	run_random(keys, 8, 1500, 2);
+	run_random(keys, n, 4000, 1, false);
+	run_random(keys, 8, 1500, 2, false);
+	run_random(keys, n, 4000, 4, true);
+	run_random(keys, 8, 1500, 5, true);
 }
 
 static void test_random_string_keys(void)
 {
 	struct ukey keys[MODEL_MAX];
 	size_t n = str_keys(keys);
-	run_random(keys, n, 4000, 3);
+	run_random(keys, n, 4000, 3, false);
+	run_random(keys, n, 4000, 6, true);
+}
+
+/* Updates of a tree that nothing else shares change its nodes instead of copying paths:
+ * N inserts build about N nodes, not N times the depth, and after a copy is taken the
+ * next update copies the shared path once, leaving the copy as it was. */
+static void test_update_here(void)
+{
+	enum { N = 4000 };
+	struct tctx ctx = {0};
+	struct ptree here = {&tval_ops, NULL}, copied = {&tval_ops, NULL};
+	for (uint64_t i = 0; i < N; i++) {
+		uint64_t w[PTREE_NW] = {1, i, 1};
+		struct tval *v = tval_new(&ctx, NULL, w);
+		struct tval *u = tval_new(&ctx, NULL, w);
+		CU_ASSERT_EQUAL_FATAL(ptree_put_here(&here, (struct ptree_key){i * 7 % N, 0, NULL}, v), 0);
+		struct ptree next;
+		CU_ASSERT_EQUAL_FATAL(ptree_put(&copied, (struct ptree_key){i * 7 % N, 0, NULL}, u,
+						&next), 0);
+		ptree_release(&copied);
+		copied = next;
+		tval_unref(v);
+		tval_unref(u);
+	}
+	long built = atomic_load(&ctx.refs_taken);
+	/* Both trees hold N values; the path-copying one built ~depth nodes per insert. */
+	CU_ASSERT_EQUAL(ptree_count(&here), N);
+	CU_ASSERT_EQUAL(ptree_count(&copied), N);
+	CU_ASSERT(built > 5 * N);
+	ptree_release(&copied);
+	atomic_store(&ctx.refs_taken, 0);
+	for (uint64_t i = 0; i < N; i++) {
+		uint64_t w[PTREE_NW] = {2, i, 1};
+		struct tval *v = tval_new(&ctx, NULL, w);
+		CU_ASSERT_EQUAL_FATAL(ptree_put_here(&here, (struct ptree_key){N + i, 0, NULL}, v), 0);
+		tval_unref(v);
+	}
+	long in_place = atomic_load(&ctx.refs_taken);
+	/* One node per new key, plus the few that a new root rotates or splits through. */
+	CU_ASSERT(in_place < 2 * N);
+
+	struct ptree keep;
+	ptree_copy(&here, &keep);
+	uint64_t sum_keep[PTREE_NW];
+	ptree_sum(&keep, sum_keep);
+	atomic_store(&ctx.refs_taken, 0);
+	uint64_t w[PTREE_NW] = {5, 5, 5};
+	struct tval *v = tval_new(&ctx, NULL, w);
+	CU_ASSERT_EQUAL(ptree_put_here(&here, (struct ptree_key){17, 0, NULL}, v), 0);
+	tval_unref(v);
+	CU_ASSERT(atomic_load(&ctx.refs_taken) < 80);  /* one path, not the tree */
+	CU_ASSERT_EQUAL(ptree_del_here(&here, (struct ptree_key){18, 0, NULL}), 0);
+	CU_ASSERT_EQUAL(ptree_del_here(&here, (struct ptree_key){18, 0, NULL}), -ENOENT);
+	uint64_t after[PTREE_NW];
+	ptree_sum(&keep, after);
+	CU_ASSERT(memcmp(after, sum_keep, sizeof after) == 0);
+	CU_ASSERT_EQUAL(ptree_count(&keep), 2 * N);
+	CU_ASSERT_EQUAL(ptree_count(&here), 2 * N - 1);
+	CU_ASSERT_PTR_NOT_NULL(ptree_get(&keep, (struct ptree_key){18, 0, NULL}));
+	ptree_release(&keep);
+	ptree_release(&here);
+	CU_ASSERT_EQUAL(atomic_load(&ctx.live), 0);
 }
 
 /* Old versions must iterate exactly as they did when they were current, through long
@@ -962,6 +1037,7 @@ static const struct unit_test ptree_tests[] = {
 	{"random_int_keys", test_random_int_keys},
 	{"random_string_keys", test_random_string_keys},
 	{"persistence", test_persistence},
+	{"update_here", test_update_here},
 	{"large_random", test_large_random},
 	{"large_sequential", test_large_sequential},
 	{"concurrent_release", test_concurrent_release},
