@@ -46,7 +46,12 @@ build/rel/dsymfs: $(FS:%.c=build/rel/%.o) $(CONF:%.c=build/rel/%.o) build/rel/li
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
 build/test/dsymfs: $(FS:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-core.a
 	$(CC) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
-build/test/unit: $(UNIT:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-core.a
+# The unit tests link the FUSE layer's modules but not its session (main.c, ops.c): as an
+# archive, so only what a suite uses is pulled in.
+build/test/libdsymfs-fs.a: $(filter-out build/test/fs/main.o build/test/fs/ops.o,$(FS:%.c=build/test/%.o))
+	$(AR) rcs $@ $^
+build/test/unit: $(UNIT:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-fs.a \
+		 build/test/libdsymfs-core.a
 	$(CC) $(TEST_CFLAGS) $^ -o $@ $(TEST_LIBS)
 
 # Package checks run before anything is compiled, so a fresh machine needs only make.
