@@ -1,4 +1,5 @@
-/* The unit-test binary: runs every registered suite, or the one named in argv[1]. */
+/* The unit-test binary: runs every registered suite, or the one named in argv[1];
+ * --list prints the suites' names, one a line. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -193,6 +194,11 @@ static void suite_done(const CU_pSuite suite, const CU_pFailureRecord failures)
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
+	if (only && !strcmp(only, "--list")) {
+		for (int i = 0; i < nsuites; i++)
+			printf("%s\n", suites[i].name);
+		return 0;
+	}
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	int found = 0;
