@@ -7,9 +7,16 @@ SUITE    ?=
 PKGS     := fuse3 inih
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 DEPFLAGS := -MMD -MP -Icore -Iconf
-REL_CFLAGS  := $(WARN) -O2 -g $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+REL_CFLAGS  := $(WARN) -O2 -g
 TEST_CFLAGS := $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-               -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS) cunit 2>/dev/null)
+               -fno-sanitize-recover=undefined
+# Each layer sees only its own libraries' headers, so the layer rule is enforced by the
+# compiler: a FUSE include in core/ or conf/ does not build.
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+LAYER_CFLAGS :=
+build/rel/conf/%.o build/test/conf/%.o: LAYER_CFLAGS := $(shell pkg-config --cflags inih 2>/dev/null)
+build/rel/fs/%.o build/test/fs/%.o: LAYER_CFLAGS := $(FUSE_CFLAGS)
+build/test/tests/unit/%.o: LAYER_CFLAGS := -Ifs $(FUSE_CFLAGS) $(shell pkg-config --cflags cunit 2>/dev/null)
 LIBS      = $(shell pkg-config --libs $(PKGS)) -lpthread
 TEST_LIBS = $(LIBS) $(shell pkg-config --libs cunit)
 
@@ -25,10 +32,10 @@ all: build/rel/dsymfs
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CC) $(REL_CFLAGS) $(LAYER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 build/test/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CC) $(TEST_CFLAGS) $(LAYER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 build/rel/libdsymfs-core.a: $(CORE:%.c=build/rel/%.o)
 	$(AR) rcs $@ $^
@@ -39,7 +46,12 @@ build/rel/dsymfs: $(FS:%.c=build/rel/%.o) $(CONF:%.c=build/rel/%.o) build/rel/li
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
 build/test/dsymfs: $(FS:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-core.a
 	$(CC) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
-build/test/unit: $(UNIT:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-core.a
+# The unit tests link the FUSE layer's modules but not its session (main.c, ops.c): as an
+# archive, so only what a suite uses is pulled in.
+build/test/libdsymfs-fs.a: $(filter-out build/test/fs/main.o build/test/fs/ops.o,$(FS:%.c=build/test/%.o))
+	$(AR) rcs $@ $^
+build/test/unit: $(UNIT:%.c=build/test/%.o) $(CONF:%.c=build/test/%.o) build/test/libdsymfs-fs.a \
+		 build/test/libdsymfs-core.a
 	$(CC) $(TEST_CFLAGS) $^ -o $@ $(TEST_LIBS)
 
 # Package checks run before anything is compiled, so a fresh machine needs only make.
@@ -48,10 +60,11 @@ deps-run:
 deps-test:
 	@tests/need-debs $(TEST_DEBS)
 
-# The FUSE layer must not know file formats and the core must not know FUSE.
+# The FUSE layer must not know file formats and the core must not know FUSE. The include
+# paths above enforce the second half; this also catches <fuse3/...> spelled in full.
 check-layers:
-	@! grep -n 'fuse' core/*.c core/*.h | grep -v '^[^:]*:[0-9]*: \*' | grep -i 'include.*fuse' \
-	  || (echo "core/ includes a FUSE header" && false)
+	@! grep -n 'fuse' core/*.[ch] conf/*.[ch] | grep -v '^[^:]*:[0-9]*: \*' | grep -i 'include.*fuse' \
+	  || (echo "core/ or conf/ includes a FUSE header" && false)
 	@! grep -nE 'debug_info|DW_TAG|LC_SEGMENT|MH_MAGIC' fs/*.c fs/*.h 2>/dev/null \
 	  || (echo "fs/ encodes a file format" && false)
 

@@ -4,10 +4,14 @@
  *   dsymfs render [--config FILE] SCRIPT OUTDIR
  *
  * The mount runs until fusermount3 -u or SIGINT/SIGTERM/SIGHUP, then frees everything
- * and exits 0. */
+ * and exits 0. -o ready_fd=N tells a parent that the mount is in place without polling. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "fs.h"
@@ -45,6 +49,8 @@ static void usage(FILE *f, const char *prog)
 		   "Serves live dSYM bundles that a compiler updates through MOUNTPOINT/control.\n"
 		   "Without --config, one image Foo (x86_64, a fresh random UUID) is mounted.\n\n"
 		   "    --config FILE          read the configuration (INI) from FILE\n"
+		   "    -o ready_fd=N          once mounted, write one byte to descriptor N and\n"
+		   "                           close it (N must be open for writing)\n"
 		   "Requests are always served by one thread (-s, -o max_threads and\n"
 		   "-o max_idle_threads change nothing).\n",
 		prog, prog);
@@ -61,8 +67,31 @@ static void help(const char *prog)
 	conf_print_keys(stdout);
 }
 
-/* Mounts fs at the mount point and serves until unmounted or signalled. */
-static int serve(struct fs *fs, struct fuse_args *args, const struct fuse_cmdline_opts *o)
+/* Options of the daemon itself that ride in -o lists; the rest stay for libfuse. */
+struct main_opts {
+	int ready_fd;
+};
+
+static const struct fuse_opt main_opt_spec[] = {
+	{"ready_fd=%d", offsetof(struct main_opts, ready_fd), 0},
+	FUSE_OPT_END
+};
+
+/* The mount is in place: one byte, then EOF, so a reader of the other end can tell a
+ * mount from a daemon that exited first. Closes fd. */
+static void signal_ready(struct fs *fs, int fd)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, "R", 1) != 1)
+		FS_LOG(fs, CONF_LOG_WARN, "ready_fd=%d: %s", fd, strerror(errno));
+	close(fd);
+}
+
+/* Mounts fs at the mount point and serves until unmounted or signalled; signals ready_fd
+ * (if not -1) once mounted. */
+static int serve(struct fs *fs, struct fuse_args *args, const struct fuse_cmdline_opts *o,
+		 int ready_fd)
 {
 	int status = 1;
 	struct fuse_session *se = fuse_session_new(args, ops_table(), sizeof *ops_table(), fs);
@@ -78,6 +107,7 @@ static int serve(struct fs *fs, struct fuse_args *args, const struct fuse_cmdlin
 		FS_LOG(fs, CONF_LOG_ERROR, "cannot start the notifier: %s", strerror(-rc));
 		goto unmount;
 	}
+	signal_ready(fs, ready_fd);
 	/* A positive result is the signal that ended the loop: a requested, clean stop. */
 	rc = fuse_session_loop(se);
 	fs_stop(fs);
@@ -107,11 +137,12 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};
 	struct conf conf = {0};
+	struct main_opts mo = {.ready_fd = -1};
 	struct fs *fs = NULL;
 	char err[1024];
 	int status = 1;
 
-	if (fuse_parse_cmdline(&args, &cmd))
+	if (fuse_opt_parse(&args, &mo, main_opt_spec, NULL) || fuse_parse_cmdline(&args, &cmd))
 		goto out;
 	if (cmd.show_help) {
 		help(argv[0]);
@@ -128,6 +159,11 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (mo.ready_fd != -1 && (mo.ready_fd < 0 || fcntl(mo.ready_fd, F_GETFD) < 0)) {
+		fprintf(stderr, "dsymfs: ready_fd=%d is not an open file descriptor\n", mo.ready_fd);
+		status = 2;
+		goto out;
+	}
 	int rc = config ? conf_load_file(&conf, config, err, sizeof err)
 			: conf_load_default(&conf, err, sizeof err);
 	if (!rc)
@@ -136,7 +172,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dsymfs: %s\n", err);
 		goto out;
 	}
-	status = serve(fs, &args, &cmd);
+	status = serve(fs, &args, &cmd, mo.ready_fd);
 out:
 	fs_free(fs);
 	conf_free(&conf);

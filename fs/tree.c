@@ -261,6 +261,10 @@ int tree_bytes(struct fs *fs, const struct node_id *id, struct gen *g,
 int tree_attr(struct fs *fs, const struct node_id *id, struct gen *g, struct stat *st,
 	      double *timeout)
 {
+	struct image *im;
+	int stale = image_of(fs, id, &im);
+	if (stale)
+		return stale;
 	memset(st, 0, sizeof *st);
 	st->st_ino = node_encode(id->kind, id->image, id->gen);
 	st->st_uid = fs->uid;

@@ -1,9 +1,10 @@
 # Sourced by the integration tests (not a test: not executable). Gives each test a fresh
 # scratch directory and mount point, starts build/test/dsymfs in the foreground in the
-# background, waits for it by polling, and always unmounts and stops it on exit. The
-# daemon must then exit with status 0 and no sanitizer report, or the test fails.
+# background, waits for its readiness signal (-o ready_fd), and always unmounts and stops
+# it on exit. The daemon must then exit with status 0 and no sanitizer report, or the
+# test fails.
 #
-#   start_dsymfs [daemon options]   mount at $MNT (log in $LOG, pid in $PID)
+#   start_dsymfs [daemon options]   mount at $MNT (stdout and stderr in $LOG, pid in $PID)
 #   stop_dsymfs                     unmount, wait, check the exit status and the log
 #                                   (returns 1 if the daemon did not end cleanly)
 #   ctl TEXT                        one write() of TEXT to a fresh control handle;
@@ -36,18 +37,23 @@ alive() {
 	[ -n "$PID" ] && [ -e "/proc/$PID" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$PID/status" 2>/dev/null
 }
 
+# The daemon runs as a process substitution, not a background job: `wait` still gives its
+# exit status, but a test that kills it on purpose (SIGKILL) gets no "Killed" job-status
+# line from this shell. Its stdout is the pipe it writes one byte to once mounted; the
+# pipe's EOF without that byte means it exited first.
 start_dsymfs() {
-	"$DSYMFS" -f "$@" "$MNT" 2>"$LOG" &
+	local ready byte rc=0
+	exec {ready}< <(exec "$DSYMFS" -f -o ready_fd=3 "$@" "$MNT" 3>&1 >"$LOG" 2>&1)
 	PID=$!
-	local i
-	for ((i = 0; i < 400; i++)); do
-		if mountpoint -q "$MNT" && timeout 5 stat "$MNT/status" >/dev/null 2>&1; then
-			return 0
-		fi
-		alive || { cat "$LOG" >&2; PID=; fail "dsymfs exited before mounting"; }
-		sleep 0.05
-	done
-	fail "dsymfs did not mount $MNT within 20 s"
+	read -r -N 1 -t 20 -u "$ready" byte || rc=$?
+	exec {ready}<&-
+	if [ "$rc" -gt 128 ]; then
+		fail "dsymfs did not mount $MNT within 20 s"
+	elif [ "$rc" -ne 0 ]; then
+		wait_exit 5 || true
+		cat "$LOG" >&2
+		fail "dsymfs exited before mounting (status ${DSTATUS:-unknown})"
+	fi
 }
 
 # Waits up to $1 seconds for the daemon to exit; then sets DSTATUS to its exit status.

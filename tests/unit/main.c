@@ -1,4 +1,5 @@
-/* The unit-test binary: runs every registered suite, or the one named in argv[1]. */
+/* The unit-test binary: runs every registered suite, or the one named in argv[1];
+ * --list prints the suites' names, one a line. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -165,9 +167,38 @@ char *unit_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* One line per suite, with its time, for tests/run to show as progress; CUnit's own
+ * output (each test, the run summary) is unchanged. */
+static struct timespec suite_start;
+static unsigned suite_failed_before;
+
+static void suite_started(const CU_pSuite suite)
+{
+	(void)suite;
+	clock_gettime(CLOCK_MONOTONIC, &suite_start);
+	suite_failed_before = CU_get_number_of_tests_failed();
+}
+
+static void suite_done(const CU_pSuite suite, const CU_pFailureRecord failures)
+{
+	(void)failures;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double secs = (double)(now.tv_sec - suite_start.tv_sec) +
+		      (double)(now.tv_nsec - suite_start.tv_nsec) / 1e9;
+	int ok = CU_get_number_of_tests_failed() == suite_failed_before;
+	printf("\n== unit: %s ... %s (%.1f s)\n", suite->pName, ok ? "PASS" : "FAIL", secs);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
+	if (only && !strcmp(only, "--list")) {
+		for (int i = 0; i < nsuites; i++)
+			printf("%s\n", suites[i].name);
+		return 0;
+	}
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	int found = 0;
@@ -185,6 +216,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_set_suite_start_handler(suite_started);
+	CU_set_suite_complete_handler(suite_done);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
 	CU_cleanup_registry();
