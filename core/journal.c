@@ -92,10 +92,13 @@ struct journal {
 	size_t nsnap;
 	uint64_t snap_next;       /* the journal index the snapshot starts after */
 	uint64_t rotated_bytes, rotated_records;  /* in the files it covers */
-	uint64_t appended, compactions;
+	uint64_t appended, compactions, compaction_failures;
 	bool broken;              /* a failed append could not be cut off: refuse more */
 	char broken_msg[300];
 	char compact_msg[300];    /* the last compaction failure, or "" */
+	/* After a failure the next compaction waits for this much journal: retrying at
+	 * every commit would start a journal file per commit. */
+	uint64_t retry_bytes, retry_records;
 	char restore_msg[300];
 };
 
@@ -366,7 +369,7 @@ static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
 	journal_name(name, j->index);
 	if (ftruncate(j->fd, (off_t)j->fsize) < 0 || fdatasync(j->fd) < 0) {
 		j->broken = true;
-		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: %s/%s could not be "
+		snprintf(j->broken_msg, sizeof j->broken_msg, "%s/%s could not be "
 			 "written (%s) nor cut back; restart the daemon", j->dir, name,
 			 strerror(-rc));
 	}
@@ -416,7 +419,7 @@ static int add_entry(struct journal *j, struct image *im, const char *exe)
 
 static int refuse_broken(struct journal *j, char *err, size_t errlen)
 {
-	return say(err, errlen, -EIO, "%s", j->broken_msg);
+	return say(err, errlen, -EIO, "journal: %s", j->broken_msg);
 }
 
 static void maybe_compact(struct journal *j);
@@ -442,7 +445,7 @@ static int on_created(void *arg, struct image *im, const uint8_t *exe, size_t ex
 	 * misses the image, so refuse to go on rather than lose it. */
 	if (!rc && add_entry(j, im, blob)) {
 		j->broken = true;
-		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: out of memory; restart "
+		snprintf(j->broken_msg, sizeof j->broken_msg, "out of memory; restart "
 			 "the daemon");
 	}
 	pthread_mutex_unlock(&j->lock);
@@ -502,8 +505,9 @@ static void on_status(void *arg, struct enc_buf *b)
 	cmd_format_value(b, j->dir);
 	enc_buf_printf(b, " snapshot_bytes=%" PRIu64 " journal_bytes=%" PRIu64
 		       " journal_records=%" PRIu64 " compact_bytes=%" PRIu64 " compactions=%" PRIu64
-		       " state=%s\n", j->snapshot_bytes, j->journal_bytes, j->journal_records,
-		       j->compact_bytes, j->compactions,
+		       " compaction_failures=%" PRIu64 " state=%s\n", j->snapshot_bytes,
+		       j->journal_bytes, j->journal_records, j->compact_bytes, j->compactions,
+		       j->compaction_failures,
 		       j->broken ? "broken" : j->compacting ? "compacting" : "ok");
 	if (*j->restore_msg)
 		enc_buf_printf(b, "journal: %s\n", j->restore_msg);
@@ -761,6 +765,8 @@ static int write_snapshot(struct journal *j, const struct snap_image *v, size_t 
 	struct rec_writer w;
 	rw_begin(&w, fd, 0);
 	int rc = rw_end(&w, KIND_HEAD, next);
+	if (rc)
+		say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir, strerror(-rc));
 	uint64_t off = HEADER;
 	for (size_t i = 0; i < n && !rc; i++) {
 		rw_begin(&w, fd, off);
@@ -790,6 +796,16 @@ static int write_snapshot(struct journal *j, const struct snap_image *v, size_t 
 	return rc;
 }
 
+/* Notes why a compaction failed (for `status`) and puts the next try off until the
+ * journal has grown again. With the lock held. */
+static void compaction_failed(struct journal *j, const char *why)
+{
+	snprintf(j->compact_msg, sizeof j->compact_msg, "%s", why);
+	j->compaction_failures++;
+	j->retry_bytes = j->journal_bytes + j->compact_bytes;
+	j->retry_records = j->journal_records + COMPACT_RECORDS;
+}
+
 /* The compactor thread: writes each snapshot the journal rotated for, then retires the
  * journal files it covers. Commits go on meanwhile, into the new journal file. */
 static void *compactor(void *arg)
@@ -805,7 +821,7 @@ static void *compactor(void *arg)
 		size_t n = j->nsnap;
 		uint64_t next = j->snap_next, size = 0;
 		pthread_mutex_unlock(&j->lock);
-		char err[300];
+		char err[300] = "";
 		int rc = write_snapshot(j, v, n, next, &size, err, sizeof err);
 		pthread_mutex_lock(&j->lock);
 		if (!rc) {
@@ -816,6 +832,7 @@ static void *compactor(void *arg)
 			j->journal_records -= j->rotated_records;
 			j->compactions++;
 			j->compact_msg[0] = 0;
+			j->retry_bytes = j->retry_records = 0;
 			struct names keep = {0};
 			bool ok = true;
 			for (size_t i = 0; i < n; i++)
@@ -824,7 +841,7 @@ static void *compactor(void *arg)
 				collect_garbage(j, &keep);
 			names_clear(&keep);
 		} else {
-			snprintf(j->compact_msg, sizeof j->compact_msg, "%s", err);
+			compaction_failed(j, *err ? err : strerror(-rc));
 		}
 		snap_free(v, n);
 		j->snap = NULL;
@@ -840,9 +857,10 @@ static void *compactor(void *arg)
  * hands copies of every image's state to the compactor. */
 static void maybe_compact(struct journal *j)
 {
-	bool big = j->journal_bytes >= j->compact_bytes && j->journal_bytes >= j->snapshot_bytes;
-	if (j->compacting || j->broken || !j->have_compactor ||
-	    (!big && j->journal_records < COMPACT_RECORDS))
+	bool big = j->journal_bytes >= j->compact_bytes && j->journal_bytes >= j->snapshot_bytes &&
+		   j->journal_bytes >= j->retry_bytes;
+	bool many = j->journal_records >= COMPACT_RECORDS && j->journal_records >= j->retry_records;
+	if (j->compacting || j->broken || !j->have_compactor || (!big && !many))
 		return;
 	struct snap_image *v = calloc(j->nentries ? j->nentries : 1, sizeof *v);
 	bool ok = v != NULL;
@@ -862,7 +880,7 @@ static void maybe_compact(struct journal *j)
 	char err[300];
 	uint64_t bytes = j->journal_bytes, records = j->journal_records;
 	if (!ok || open_journal_file(j, j->index + 1, err, sizeof err)) {
-		snprintf(j->compact_msg, sizeof j->compact_msg, "%s", ok ? err : "out of memory");
+		compaction_failed(j, ok ? err : "out of memory");
 		if (v)
 			snap_free(v, j->nentries);
 		return;

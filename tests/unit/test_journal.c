@@ -386,6 +386,82 @@ static void test_damage_refuses_to_start(void)
 	CU_ASSERT(strstr(err, "snapshot is damaged") != NULL);
 }
 
+static char *status_of(struct ctl_registry *r)
+{
+	char *status;
+	size_t len;
+	CU_ASSERT_FATAL(ctl_status_text(r, &status, &len) == 0);
+	return status;
+}
+
+/* Waits (up to 20 s) until no snapshot is being written; returns the status then. */
+static char *settled_status(struct ctl_registry *r)
+{
+	for (int i = 0; i < 2000; i++) {
+		char *s = status_of(r);
+		if (!strstr(s, "state=compacting"))
+			return s;
+		free(s);
+		usleep(10000);
+	}
+	CU_FAIL_FATAL("the compactor never finished");
+	return NULL;
+}
+
+static size_t count_files(const char *dir, const char *prefix)
+{
+	char *out = unit_sh_out("ls '%s' | grep -c '^%s' || true", dir, prefix);
+	CU_ASSERT_FATAL(out != NULL);
+	size_t n = strtoul(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+/* A compaction that cannot write its snapshot says why in status, commits go on, and
+ * it is retried once the journal has grown again rather than at every commit (each try
+ * starts a journal file). */
+static void test_failed_compaction_is_reported(void)
+{
+	char dir[4096], tmp[4200];
+	fresh_dir(dir, sizeof dir, "compact-fail");
+	struct ctl_registry *r = open_ok(dir, 4096);
+	struct image_origin o = {.has_uuid = true};
+	char err[1024];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	run_ok(r, STEPS[0]);
+	unit_fmt(tmp, sizeof tmp, "%s/snapshot.tmp", dir);
+	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);   /* the snapshot cannot be created */
+	for (int i = 0; i < 200; i++) {
+		char cmd[200];
+		unit_fmt(cmd, sizeof cmd, "fn %d name=f%d low_pc=0x%llx size=8 file=1 line=%d\n",
+			 100 + i, i, 0x100010000ull + (unsigned)i * 16, i + 1);
+		run_ok(r, cmd);
+		free(settled_status(r));
+	}
+	char *s = settled_status(r);
+	CU_ASSERT(strstr(s, "compactions=0 ") != NULL);
+	CU_ASSERT(strstr(s, "compaction_failures=0 ") == NULL);
+	CU_ASSERT(strstr(s, "journal: last compaction failed: cannot create ") != NULL);
+	CU_ASSERT(strstr(s, "journal: journal:") == NULL);
+	free(s);
+	/* About 16 KiB of journal at 4 KiB per try: a handful of files, not one a commit. */
+	size_t files = count_files(dir, "journal[.]");
+	CU_ASSERT(files >= 2 && files <= 8);
+	CU_ASSERT_FATAL(rmdir(tmp) == 0);
+	for (int i = 0; i < 100; i++) {
+		char cmd[200];
+		unit_fmt(cmd, sizeof cmd, "line %d delta=1\n", 100 + i);
+		run_ok(r, cmd);
+		free(settled_status(r));
+	}
+	s = settled_status(r);
+	CU_ASSERT(strstr(s, "compactions=0 ") == NULL);
+	CU_ASSERT(strstr(s, "last compaction failed") == NULL);
+	free(s);
+	r = restart(r, dir, 4096, "after a failed compaction");
+	ctl_registry_free(r);
+}
+
 /* A rejected batch writes nothing; a directory serves one registry at a time. */
 static void test_rejected_batches_leave_no_trace_and_the_lock_holds(void)
 {
@@ -475,6 +551,7 @@ static const struct unit_test journal_tests[] = {
 	{ "rejected batches leave no trace; one daemon per directory",
 	  test_rejected_batches_leave_no_trace_and_the_lock_holds },
 	{ "max_memory refuses commits and images", test_memory_limit },
+	{ "a failed compaction is reported and retried later", test_failed_compaction_is_reported },
 	{ NULL, NULL },
 };
 
