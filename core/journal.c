@@ -100,6 +100,11 @@ struct journal {
 	 * every commit would start a journal file per commit. */
 	uint64_t retry_bytes, retry_records;
 	char restore_msg[300];
+	/* Where restoring found damage (a record, or a missing file), for recovery. */
+	bool damaged;
+	char damaged_file[32];
+	uint64_t damaged_off;     /* UINT64_MAX: the file as a whole */
+	char damaged_msg[600];
 };
 
 /* ---- CRC-32C (Castagnoli), slicing by 8 ---- */
@@ -935,33 +940,68 @@ static void unmap_file(struct mapped *m)
 		munmap((void *)m->p, m->len);
 }
 
-/* One record at off: 1 and its fields, 0 at the end, -EAGAIN when the bytes there
- * look like an append cut short (the header, written last, is missing or unfinished,
- * or the record runs to the end of the file), or -EINVAL for any other damage. */
-static int next_record(const struct mapped *m, uint64_t off, uint32_t *kind,
-		       uint64_t *generation, const char **payload, size_t *len)
+/* Is there a whole record with a good checksum at off? Fills its fields if so. */
+static bool record_at(const struct mapped *m, uint64_t off, uint32_t *kind,
+		      uint64_t *generation, const char **payload, size_t *len)
 {
-	static const uint8_t unwritten[HEADER];
-	if (off == m->len)
-		return 0;
 	if (m->len - off < HEADER)
-		return -EAGAIN;
+		return false;
 	const uint8_t *h = m->p + off;
-	if (!memcmp(h, unwritten, HEADER))
-		return -EAGAIN;
 	uint64_t n = get_le(h + 8, 8);
-	if (memcmp(h, MAGIC, 4) || get_le(h + 28, 4))
-		return -EINVAL;
-	if (n > m->len - off - HEADER)
-		return -EAGAIN;
-	uint32_t crc = crc32c(crc32c(0, h + HEADER, n), h, 24);
-	if (crc != get_le(h + 24, 4))
-		return off + HEADER + n == m->len ? -EAGAIN : -EINVAL;
+	if (memcmp(h, MAGIC, 4) || get_le(h + 28, 4) || n > m->len - off - HEADER)
+		return false;
+	if (crc32c(crc32c(0, h + HEADER, n), h, 24) != get_le(h + 24, 4))
+		return false;
 	*kind = (uint32_t)get_le(h + 4, 4);
 	*generation = get_le(h + 16, 8);
 	*payload = (const char *)h + HEADER;
 	*len = (size_t)n;
-	return 1;
+	return true;
+}
+
+/* The offset of the first whole record with a good checksum after off, or UINT64_MAX.
+ * This is what tells a tear from damage: an append cut short by a crash is the last
+ * thing in its file, while a damaged record that a good one follows is not. */
+static uint64_t next_good_record(const struct mapped *m, uint64_t off)
+{
+	for (uint64_t at = off + 1; at + HEADER <= m->len; at++) {
+		const void *hit = memmem(m->p + at, m->len - at, MAGIC, 4);
+		if (!hit)
+			break;
+		at = (uint64_t)((const uint8_t *)hit - m->p);
+		uint32_t kind;
+		uint64_t generation;
+		const char *payload;
+		size_t len;
+		if (record_at(m, at, &kind, &generation, &payload, &len))
+			return at;
+	}
+	return UINT64_MAX;
+}
+
+/* Refuses to start over damage at name:off (UINT64_MAX: the file as a whole) and
+ * remembers where, for journal_recover. The message says how to recover. */
+static int damaged(struct journal *j, const char *name, uint64_t off, char *err,
+		   size_t errlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int damaged(struct journal *j, const char *name, uint64_t off, char *err,
+		   size_t errlen, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	char at[40] = "";
+	if (off != UINT64_MAX)
+		snprintf(at, sizeof at, " at offset %" PRIu64, off);
+	j->damaged = true;
+	snprintf(j->damaged_file, sizeof j->damaged_file, "%s", name);
+	j->damaged_off = off;
+	snprintf(j->damaged_msg, sizeof j->damaged_msg, "%s/%s is damaged%s: %s", j->dir, name,
+		 at, why);
+	return say(err, errlen, -EINVAL, "%s; refusing to start without acknowledged commits "
+		   "(no file was changed; `dsymfs recover` keeps the history before the damage "
+		   "and moves the damaged files aside)", j->damaged_msg);
 }
 
 /* A parsed payload: its first line, and the commands after it as a batch. */
@@ -980,21 +1020,55 @@ static void parsed_free(struct parsed *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Turns `exe BLOB` into the blob's path. */
+/* Does exe/name hold the bytes it is named after (their hash and length)? */
+static int verify_blob(struct journal *j, const char *name, char *err, size_t errlen)
+{
+	int fd = openat(j->exefd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return say(err, errlen, e == ENOENT ? -EINVAL : -e, "names executable exe/%s, "
+			   "which cannot be read: %s", name, strerror(e));
+	}
+	size_t len = (size_t)st.st_size;
+	const uint8_t *p = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (p == MAP_FAILED)
+		return say(err, errlen, -errno, "cannot map exe/%s: %s", name, strerror(errno));
+	char want[BLOB_MAX];
+	snprintf(want, sizeof want, "%016" PRIx64 "-%zx", fnv64(p, len), len);
+	if (len)
+		munmap((void *)p, len);
+	if (strcmp(want, name))
+		return say(err, errlen, -EINVAL, "names executable exe/%s, whose bytes are not "
+			   "the ones it is named after (they hash to %s)", name, want);
+	return 0;
+}
+
+/* Turns `exe BLOB` into the blob's path, checking the blob the first time it is
+ * named. */
 static int blob_path(struct journal *j, char **path, char *err, size_t errlen)
 {
 	if (!blob_name_ok(*path))
 		return say(err, errlen, -EINVAL, "names an executable \"%s\" that is not "
 			   "one of exe/", *path);
+	if (!names_has(&j->blobs, *path)) {
+		int rc = verify_blob(j, *path, err, errlen);
+		if (!rc && names_add(&j->blobs, *path))
+			rc = say(err, errlen, -ENOMEM, "out of memory");
+		if (rc)
+			return rc;
+	}
 	size_t n = strlen(j->dir) + strlen(*path) + 6;
 	char *full = malloc(n);
 	if (!full)
 		return say(err, errlen, -ENOMEM, "out of memory");
 	snprintf(full, n, "%s/exe/%s", j->dir, *path);
-	int rc = names_add(&j->blobs, *path);
 	free(*path);
 	*path = full;
-	return rc ? say(err, errlen, rc, "out of memory") : 0;
+	return 0;
 }
 
 static int parse_payload(struct journal *j, const char *text, size_t len, struct parsed *p,
@@ -1021,9 +1095,8 @@ static int parse_payload(struct journal *j, const char *text, size_t len, struct
 			have_head = true;
 			if (c.kind != CMD_IMAGE)
 				return say(err, errlen, -EINVAL, "does not start with an image line");
-			if (c.u.image.exe &&
-			    blob_path(j, &p->head.u.image.exe, err, errlen))
-				return -EINVAL;
+			if (c.u.image.exe && (rc = blob_path(j, &p->head.u.image.exe, err, errlen)))
+				return rc;
 			continue;
 		}
 		if (p->nitems == cap) {
@@ -1037,8 +1110,8 @@ static int parse_payload(struct journal *j, const char *text, size_t len, struct
 		}
 		p->items[p->nitems++] = (struct image_item){c, line_no};
 		if (c.kind == CMD_EXE &&
-		    blob_path(j, &p->items[p->nitems - 1].cmd.u.exe.path, err, errlen))
-			return -EINVAL;
+		    (rc = blob_path(j, &p->items[p->nitems - 1].cmd.u.exe.path, err, errlen)))
+			return rc;
 	}
 	return have_head ? 0 : say(err, errlen, -EINVAL, "is empty");
 }
@@ -1125,7 +1198,8 @@ static int replay_record(struct journal *j, struct ctl_registry *r, uint32_t kin
 /* Replays every record of a file. A damaged record is an error, except an append cut
  * short at the end of the last journal file (`tail_ok`): *torn_at gets its offset
  * (UINT64_MAX: none). Nothing is ever appended after a record that was cut short (the
- * next start cuts it off first), so only the end of the last file can be torn. */
+ * next start cuts it off first), so only the end of the last file can be torn: a bad
+ * record that a good one follows is damage. */
 static int replay_file(struct journal *j, struct ctl_registry *r, const char *name,
 		       bool is_snapshot, bool tail_ok, uint64_t *torn_at, uint64_t *first_index,
 		       char *err, size_t errlen)
@@ -1135,46 +1209,51 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 	if (rc)
 		return rc;
 	*torn_at = UINT64_MAX;
-	uint64_t off = 0;
-	for (;;) {
+	for (uint64_t off = 0; off < m.len;) {
 		uint32_t kind;
 		uint64_t generation;
 		const char *payload;
 		size_t len;
-		rc = next_record(&m, off, &kind, &generation, &payload, &len);
-		if (rc == 0)
-			break;
-		if (rc == -EAGAIN && tail_ok) {
-			*torn_at = off;
-			rc = 0;
-			break;
-		}
-		char why[1024];
-		if (rc < 0) {
-			rc = say(err, errlen, -EINVAL, "%s/%s is damaged at offset %" PRIu64
-				 " (not a whole record with a good checksum); refusing to start "
-				 "without it", j->dir, name, off);
+		if (!record_at(&m, off, &kind, &generation, &payload, &len)) {
+			uint64_t good = next_good_record(&m, off);
+			if (tail_ok && good == UINT64_MAX) {
+				*torn_at = off;
+				break;
+			}
+			if (good == UINT64_MAX)
+				rc = damaged(j, name, off, err, errlen, "not a whole record with a "
+					     "good checksum");
+			else
+				rc = damaged(j, name, off, err, errlen, "not a whole record with a "
+					     "good checksum, yet a good one follows at offset %"
+					     PRIu64, good);
 			break;
 		}
 		bool head = kind == KIND_HEAD;
 		bool fits = is_snapshot ? (off == 0) == head && (head || kind == KIND_STATE)
 					: kind == KIND_CREATE || kind == KIND_BATCH;
 		if (!fits) {
-			rc = say(err, errlen, -EINVAL, "%s/%s: record kind %u does not belong at "
-				 "offset %" PRIu64, j->dir, name, kind, off);
+			rc = damaged(j, name, off, err, errlen, "record kind %u does not belong "
+				     "there", kind);
 			break;
 		}
 		j->journal_records += !is_snapshot;
-		if (head)
+		char why[1024];
+		if (head) {
 			*first_index = generation;
-		else if ((rc = replay_record(j, r, kind, generation, payload, len, why,
-					     sizeof why))) {
-			say(err, errlen, rc, "%s/%s, record at offset %" PRIu64 ": %s", j->dir,
-			    name, off, why);
+		} else if ((rc = replay_record(j, r, kind, generation, payload, len, why,
+					       sizeof why))) {
+			if (rc == -EINVAL)
+				damaged(j, name, off, err, errlen, "%s", why);
+			else
+				say(err, errlen, rc, "%s/%s, record at offset %" PRIu64 ": %s",
+				    j->dir, name, off, why);
 			break;
 		}
 		off += HEADER + len;
 	}
+	if (!rc && is_snapshot && !m.len)
+		rc = damaged(j, name, 0, err, errlen, "it is empty");
 	unmap_file(&m);
 	return rc;
 }
@@ -1221,15 +1300,47 @@ static int list_journals(struct journal *j, uint64_t from, uint64_t **out, size_
 	return rc;
 }
 
-static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t errlen)
+/* Checks that the journal files are the ones the snapshot expects: from the first
+ * index it does not cover (1 without a snapshot) on, none missing. A journal file is
+ * created before the snapshot that names it, so it exists even if empty. */
+static int check_sequence(struct journal *j, bool have_snapshot, const uint64_t *idx,
+			  size_t n, char *err, size_t errlen)
+{
+	char name[32];
+	if (!have_snapshot && n && idx[0] != 1) {
+		journal_name(name, idx[0]);
+		return damaged(j, "snapshot", UINT64_MAX, err, errlen, "it is missing, yet %s "
+			       "(not the first journal file) needs it", name);
+	}
+	if (have_snapshot && (!n || idx[0] != j->first_index)) {
+		journal_name(name, j->first_index);
+		return damaged(j, name, UINT64_MAX, err, errlen, "it is missing, and the "
+			       "snapshot covers only the journal before it");
+	}
+	for (size_t i = 1; i < n; i++)
+		if (idx[i] != idx[i - 1] + 1) {
+			char next[32];
+			journal_name(name, idx[i - 1] + 1);
+			journal_name(next, idx[i]);
+			return damaged(j, name, UINT64_MAX, err, errlen, "it is missing, and %s "
+				       "follows it", next);
+		}
+	return 0;
+}
+
+/* Restores r from the directory. `dry` (for journal_recover) changes no file: a torn
+ * tail stays, nothing is collected, no journal file is opened for appending. */
+static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *err,
+		   size_t errlen)
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	uint64_t torn_at;
+	uint64_t torn_at = UINT64_MAX;
 	j->first_index = 1;
 	struct stat st;
 	int rc = 0;
-	if (fstatat(j->dirfd, "snapshot", &st, 0) == 0) {
+	bool have_snapshot = fstatat(j->dirfd, "snapshot", &st, 0) == 0;
+	if (have_snapshot) {
 		j->snapshot_bytes = (uint64_t)st.st_size;
 		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, err,
 				 errlen);
@@ -1241,34 +1352,24 @@ static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t 
 	size_t n = 0;
 	if (!rc)
 		rc = list_journals(j, j->first_index, &idx, &n, err, errlen);
-	char torn[160] = "";
+	if (!rc)
+		rc = check_sequence(j, have_snapshot, idx, n, err, errlen);
+	char last[32] = "";
+	for (size_t i = 0; i < n && !rc; i++) {
+		journal_name(last, idx[i]);
+		rc = replay_file(j, r, last, false, i + 1 == n, &torn_at, &j->first_index, err,
+				 errlen);
+	}
+	uint64_t last_size = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char name[32];
 		journal_name(name, idx[i]);
-		rc = replay_file(j, r, name, false, i + 1 == n, &torn_at, &j->first_index, err,
-				 errlen);
-		if (rc)
-			break;
-		if (torn_at != UINT64_MAX) {
-			/* Never acknowledged: cut it off so appends follow whole records. */
-			int fd = openat(j->dirfd, name, O_WRONLY | O_CLOEXEC);
-			if (fd < 0 || ftruncate(fd, (off_t)torn_at) < 0 || fsync(fd) < 0)
-				rc = say(err, errlen, -errno, "cannot cut the torn end off %s/%s: %s",
-					 j->dir, name, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			snprintf(torn, sizeof torn, "; dropped a torn record at %s offset %" PRIu64,
-				 name, torn_at);
+		if (fstatat(j->dirfd, name, &st, 0) == 0) {
+			j->journal_bytes += (uint64_t)st.st_size;
+			last_size = (uint64_t)st.st_size;
 		}
 	}
-	if (!rc)
-		rc = open_journal_file(j, n ? idx[n - 1] : j->first_index, err, errlen);
-	for (size_t i = 0; i < n && !rc; i++) {
-		char name[32];
-		journal_name(name, idx[i]);
-		if (fstatat(j->dirfd, name, &st, 0) == 0)
-			j->journal_bytes += (uint64_t)st.st_size;
-	}
+	uint64_t append_index = n ? idx[n - 1] : j->first_index;
 	free(idx);
 	for (size_t i = 0; i < j->nentries && !rc; i++) {
 		struct entry *e = &j->entries[i];
@@ -1279,6 +1380,24 @@ static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t 
 		state_release(&e->st);
 		image_state(e->im, &e->st);
 	}
+	if (rc || dry)
+		return rc;
+	char torn[160] = "";
+	if (torn_at != UINT64_MAX) {
+		/* Never acknowledged: cut it off so appends follow whole records. */
+		int fd = openat(j->dirfd, last, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)torn_at) < 0 || fsync(fd) < 0)
+			rc = say(err, errlen, -errno, "cannot cut the torn end off %s/%s: %s",
+				 j->dir, last, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (rc)
+			return rc;
+		snprintf(torn, sizeof torn, "; dropped a torn record (never acknowledged) at %s "
+			 "offset %" PRIu64, last, torn_at);
+		j->journal_bytes -= last_size - torn_at;
+	}
+	rc = open_journal_file(j, append_index, err, errlen);
 	if (rc)
 		return rc;
 	struct names none = {0};
@@ -1318,11 +1437,12 @@ static int make_dirs(const char *dir)
 	return rc;
 }
 
-int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_bytes,
-		   char *err, size_t errlen)
+/* A journal for dir (created, if `create`, else it must exist), its lock taken. On
+ * error *out is NULL and err says why. */
+static int open_state_dir(const char *dir, bool create, uint64_t compact_bytes,
+			  struct journal **out, char *err, size_t errlen)
 {
-	if (ctl_registry_count(r))
-		return say(err, errlen, -EINVAL, "state_dir: the registry already has images");
+	*out = NULL;
 	struct journal *j = calloc(1, sizeof *j);
 	if (!j)
 		return say(err, errlen, -ENOMEM, "out of memory");
@@ -1331,7 +1451,7 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 	j->dirfd = j->exefd = j->lockfd = j->fd = -1;
 	j->compact_bytes = compact_bytes;
 	j->dir = strdup(dir);
-	int rc = j->dir ? make_dirs(dir) : -ENOMEM;
+	int rc = !j->dir ? -ENOMEM : create ? make_dirs(dir) : 0;
 	if (rc) {
 		say(err, errlen, rc, "state_dir %s: cannot create it: %s", dir, strerror(-rc));
 		goto fail;
@@ -1350,7 +1470,23 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 			      strerror(errno));
 		goto fail;
 	}
-	rc = restore(j, r, err, errlen);
+	*out = j;
+	return 0;
+fail:
+	journal_free(j);
+	return rc;
+}
+
+int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_bytes,
+		   char *err, size_t errlen)
+{
+	if (ctl_registry_count(r))
+		return say(err, errlen, -EINVAL, "state_dir: the registry already has images");
+	struct journal *j;
+	int rc = open_state_dir(dir, true, compact_bytes, &j, err, errlen);
+	if (rc)
+		return rc;
+	rc = restore(j, r, false, err, errlen);
 	if (rc)
 		goto fail;
 	rc = -pthread_create(&j->compactor, NULL, compactor, j);
@@ -1365,5 +1501,227 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 	return 0;
 fail:
 	journal_free(j);
+	return rc;
+}
+
+/* ---- recovery ---- */
+
+/* Forgets what a restore learnt, for another one. */
+static void forget_restore(struct journal *j)
+{
+	for (size_t i = 0; i < j->nentries; i++)
+		state_release(&j->entries[i].st);
+	free(j->entries);
+	j->entries = NULL;
+	j->nentries = 0;
+	names_clear(&j->blobs);
+	j->journal_bytes = j->journal_records = j->snapshot_bytes = 0;
+	j->damaged = false;
+}
+
+/* Renames name (relative to the directory) into aside/, saying so. */
+static int move_aside(struct journal *j, const char *name, const char *aside,
+		      struct enc_buf *rep, char *err, size_t errlen)
+{
+	char to[320];
+	snprintf(to, sizeof to, "%s/%s", aside, name);
+	if (renameat(j->dirfd, name, j->dirfd, to) < 0)
+		return say(err, errlen, -errno, "cannot move %s/%s to %s/%s: %s", j->dir, name,
+			   j->dir, to, strerror(errno));
+	enc_buf_printf(rep, "moved %s/%s to %s/%s\n", j->dir, name, j->dir, to);
+	return 0;
+}
+
+/* Writes journal file `name` anew from the first `len` bytes of `from` (both relative
+ * to the directory): written aside, synced, renamed into place. */
+static int write_prefix(struct journal *j, const char *from, const char *name, uint64_t len,
+			char *err, size_t errlen)
+{
+	char tmp[48];
+	snprintf(tmp, sizeof tmp, "%s.tmp", name);
+	int in = len ? openat(j->dirfd, from, O_RDONLY | O_CLOEXEC) : -1;
+	int out = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = out < 0 || (len && in < 0) ? -errno : 0;
+	uint8_t buf[65536];
+	for (uint64_t off = 0; !rc && off < len;) {
+		size_t want = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
+		ssize_t n = pread(in, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		rc = n < 0 ? -errno : n == 0 ? -EIO : pwrite_all(out, off, buf, (size_t)n);
+		off += n > 0 ? (uint64_t)n : 0;
+	}
+	if (!rc && fsync(out) < 0)
+		rc = -errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (!rc && renameat(j->dirfd, tmp, j->dirfd, name) < 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(j->dirfd, tmp, 0);
+		return say(err, errlen, rc, "cannot write %s/%s: %s", j->dir, name, strerror(-rc));
+	}
+	return 0;
+}
+
+/* A new directory damaged/N (the first N free) for this recovery's files. */
+static int make_aside(struct journal *j, char aside[32], char *err, size_t errlen)
+{
+	if (mkdirat(j->dirfd, "damaged", 0700) < 0 && errno != EEXIST)
+		return say(err, errlen, -errno, "cannot create %s/damaged: %s", j->dir,
+			   strerror(errno));
+	for (unsigned n = 1; n < 100000; n++) {
+		snprintf(aside, 32, "damaged/%u", n);
+		if (mkdirat(j->dirfd, aside, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	return say(err, errlen, -errno, "cannot create a directory in %s/damaged: %s", j->dir,
+		   strerror(errno));
+}
+
+/* Moves the damaged file and everything after it aside, leaving the history before the
+ * damage: the snapshot's damage takes every journal file with it (they apply to it); a
+ * journal file's keeps its good records in a new file of the same name. */
+static int cut_at_damage(struct journal *j, const char *aside, struct enc_buf *rep,
+			 char *err, size_t errlen)
+{
+	bool snap = !strcmp(j->damaged_file, "snapshot");
+	uint64_t k = 0;
+	if (!snap && sscanf(j->damaged_file, "journal.%16" SCNx64, &k) != 1)
+		return say(err, errlen, -EINVAL, "unexpected damaged file %s", j->damaged_file);
+	uint64_t *idx;
+	size_t n;
+	int rc = list_journals(j, snap ? 0 : k + 1, &idx, &n, err, errlen);
+	if (rc)
+		return rc;
+	struct stat st;
+	if (snap && fstatat(j->dirfd, "snapshot", &st, 0) == 0)
+		rc = move_aside(j, "snapshot", aside, rep, err, errlen);
+	for (size_t i = 0; i < n && !rc; i++) {
+		char name[32];
+		journal_name(name, idx[i]);
+		rc = move_aside(j, name, aside, rep, err, errlen);
+	}
+	free(idx);
+	if (rc || snap)
+		return rc;
+	uint64_t keep = j->damaged_off == UINT64_MAX ? 0 : j->damaged_off;
+	char from[64] = "";
+	if (fstatat(j->dirfd, j->damaged_file, &st, 0) == 0) {
+		rc = move_aside(j, j->damaged_file, aside, rep, err, errlen);
+		snprintf(from, sizeof from, "%s/%s", aside, j->damaged_file);
+	}
+	if (!rc)
+		rc = write_prefix(j, from, j->damaged_file, keep, err, errlen);
+	if (!rc)
+		enc_buf_printf(rep, "wrote %s/%s: its first %" PRIu64 " bytes, the whole records "
+			       "before the damage\n", j->dir, j->damaged_file, keep);
+	return rc;
+}
+
+/* Moves aside every executable that the kept history does not name (the next start
+ * would remove them). */
+static int move_unnamed_blobs(struct journal *j, const char *aside, struct enc_buf *rep,
+			      char *err, size_t errlen)
+{
+	DIR *d = open_dir(j->exefd);
+	if (!d)
+		return say(err, errlen, -errno, "cannot list %s/exe: %s", j->dir, strerror(errno));
+	char sub[48];
+	snprintf(sub, sizeof sub, "%s/exe", aside);
+	bool made = false;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || names_has(&j->blobs, de->d_name))
+			continue;
+		if (!made && mkdirat(j->dirfd, sub, 0700) < 0 && errno != EEXIST) {
+			rc = say(err, errlen, -errno, "cannot create %s/%s: %s", j->dir, sub,
+				 strerror(errno));
+			break;
+		}
+		made = true;
+		char name[sizeof de->d_name + 8];
+		snprintf(name, sizeof name, "exe/%s", de->d_name);
+		rc = move_aside(j, name, aside, rep, err, errlen);
+	}
+	closedir(d);
+	return rc;
+}
+
+int journal_recover(const char *dir, const struct ctl_limits *lim, char **report, char *err,
+		    size_t errlen)
+{
+	*report = NULL;
+	struct journal *j;
+	int rc = open_state_dir(dir, false, JOURNAL_COMPACT_BYTES_DEFAULT, &j, err, errlen);
+	if (rc)
+		return rc;
+	struct enc_buf rep;
+	enc_buf_init(&rep);
+	struct ctl_registry *r = NULL;
+	char why[1024];
+	char aside[32];
+	rc = ctl_registry_new(lim, &r);
+	if (rc) {
+		say(err, errlen, rc, "out of memory");
+		goto out;
+	}
+	rc = restore(j, r, true, why, sizeof why);
+	ctl_registry_free(r);
+	r = NULL;
+	if (!rc) {
+		enc_buf_printf(&rep, "%s: no damage found; nothing changed\n", dir);
+		goto out;
+	}
+	if (!j->damaged) {
+		say(err, errlen, rc, "%s", why);
+		goto out;
+	}
+	enc_buf_printf(&rep, "found: %s\n", j->damaged_msg);
+	rc = make_aside(j, aside, err, errlen);
+	if (!rc)
+		rc = cut_at_damage(j, aside, &rep, err, errlen);
+	if (!rc && fsync(j->dirfd) < 0)
+		rc = say(err, errlen, -errno, "cannot sync %s: %s", dir, strerror(errno));
+	if (rc)
+		goto out;
+	/* What is left must restore: it is what the next start will serve. */
+	forget_restore(j);
+	rc = ctl_registry_new(lim, &r);
+	if (rc) {
+		say(err, errlen, rc, "out of memory");
+		goto out;
+	}
+	rc = restore(j, r, true, why, sizeof why);
+	if (rc) {
+		say(err, errlen, rc, "what was kept does not restore: %s", why);
+		goto out;
+	}
+	rc = move_unnamed_blobs(j, aside, &rep, err, errlen);
+	if (!rc && fsync(j->exefd) < 0)
+		rc = say(err, errlen, -errno, "cannot sync %s/exe: %s", dir, strerror(errno));
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < ctl_registry_count(r); i++) {
+		struct gen *g = image_current(ctl_registry_at(r, i));
+		enc_buf_printf(&rep, "kept image %s at generation %" PRIu64 " (%" PRIu64
+			       " functions)\n", gen_image_name(g), gen_number(g), gen_ndecls(g));
+		gen_unref(g);
+	}
+	enc_buf_printf(&rep, "nothing was deleted: the damaged file and every later one are in "
+		       "%s/%s\n", dir, aside);
+out:
+	ctl_registry_free(r);
+	journal_free(j);
+	enc_buf_u8(&rep, 0);
+	size_t len;
+	*report = (char *)enc_buf_take(&rep, &len);
+	if (!rc && !*report)
+		rc = say(err, errlen, -ENOMEM, "out of memory");
 	return rc;
 }

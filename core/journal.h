@@ -7,10 +7,14 @@
  *    A failed write or sync fails that commit or creation (its errno, with a message)
  *    and changes nothing; what was written of the record is cut off again.
  *  - journal_attach brings every image back to its last acknowledged generation: the
- *    same bytes and the same generation number. A record cut short at the end of the
- *    last journal file (a crash in the middle of an append) was never acknowledged: it
- *    is dropped and cut off. Damage anywhere else refuses to start, naming file and
- *    offset, rather than silently losing acknowledged batches.
+ *    same bytes and the same generation number. A bad record at the end of the last
+ *    journal file with no good record after it (a crash in the middle of an append) was
+ *    never acknowledged: it is dropped and cut off, and status says so. Any other damage
+ *    refuses to start, naming file and offset and changing no file: a bad record that a
+ *    good one follows, a journal file missing from the sequence the snapshot starts, a
+ *    missing snapshot, an executable under exe/ whose bytes do not hash to its name.
+ *  - journal_recover keeps the longest undamaged prefix of that history and moves the
+ *    rest into damaged/N/, never deleting a file.
  *  - The bytes an `exe` command (or `image ... create exe=`) read are stored by content
  *    under exe/, so a replay parses exactly what the commit parsed.
  *  - Compaction: when the journal files outgrow both compact_bytes and the snapshot, or
@@ -46,5 +50,18 @@
  * may hold some restored images and is not durable: the caller frees it. */
 int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_bytes,
 		   char *err, size_t errlen);
+
+/* For a directory journal_attach refuses over damage: finds the first damage (as a
+ * restore would), moves the damaged file and every later journal file into
+ * dir/damaged/N/ (a new N each time), writes the whole records before the damage back
+ * under the damaged file's name, moves aside the executables nothing kept names, and
+ * checks that what is left restores under lim. A snapshot's damage keeps nothing (the
+ * journal files apply to it). Undamaged directories are left as they are. Takes the
+ * directory's lock (-EBUSY while a daemon runs). *report (malloc'd or NULL, caller
+ * frees, on error too) says what was found and done, a line each. Errors: -EBUSY, -errno
+ * of the file system, -ENOMEM, -EINVAL (a journal that fails to restore for another
+ * reason than damage, e.g. a lower max_decls); message in err. */
+int journal_recover(const char *dir, const struct ctl_limits *lim, char **report, char *err,
+		    size_t errlen);
 
 #endif
