@@ -94,12 +94,13 @@ struct journal {
 	uint64_t rotated_bytes, rotated_records;  /* in the files it covers */
 	uint64_t appended, compactions, compaction_failures;
 	bool broken;              /* a failed append could not be cut off: refuse more */
-	char broken_msg[300];
+	char broken_msg[700];
 	char compact_msg[300];    /* the last compaction failure, or "" */
 	/* After a failure the next compaction waits for this much journal: retrying at
 	 * every commit would start a journal file per commit. */
 	uint64_t retry_bytes, retry_records;
-	char restore_msg[300];
+	char restore_msg[700];
+	char restore_warn[1200];  /* what of it the operator must hear of, or "" */
 	/* Where restoring found damage (a record, or a missing file), for recovery. */
 	bool damaged;
 	char damaged_file[32];
@@ -200,6 +201,7 @@ struct rec_writer {
 	uint32_t crc;
 	struct enc_buf buf;       /* payload not yet written */
 	int rc;
+	bool header;              /* the header's write was tried: the record may be whole */
 };
 
 static void rw_begin(struct rec_writer *w, int fd, uint64_t off)
@@ -239,6 +241,7 @@ static int rw_end(struct rec_writer *w, uint32_t kind, uint64_t generation)
 	put_le(h + 8, w->off - w->start - HEADER, 8);
 	put_le(h + 16, generation, 8);
 	put_le(h + 24, crc32c(w->crc, h, 24), 4);
+	w->header = true;
 	return pwrite_all(w->fd, w->start, h, HEADER);
 }
 
@@ -356,9 +359,30 @@ static void names_clear(struct names *s)
 
 /* ---- appending ---- */
 
-/* Makes the record ending at w->off durable, or cuts it off again. */
+/* Notes in `unknown` which commit's outcome is unknown, so that the next start can say
+ * whether it survived. Returns 0 or -errno. */
+static int note_unknown(struct journal *j, const char *image, uint64_t generation)
+{
+	char text[600];
+	int len = snprintf(text, sizeof text, "%" PRIu64 " %s\n", generation, image);
+	int fd = openat(j->dirfd, "unknown.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? -errno : pwrite_all(fd, 0, text, (size_t)len);
+	if (!rc && fdatasync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!rc && (renameat(j->dirfd, "unknown.tmp", j->dirfd, "unknown") < 0 ||
+		    fsync(j->dirfd) < 0))
+		rc = -errno;
+	return rc;
+}
+
+/* Makes the record ending at w->off durable, or cuts it off again. When it can be
+ * neither synced nor cut back and its header was written, nobody can tell whether it
+ * is durable: the answer says so, and every later commit is refused until a restart
+ * settles it (the record is whole on disk, or it is a torn tail). */
 static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
-			 uint64_t generation, char *err, size_t errlen)
+			 const char *image, uint64_t generation, char *err, size_t errlen)
 {
 	int rc = rw_end(w, kind, generation);
 	if (!rc && fdatasync(j->fd) < 0)
@@ -372,14 +396,33 @@ static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
 	}
 	char name[32];
 	journal_name(name, j->index);
-	if (ftruncate(j->fd, (off_t)j->fsize) < 0 || fdatasync(j->fd) < 0) {
-		j->broken = true;
-		snprintf(j->broken_msg, sizeof j->broken_msg, "%s/%s could not be "
-			 "written (%s) nor cut back; restart the daemon", j->dir, name,
-			 strerror(-rc));
+	if (ftruncate(j->fd, (off_t)j->fsize) == 0 && fdatasync(j->fd) == 0)
+		return say(err, errlen, rc, "journal: cannot write %s/%s: %s; nothing was "
+			   "committed", j->dir, name, strerror(-rc));
+	int cut = errno;
+	j->broken = true;
+	if (!w->header) {
+		snprintf(j->broken_msg, sizeof j->broken_msg, "%s/%s could not be written (%s) "
+			 "nor cut back (%s); restart the daemon", j->dir, name, strerror(-rc),
+			 strerror(cut));
+		return say(err, errlen, rc, "journal: cannot write %s/%s: %s; nothing was "
+			   "committed, but the journal cannot be cut back (%s): commits are "
+			   "refused until the daemon is restarted", j->dir, name, strerror(-rc),
+			   strerror(cut));
 	}
-	return say(err, errlen, rc, "journal: cannot write %s/%s: %s; nothing was committed",
-		   j->dir, name, strerror(-rc));
+	int noted = note_unknown(j, image, generation);
+	char note[200] = "";
+	if (noted)
+		snprintf(note, sizeof note, " (it could not be noted in %s/unknown: %s, so the "
+			 "restart cannot tell)", j->dir, strerror(-noted));
+	snprintf(j->broken_msg, sizeof j->broken_msg, "%s/%s could not be synced (%s) nor cut "
+		 "back (%s): whether image %s generation %" PRIu64 " survives is unknown; "
+		 "restart the daemon%s", j->dir, name, strerror(-rc), strerror(cut), image,
+		 generation, note);
+	return say(err, errlen, rc, "journal: cannot write %s/%s (%s) nor cut it back (%s): "
+		   "the outcome of this commit is unknown; after a restart `status` says whether "
+		   "it survived%s; commits are refused until the daemon is restarted", j->dir, name,
+		   strerror(-rc), strerror(cut), note);
 }
 
 static void put_create_line(struct enc_buf *b, struct image *im, const char *exe)
@@ -444,7 +487,7 @@ static int on_created(void *arg, struct image *im, const uint8_t *exe, size_t ex
 		struct rec_writer w;
 		rw_begin(&w, j->fd, j->fsize);
 		put_create_line(&w.buf, im, blob);
-		rc = finish_append(j, &w, KIND_CREATE, 1, err, errlen);
+		rc = finish_append(j, &w, KIND_CREATE, image_name(im), 1, err, errlen);
 	}
 	/* Only memory can fail now, and the creation is durable: a later snapshot then
 	 * misses the image, so refuse to go on rather than lose it. */
@@ -487,7 +530,8 @@ static int on_committed(void *arg, struct image *im, const struct image_batch_vi
 			cmd_format(&w.buf, &c);
 			rw_maybe_flush(&w);
 		}
-		rc = finish_append(j, &w, KIND_BATCH, v->generation, err, errlen);
+		rc = finish_append(j, &w, KIND_BATCH, image_name(im), v->generation, err,
+				   errlen);
 	}
 	if (!rc) {
 		state_release(&e->st);
@@ -1300,6 +1344,38 @@ static int list_journals(struct journal *j, uint64_t from, uint64_t **out, size_
 	return rc;
 }
 
+/* After a restore: says whether the commit whose outcome a failed append left unknown
+ * survived, and forgets it (it is settled now: the journal holds it whole or not). */
+static void settle_unknown(struct journal *j, struct ctl_registry *r, char *out,
+			   size_t outlen)
+{
+	int fd = openat(j->dirfd, "unknown", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char text[600];
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	close(fd);
+	text[n > 0 ? n : 0] = 0;
+	char *nl = strchr(text, '\n'), *name = strchr(text, ' ');
+	uint64_t generation = strtoull(text, NULL, 10);
+	if (!nl || !name || name > nl)
+		return;
+	*nl = 0;
+	name++;
+	struct image *im = ctl_registry_find(r, name);
+	uint64_t now = 0;
+	if (im) {
+		struct gen *g = image_current(im);
+		now = gen_number(g);
+		gen_unref(g);
+	}
+	snprintf(out, outlen, "; the commit of image %s generation %" PRIu64 ", whose outcome "
+		 "was unknown, %s", name, generation, now >= generation ? "survived" :
+		 "did not survive: send it again");
+	unlinkat(j->dirfd, "unknown", 0);
+	fsync(j->dirfd);
+}
+
 /* Checks that the journal files are the ones the snapshot expects: from the first
  * index it does not cover (1 without a snapshot) on, none missing. A journal file is
  * created before the snapshot that names it, so it exists even if empty. */
@@ -1400,6 +1476,8 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 	rc = open_journal_file(j, append_index, err, errlen);
 	if (rc)
 		return rc;
+	char settled[400] = "";
+	settle_unknown(j, r, settled, sizeof settled);
 	struct names none = {0};
 	collect_garbage(j, &none);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1409,9 +1487,13 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 		decls += gen_ndecls(g);
 		gen_unref(g);
 	}
+	if (*torn || *settled)
+		snprintf(j->restore_warn, sizeof j->restore_warn, "state_dir %s: %s%s", j->dir,
+			 *torn ? torn + 2 : settled + 2, *torn && *settled ? settled : "");
 	snprintf(j->restore_msg, sizeof j->restore_msg, "restored %zu image(s), %" PRIu64
-		 " functions, in %.3f s%s", j->nentries, decls,
-		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, torn);
+		 " functions, in %.3f s%s%s", j->nentries, decls,
+		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, torn,
+		 settled);
 	return 0;
 }
 
@@ -1496,6 +1578,7 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 		goto fail;
 	}
 	j->have_compactor = true;
+	say(err, errlen, 0, "%s", j->restore_warn);
 	struct ctl_durable d = {on_created, on_committed, on_status, journal_free, j};
 	ctl_registry_set_durable(r, &d);
 	return 0;

@@ -44,7 +44,9 @@
 
 /* Creates dir if needed (mode 0700), locks it, restores every image it holds into r
  * (which must hold no images yet), and makes r durable there: the journal is then
- * owned by r and freed by ctl_registry_free. Errors: -EBUSY (another daemon holds the
+ * owned by r and freed by ctl_registry_free. On success err holds what the operator
+ * must hear of (a torn record dropped, whether a commit of unknown outcome survived;
+ * status says it too), or "". Errors: -EBUSY (another daemon holds the
  * directory), -errno of the file system, -EINVAL (a damaged journal, or one that no
  * longer replays, e.g. under a lower max_decls), -ENOMEM; message in err. On error r
  * may hold some restored images and is not durable: the caller frees it. */
