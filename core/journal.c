@@ -1043,9 +1043,9 @@ static int damaged(struct journal *j, const char *name, uint64_t off, char *err,
 	j->damaged_off = off;
 	snprintf(j->damaged_msg, sizeof j->damaged_msg, "%s/%s is damaged%s: %s", j->dir, name,
 		 at, why);
-	return say(err, errlen, -EINVAL, "%s; refusing to start without acknowledged commits "
-		   "(no file was changed; `dsymfs recover` keeps the history before the damage "
-		   "and moves the damaged files aside)", j->damaged_msg);
+	return say(err, errlen, -EINVAL, "%s; not starting, as acknowledged commits would be "
+		   "missing (no file was changed; `dsymfs recover --config FILE` keeps the "
+		   "history before the damage and moves the damaged files aside)", j->damaged_msg);
 }
 
 /* A parsed payload: its first line, and the commands after it as a batch. */
@@ -1790,6 +1790,8 @@ int journal_recover(const char *dir, const struct ctl_limits *lim, char **report
 		rc = say(err, errlen, -errno, "cannot sync %s/exe: %s", dir, strerror(errno));
 	if (rc)
 		goto out;
+	if (!ctl_registry_count(r))
+		enc_buf_printf(&rep, "no image is kept: configured images start afresh\n");
 	for (size_t i = 0; i < ctl_registry_count(r); i++) {
 		struct gen *g = image_current(ctl_registry_at(r, i));
 		enc_buf_printf(&rep, "kept image %s at generation %" PRIu64 " (%" PRIu64

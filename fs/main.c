@@ -2,6 +2,7 @@
  *
  *   dsymfs [--config FILE] [FUSE options: -f, -d, -o OPT ...] MOUNTPOINT
  *   dsymfs render [--config FILE] SCRIPT OUTDIR
+ *   dsymfs recover --config FILE
  *
  * The mount runs until fusermount3 -u or SIGINT/SIGTERM/SIGHUP, then frees everything
  * and exits 0. */
@@ -12,6 +13,7 @@
 #include "conf.h"
 #include "fs.h"
 #include "ops.h"
+#include "recover.h"
 #include "render.h"
 
 #define VERSION "0.1.0"
@@ -41,13 +43,14 @@ static int take_config(int *argc, char **argv, const char **config)
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [--config FILE] [options] MOUNTPOINT\n"
-		   "       %s render [--config FILE] SCRIPT OUTDIR\n\n"
+		   "       %s render [--config FILE] SCRIPT OUTDIR\n"
+		   "       %s recover --config FILE\n\n"
 		   "Serves live dSYM bundles that a compiler updates through MOUNTPOINT/control.\n"
 		   "Without --config, one image Foo (x86_64, a fresh random UUID) is mounted.\n\n"
 		   "    --config FILE          read the configuration (INI) from FILE\n"
 		   "Requests are always served by one thread (-s, -o max_threads and\n"
 		   "-o max_idle_threads change nothing).\n",
-		prog, prog);
+		prog, prog, prog);
 }
 
 static void help(const char *prog)
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "render"))
 		return render_main(config, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "recover"))
+		return recover_main(config, argc - 1, argv + 1);
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};
 	struct conf conf = {0};
