@@ -753,7 +753,8 @@ static void collect_garbage(struct journal *j, const struct names *keep)
 			uint64_t index;
 			char tail;
 			if ((sscanf(de->d_name, "journal.%16" SCNx64 "%c", &index, &tail) == 1 &&
-			     index < j->first_index) || !strcmp(de->d_name, "snapshot.tmp"))
+			     index < j->first_index) || !strcmp(de->d_name, "snapshot.tmp") ||
+			    !strcmp(de->d_name, "unknown.tmp"))
 				unlinkat(j->dirfd, de->d_name, 0);
 		}
 		closedir(d);
@@ -1078,9 +1079,10 @@ static int verify_blob(struct journal *j, const char *name, char *err, size_t er
 	}
 	size_t len = (size_t)st.st_size;
 	const uint8_t *p = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	int e = errno;
 	close(fd);
 	if (p == MAP_FAILED)
-		return say(err, errlen, -errno, "cannot map exe/%s: %s", name, strerror(errno));
+		return say(err, errlen, -e, "cannot map exe/%s: %s", name, strerror(e));
 	char want[BLOB_MAX];
 	snprintf(want, sizeof want, "%016" PRIx64 "-%zx", fnv64(p, len), len);
 	if (len)

@@ -5,7 +5,9 @@
  *  - A commit that publishes is acknowledged only after its batch is appended to the
  *    journal and fdatasync'ed; a new image becomes visible only after its creation is.
  *    A failed write or sync fails that commit or creation (its errno, with a message)
- *    and changes nothing; what was written of the record is cut off again.
+ *    and changes nothing; what was written of the record is cut off again. If it can
+ *    be neither synced nor cut back, the answer says the outcome is unknown, every
+ *    later commit is refused until a restart, and the restart says whether it survived.
  *  - journal_attach brings every image back to its last acknowledged generation: the
  *    same bytes and the same generation number. A bad record at the end of the last
  *    journal file with no good record after it (a crash in the middle of an append) was
@@ -22,15 +24,19 @@
  *    snapshot of every image (one batch that rebuilds its state, from copies of the
  *    states as of that moment) aside, syncs it and renames it over the old one; then the
  *    files it covers go. Commits go on meanwhile. A restart replays the snapshot and at
- *    most about as much journal again. If it fails, the journal keeps growing and the
- *    failure shows in `status`; at shutdown a snapshot in progress is finished first.
+ *    most about as much journal again. If it fails, `status` shows why (whichever
+ *    write failed), commits go on and the next try waits until the journal has grown
+ *    by compact_bytes again; at shutdown a snapshot in progress is finished first.
  *  - Replaying builds no generation per batch (image_replay): each image's final state
  *    is numbered once at the end.
  *
  * Directory: `lock` (flock'ed while a daemon uses the directory), `snapshot`,
  * `journal.NNNNNNNNNNNNNNNN` (hex index; the snapshot names the first index it does not
- * cover), `exe/NAME`. A record is a 32-byte header ("DSJ1", kind, payload length,
- * generation, CRC-32C of header and payload) followed by protocol text.
+ * cover), `exe/NAME` (NAME: a hash and the length of the bytes), `unknown` (the commit
+ * whose outcome a failed append left unknown, until the next start settles it),
+ * `damaged/N/` (what journal_recover moved aside). A record is a 32-byte header
+ * ("DSJ1", kind, payload length, generation, CRC-32C of header and payload) followed by
+ * protocol text.
  */
 #ifndef DSYMFS_JOURNAL_H
 #define DSYMFS_JOURNAL_H
