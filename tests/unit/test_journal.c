@@ -1,9 +1,12 @@
 /* Suite journal: a durable registry comes back from its state_dir with every image's
  * bytes (gen_read), generation number and tables equal to its last acknowledged
  * generation, through snapshots and across executables that changed on disk; a torn
- * tail is dropped and cut off; damage elsewhere refuses to start; rejected batches
- * leave no trace; a directory serves one daemon at a time. Also the max_memory limit and
- * the status lines. Expected states are the ones the same registry showed before it was
+ * tail is dropped and cut off; damage elsewhere (a bad record before good ones, a
+ * missing journal file or snapshot, an executable whose bytes changed) refuses to start
+ * and changes no file, and journal_recover then keeps exactly the generation before the
+ * damage; rejected batches leave no trace; a directory serves one daemon at a time; a
+ * failed compaction is reported and retried later. Also the max_memory limit and the
+ * status lines. Expected states are the ones the same registry showed before it was
  * freed, so any drift between a live image and its replay fails. */
 #include <errno.h>
 #include <stdarg.h>
