@@ -2,7 +2,9 @@
  *
  * Record kinds and their payloads (protocol text, one command per line):
  *   HEAD    first record of a snapshot; generation = the first journal index it does
- *           not cover; empty payload.
+ *           not cover; payload: the number of STATE records after it in decimal and a
+ *           newline (so that a snapshot cut at a record boundary does not verify), or
+ *           empty (snapshots written before the count was added).
  *   CREATE  `image NAME create exe=BLOB` or `image NAME create uuid=U arch=A`;
  *           generation 1.
  *   BATCH   `image NAME` then the batch's commands (`exe BLOB` for an executable);
@@ -814,10 +816,11 @@ static int write_snapshot(struct journal *j, const struct snap_image *v, size_t 
 			   strerror(errno));
 	struct rec_writer w;
 	rw_begin(&w, fd, 0);
+	enc_buf_printf(&w.buf, "%zu\n", n);
 	int rc = rw_end(&w, KIND_HEAD, next);
 	if (rc)
 		say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir, strerror(-rc));
-	uint64_t off = HEADER;
+	uint64_t off = w.off;
 	for (size_t i = 0; i < n && !rc; i++) {
 		rw_begin(&w, fd, off);
 		enc_buf_put(&w.buf, v[i].create, strlen(v[i].create));
@@ -1241,6 +1244,21 @@ static int replay_record(struct journal *j, struct ctl_registry *r, uint32_t kin
 	return rc;
 }
 
+/* A HEAD record's payload: a decimal count and a newline. */
+static bool parse_count(const char *p, size_t len, uint64_t *out)
+{
+	if (len < 2 || len > 21 || p[len - 1] != '\n')
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
 /* Replays every record of a file. A damaged record is an error, except an append cut
  * short at the end of the last journal file (`tail_ok`): *torn_at gets its offset
  * (UINT64_MAX: none). Nothing is ever appended after a record that was cut short (the
@@ -1255,6 +1273,7 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 	if (rc)
 		return rc;
 	*torn_at = UINT64_MAX;
+	uint64_t states = 0, want_states = UINT64_MAX;
 	for (uint64_t off = 0; off < m.len;) {
 		uint32_t kind;
 		uint64_t generation;
@@ -1284,9 +1303,15 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 			break;
 		}
 		j->journal_records += !is_snapshot;
+		states += kind == KIND_STATE;
 		char why[1024];
 		if (head) {
 			*first_index = generation;
+			if (len && !parse_count(payload, len, &want_states)) {
+				rc = damaged(j, name, off, err, errlen, "its first record does not "
+					     "count the images");
+				break;
+			}
 		} else if ((rc = replay_record(j, r, kind, generation, payload, len, why,
 					       sizeof why))) {
 			if (rc == -EINVAL)
@@ -1300,6 +1325,9 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 	}
 	if (!rc && is_snapshot && !m.len)
 		rc = damaged(j, name, 0, err, errlen, "it is empty");
+	if (!rc && want_states != UINT64_MAX && states != want_states)
+		rc = damaged(j, name, m.len, err, errlen, "it ends after %" PRIu64 " of its %"
+			     PRIu64 " images", states, want_states);
 	unmap_file(&m);
 	return rc;
 }

@@ -678,6 +678,17 @@ static void test_missing_files(void)
 	r = open_ok(copy, HUGE_COMPACT);
 	CU_ASSERT_EQUAL(ctl_registry_count(r), 0);
 	ctl_registry_free(r);
+
+	/* Cut at a record boundary, every record checks out: the count in its head does
+	 * not. */
+	fresh_copy(dir, copy);
+	uint64_t offs[4];
+	CU_ASSERT_FATAL(record_offsets(path, offs, 4) == 2);
+	CU_ASSERT_FATAL(truncate(path, (off_t)offs[1]) == 0);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: it ends after 0 of its 1 "
+		 "images", path, (unsigned long long)offs[1]);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/snapshot", NULL);
 	free(name);
 
 	/* A gap: journal.2 missing between 1 and 3. */
