@@ -11,6 +11,8 @@
  *           generation = the one the commit published.
  *   STATE   (snapshots only) a CREATE line, then one batch that rebuilds the image's
  *           whole state on top of it; generation = the image's generation.
+ *   NEXT    (journals only) the last record of a journal file that appends moved on
+ *           from; generation = the index of the next file; empty payload.
  * BLOB is a name under exe/. Replaying applies the same commands to the same state, and
  * every command is deterministic given the executable's bytes, so the bytes come back.
  */
@@ -39,7 +41,7 @@
 #include "macho.h"
 #include "state.h"
 
-enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE };
+enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT };
 
 #define HEADER 32
 #define MAGIC "DSJ1"
@@ -97,7 +99,7 @@ struct journal {
 	uint64_t appended, compactions, compaction_failures;
 	bool broken;              /* a failed append could not be cut off: refuse more */
 	char broken_msg[700];
-	char compact_msg[300];    /* the last compaction failure, or "" */
+	char compact_msg[700];    /* the last compaction failure, or "" */
 	/* After a failure the next compaction waits for this much journal: retrying at
 	 * every commit would start a journal file per commit. */
 	uint64_t retry_bytes, retry_records;
@@ -382,7 +384,8 @@ static int note_unknown(struct journal *j, const char *image, uint64_t generatio
 /* Makes the record ending at w->off durable, or cuts it off again. When it can be
  * neither synced nor cut back and its header was written, nobody can tell whether it
  * is durable: the answer says so, and every later commit is refused until a restart
- * settles it (the record is whole on disk, or it is a torn tail). */
+ * settles it (the record is whole on disk, or it is a torn tail). image: the image a
+ * commit or creation is of; NULL for a record no answer depends on (NEXT). */
 static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
 			 const char *image, uint64_t generation, char *err, size_t errlen)
 {
@@ -399,11 +402,11 @@ static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
 	char name[32];
 	journal_name(name, j->index);
 	if (ftruncate(j->fd, (off_t)j->fsize) == 0 && fdatasync(j->fd) == 0)
-		return say(err, errlen, rc, "journal: cannot write %s/%s: %s; nothing was "
-			   "committed", j->dir, name, strerror(-rc));
+		return say(err, errlen, rc, "journal: cannot write %s/%s: %s%s", j->dir, name,
+			   strerror(-rc), image ? "; nothing was committed" : "");
 	int cut = errno;
 	j->broken = true;
-	if (!w->header) {
+	if (!w->header || !image) {
 		snprintf(j->broken_msg, sizeof j->broken_msg, "%s/%s could not be written (%s) "
 			 "nor cut back (%s); restart the daemon", j->dir, name, strerror(-rc),
 			 strerror(cut));
@@ -774,24 +777,61 @@ static void collect_garbage(struct journal *j, const struct names *keep)
 	closedir(d);
 }
 
-/* Opens (creating if needed) journal file `index` for appending. */
-static int open_journal_file(struct journal *j, uint64_t index, char *err, size_t errlen)
+/* Opens (creating if needed, durably) journal file `index`: *fd and *size. */
+static int open_journal_fd(struct journal *j, uint64_t index, int *fd, uint64_t *size,
+			   char *err, size_t errlen)
 {
 	char name[32];
 	journal_name(name, index);
-	int fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	*fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || fsync(j->dirfd) < 0) {
+	if (*fd < 0 || fstat(*fd, &st) < 0 || fsync(j->dirfd) < 0) {
 		int e = errno;
-		if (fd >= 0)
-			close(fd);
+		if (*fd >= 0)
+			close(*fd);
 		return say(err, errlen, -e, "cannot open %s/%s: %s", j->dir, name, strerror(e));
 	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Makes journal file `index` the one appended to. */
+static int open_journal_file(struct journal *j, uint64_t index, char *err, size_t errlen)
+{
+	int fd;
+	uint64_t size;
+	int rc = open_journal_fd(j, index, &fd, &size, err, errlen);
+	if (rc)
+		return rc;
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = fd;
 	j->index = index;
-	j->fsize = (uint64_t)st.st_size;
+	j->fsize = size;
+	return 0;
+}
+
+/* Moves appends on to the next journal file. The old file ends by naming the new one
+ * (a NEXT record), written only once the new one is durably there: a restart that
+ * finds a NEXT record naming a missing file knows the newest journal was lost. */
+static int rotate(struct journal *j, char *err, size_t errlen)
+{
+	int fd;
+	uint64_t size;
+	int rc = open_journal_fd(j, j->index + 1, &fd, &size, err, errlen);
+	if (rc)
+		return rc;
+	struct rec_writer w;
+	rw_begin(&w, j->fd, j->fsize);
+	rc = finish_append(j, &w, KIND_NEXT, NULL, j->index + 1, err, errlen);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	close(j->fd);
+	j->fd = fd;
+	j->index++;
+	j->fsize = size;
 	return 0;
 }
 
@@ -930,9 +970,8 @@ static void maybe_compact(struct journal *j)
 		state_copy(&e->st, &v[i].st);
 		v[i].generation = e->generation;
 	}
-	char err[300];
-	uint64_t bytes = j->journal_bytes, records = j->journal_records;
-	if (!ok || open_journal_file(j, j->index + 1, err, sizeof err)) {
+	char err[600];
+	if (!ok || rotate(j, err, sizeof err)) {
 		compaction_failed(j, ok ? err : "out of memory");
 		if (v)
 			snap_free(v, j->nentries);
@@ -941,8 +980,8 @@ static void maybe_compact(struct journal *j)
 	j->snap = v;
 	j->nsnap = j->nentries;
 	j->snap_next = j->index;
-	j->rotated_bytes = bytes;
-	j->rotated_records = records;
+	j->rotated_bytes = j->journal_bytes;
+	j->rotated_records = j->journal_records;
 	names_clear(&j->blobs);
 	j->compacting = true;
 	pthread_cond_signal(&j->wake);
@@ -1261,18 +1300,20 @@ static bool parse_count(const char *p, size_t len, uint64_t *out)
 
 /* Replays every record of a file. A damaged record is an error, except an append cut
  * short at the end of the last journal file (`tail_ok`): *torn_at gets its offset
- * (UINT64_MAX: none). Nothing is ever appended after a record that was cut short (the
- * next start cuts it off first), so only the end of the last file can be torn: a bad
- * record that a good one follows is damage. */
+ * (UINT64_MAX: none). *next gets the index a NEXT record names (0: none). Nothing is
+ * ever appended after a record that was cut short (the next start cuts it off first),
+ * so only the end of the last file (or of the one before an empty last file) can be
+ * torn: a bad record that a good one follows is damage. */
 static int replay_file(struct journal *j, struct ctl_registry *r, const char *name,
 		       bool is_snapshot, bool tail_ok, uint64_t *torn_at, uint64_t *first_index,
-		       char *err, size_t errlen)
+		       uint64_t *next, char *err, size_t errlen)
 {
 	struct mapped m;
 	int rc = map_file(j, name, &m, err, errlen);
 	if (rc)
 		return rc;
 	*torn_at = UINT64_MAX;
+	*next = 0;
 	uint64_t states = 0, want_states = UINT64_MAX;
 	for (uint64_t off = 0; off < m.len;) {
 		uint32_t kind;
@@ -1296,7 +1337,8 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 		}
 		bool head = kind == KIND_HEAD;
 		bool fits = is_snapshot ? (off == 0) == head && (head || kind == KIND_STATE)
-					: kind == KIND_CREATE || kind == KIND_BATCH;
+					: kind == KIND_CREATE || kind == KIND_BATCH ||
+					  (kind == KIND_NEXT && off + HEADER + len == m.len);
 		if (!fits) {
 			rc = damaged(j, name, off, err, errlen, "record kind %u does not belong "
 				     "there", kind);
@@ -1305,7 +1347,9 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 		j->journal_records += !is_snapshot;
 		states += kind == KIND_STATE;
 		char why[1024];
-		if (head) {
+		if (kind == KIND_NEXT) {
+			*next = generation;
+		} else if (head) {
 			*first_index = generation;
 			if (len && !parse_count(payload, len, &want_states)) {
 				rc = damaged(j, name, off, err, errlen, "its first record does not "
@@ -1448,8 +1492,9 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 	bool have_snapshot = fstatat(j->dirfd, "snapshot", &st, 0) == 0;
 	if (have_snapshot) {
 		j->snapshot_bytes = (uint64_t)st.st_size;
-		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, err,
-				 errlen);
+		uint64_t none;
+		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, &none,
+				 err, errlen);
 	} else if (errno != ENOENT) {
 		rc = say(err, errlen, -errno, "cannot read %s/snapshot: %s", j->dir,
 			 strerror(errno));
@@ -1460,21 +1505,40 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 		rc = list_journals(j, j->first_index, &idx, &n, err, errlen);
 	if (!rc)
 		rc = check_sequence(j, have_snapshot, idx, n, err, errlen);
-	char last[32] = "";
-	for (size_t i = 0; i < n && !rc; i++) {
-		journal_name(last, idx[i]);
-		rc = replay_file(j, r, last, false, i + 1 == n, &torn_at, &j->first_index, err,
-				 errlen);
-	}
-	uint64_t last_size = 0;
+	uint64_t *sizes = n ? calloc(n, sizeof *sizes) : NULL;
+	if (n && !sizes)
+		rc = say(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
 		char name[32];
 		journal_name(name, idx[i]);
-		if (fstatat(j->dirfd, name, &st, 0) == 0) {
-			j->journal_bytes += (uint64_t)st.st_size;
-			last_size = (uint64_t)st.st_size;
+		if (fstatat(j->dirfd, name, &st, 0) == 0)
+			sizes[i] = (uint64_t)st.st_size;
+		j->journal_bytes += sizes[i];
+	}
+	/* A tear can end the last file, or the one before it when the last is empty: a
+	 * crash while the old file was being closed with its NEXT record. */
+	char torn_file[32] = "";
+	uint64_t torn_off = 0, torn_size = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char name[32];
+		journal_name(name, idx[i]);
+		bool tail_ok = i + 1 == n || (i + 2 == n && !sizes[n - 1]);
+		uint64_t next;
+		rc = replay_file(j, r, name, false, tail_ok, &torn_at, &j->first_index, &next, err,
+				 errlen);
+		if (!rc && torn_at != UINT64_MAX) {
+			snprintf(torn_file, sizeof torn_file, "%s", name);
+			torn_off = torn_at;
+			torn_size = sizes[i];
+		}
+		if (!rc && next && (i + 1 == n || idx[i + 1] != next)) {
+			char missing[32];
+			journal_name(missing, next);
+			rc = damaged(j, missing, UINT64_MAX, err, errlen, "it is missing, and %s "
+				     "ends by naming it", name);
 		}
 	}
+	free(sizes);
 	uint64_t append_index = n ? idx[n - 1] : j->first_index;
 	free(idx);
 	for (size_t i = 0; i < j->nentries && !rc; i++) {
@@ -1489,19 +1553,19 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 	if (rc || dry)
 		return rc;
 	char torn[160] = "";
-	if (torn_at != UINT64_MAX) {
+	if (*torn_file) {
 		/* Never acknowledged: cut it off so appends follow whole records. */
-		int fd = openat(j->dirfd, last, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || ftruncate(fd, (off_t)torn_at) < 0 || fsync(fd) < 0)
+		int fd = openat(j->dirfd, torn_file, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)torn_off) < 0 || fsync(fd) < 0)
 			rc = say(err, errlen, -errno, "cannot cut the torn end off %s/%s: %s",
-				 j->dir, last, strerror(errno));
+				 j->dir, torn_file, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		if (rc)
 			return rc;
 		snprintf(torn, sizeof torn, "; dropped a torn record (never acknowledged) at %s "
-			 "offset %" PRIu64, last, torn_at);
-		j->journal_bytes -= last_size - torn_at;
+			 "offset %" PRIu64, torn_file, torn_off);
+		j->journal_bytes -= torn_size - torn_off;
 	}
 	rc = open_journal_file(j, append_index, err, errlen);
 	if (rc)

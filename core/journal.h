@@ -13,8 +13,10 @@
  *    journal file with no good record after it (a crash in the middle of an append) was
  *    never acknowledged: it is dropped and cut off, and status says so. Any other damage
  *    refuses to start, naming file and offset and changing no file: a bad record that a
- *    good one follows, a journal file missing from the sequence the snapshot starts, a
- *    missing snapshot, an executable under exe/ whose bytes do not hash to its name.
+ *    good one follows, a journal file missing from the sequence the snapshot starts
+ *    (each file that appends moved on from names the next), a missing snapshot or one
+ *    with fewer images than it counts, an executable under exe/ whose bytes do not
+ *    hash to its name.
  *  - journal_recover keeps the longest undamaged prefix of that history and moves the
  *    rest into damaged/N/, never deleting a file.
  *  - The bytes an `exe` command (or `image ... create exe=`) read are stored by content

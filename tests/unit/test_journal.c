@@ -754,6 +754,83 @@ static void test_damaged_executable(void)
 	free_view(&before_v2);
 }
 
+/* Checks that dir restores to an acknowledged generation below `below` and returns it;
+ * gens[g] is what generation g showed. */
+static uint64_t expect_older_generation(const char *dir, const struct view *gens,
+					uint64_t below, const char *when)
+{
+	struct ctl_registry *r = open_ok(dir, HUGE_COMPACT);
+	struct gen *g = image_current(ctl_registry_at(r, 0));
+	uint64_t kept = gen_number(g);
+	gen_unref(g);
+	ctl_registry_free(r);
+	CU_ASSERT_FATAL(kept >= 1 && kept < below);
+	expect_view(dir, &gens[kept], when);
+	return kept;
+}
+
+/* A journal file that appends moved on from names the next one: losing the newest
+ * file refuses to start. A crash while that name was being written (the newest file
+ * still empty) is a tear. */
+static void test_newest_journal_lost(void)
+{
+	enum { N = 120 };
+	char dir[4096], copy[4200], tmp[4200], path[4400], want[4600];
+	fresh_dir(dir, sizeof dir, "newest");
+	struct ctl_registry *r = open_ok(dir, 4096);
+	struct image_origin o = {.has_uuid = true, .uuid = {5, 5}};
+	char err[512];
+	static struct view gens[N + 3];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	take_view(r, &gens[1]);
+	run_ok(r, STEPS[0]);
+	take_view(r, &gens[2]);
+	unit_fmt(tmp, sizeof tmp, "%s/snapshot.tmp", dir);
+	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);   /* snapshots fail: journal files pile up */
+	for (int i = 0; i < N; i++) {
+		char cmd[200];
+		unit_fmt(cmd, sizeof cmd, "fn %d name=f%d low_pc=0x%llx size=8 file=1 line=%d\n",
+			 100 + i, i, 0x100010000ull + (unsigned)i * 16, i + 1);
+		run_ok(r, cmd);
+		take_view(r, &gens[3 + i]);
+		free(settled_status(r));
+	}
+	ctl_registry_free(r);
+	CU_ASSERT_FATAL(rmdir(tmp) == 0);
+	char *names = unit_sh_out("cd '%s' && ls journal.* | tail -2 | tr '\\n' ' '", dir);
+	CU_ASSERT_FATAL(names != NULL && strlen(names) == 50);
+	char prev[32], newest[32];
+	CU_ASSERT_FATAL(sscanf(names, "%31s %31s", prev, newest) == 2);
+	free(names);
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+
+	fresh_copy(dir, copy);
+	unit_fmt(path, sizeof path, "%s/%s", copy, newest);
+	CU_ASSERT_FATAL(unlink(path) == 0);
+	unit_fmt(want, sizeof want, "%s is damaged: it is missing, and %s ends by naming it",
+		 path, prev);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "kept image Foo at generation", NULL);
+	expect_older_generation(copy, gens, N + 2, "recovered without the newest journal");
+
+	/* The newest file empty, the name of it in the one before torn: a crash in the
+	 * middle of moving on. */
+	fresh_copy(dir, copy);
+	CU_ASSERT_FATAL(truncate(path, 0) == 0);
+	unit_fmt(path, sizeof path, "%s/%s", copy, prev);
+	uint64_t size = file_size(path);
+	CU_ASSERT_FATAL(truncate(path, (off_t)(size - 5)) == 0);
+	r = open_ok(copy, HUGE_COMPACT);
+	char *status = status_of(r);
+	CU_ASSERT(strstr(status, "dropped a torn record") != NULL);
+	free(status);
+	ctl_registry_free(r);
+	CU_ASSERT_EQUAL(file_size(path), size - 32);
+	expect_older_generation(copy, gens, N + 2, "a torn name of the next file");
+	for (int i = 1; i < N + 3; i++)
+		free_view(&gens[i]);
+}
+
 /* A rejected batch writes nothing; a directory serves one registry at a time. */
 static void test_rejected_batches_leave_no_trace_and_the_lock_holds(void)
 {
@@ -844,6 +921,8 @@ static const struct unit_test journal_tests[] = {
 	  test_bad_record_before_good_ones },
 	{ "missing journal files and snapshots refuse; recovery", test_missing_files },
 	{ "a damaged executable refuses; recovery", test_damaged_executable },
+	{ "the newest journal file lost refuses; a torn move to it does not",
+	  test_newest_journal_lost },
 	{ "rejected batches leave no trace; one daemon per directory",
 	  test_rejected_batches_leave_no_trace_and_the_lock_holds },
 	{ "max_memory refuses commits and images", test_memory_limit },
