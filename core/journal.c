@@ -103,7 +103,7 @@ struct journal {
 	/* After a failure the next compaction waits for this much journal: retrying at
 	 * every commit would start a journal file per commit. */
 	uint64_t retry_bytes, retry_records;
-	char restore_msg[700];
+	char restore_msg[1100];
 	char restore_warn[1200];  /* what of it the operator must hear of, or "" */
 	/* Where restoring found damage (a record, or a missing file), for recovery. */
 	bool damaged;
@@ -1450,6 +1450,27 @@ static void settle_unknown(struct journal *j, struct ctl_registry *r, char *out,
 	fsync(j->dirfd);
 }
 
+/* "; ..." when damaged/ holds what journal_recover moved aside, else "": a reminder at
+ * every start until someone has looked at it. */
+static const char *recovered_note(struct journal *j)
+{
+	static const char note[] = "; damaged/ holds files that dsymfs recover moved aside "
+				   "(look, then remove them)";
+	int fd = openat(j->dirfd, "damaged", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return "";
+	}
+	bool any = false;
+	struct dirent *de;
+	while (!any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	closedir(d);
+	return any ? note : "";
+}
+
 /* Checks that the journal files are the ones the snapshot expects: from the first
  * index it does not cover (1 without a snapshot) on, none missing. A journal file is
  * created before the snapshot that names it, so it exists even if empty. */
@@ -1581,13 +1602,14 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 		decls += gen_ndecls(g);
 		gen_unref(g);
 	}
-	if (*torn || *settled)
-		snprintf(j->restore_warn, sizeof j->restore_warn, "state_dir %s: %s%s", j->dir,
-			 *torn ? torn + 2 : settled + 2, *torn && *settled ? settled : "");
+	char notes[900];
+	snprintf(notes, sizeof notes, "%s%s%s", torn, settled, recovered_note(j));
+	if (*notes)
+		snprintf(j->restore_warn, sizeof j->restore_warn, "state_dir %s: %s", j->dir,
+			 notes + 2);
 	snprintf(j->restore_msg, sizeof j->restore_msg, "restored %zu image(s), %" PRIu64
-		 " functions, in %.3f s%s%s", j->nentries, decls,
-		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, torn,
-		 settled);
+		 " functions, in %.3f s%s", j->nentries, decls,
+		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, notes);
 	return 0;
 }
 
