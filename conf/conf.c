@@ -574,6 +574,7 @@ int conf_registry_new(const struct conf *c, struct ctl_registry **out, char *err
 		return rc;
 	}
 	char why[512];
+	bool notice = false;
 	if (c->state_dir) {
 		rc = journal_attach(r, c->state_dir, c->compact_bytes, why, sizeof why);
 		if (rc) {
@@ -581,6 +582,9 @@ int conf_registry_new(const struct conf *c, struct ctl_registry **out, char *err
 			ctl_registry_free(r);
 			return rc;
 		}
+		notice = *why;
+		if (notice)
+			snprintf(err, errlen, "%s", why);
 	}
 	for (size_t i = 0; i < c->nimages; i++) {
 		const struct conf_image *im = &c->images[i];
@@ -595,6 +599,8 @@ int conf_registry_new(const struct conf *c, struct ctl_registry **out, char *err
 			return rc;
 		}
 	}
+	if (!notice && errlen)
+		*err = 0;
 	*out = r;
 	return 0;
 }

@@ -68,7 +68,8 @@ void conf_free(struct conf *c);
  * the journal already holds keeps its journaled identity. *out is owned by the caller
  * (ctl_registry_free). Errors are those of ctl_registry_new/journal_attach/
  * ctl_registry_add; err names
- * the image section ("ORIGIN:LINE: image NAME: ..."). */
+ * the image section ("ORIGIN:LINE: image NAME: ..."). On success err holds the
+ * journal's notice for the log (journal_attach), or "". */
 int conf_registry_new(const struct conf *c, struct ctl_registry **out, char *err,
 		      size_t errlen);
 

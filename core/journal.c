@@ -2,13 +2,17 @@
  *
  * Record kinds and their payloads (protocol text, one command per line):
  *   HEAD    first record of a snapshot; generation = the first journal index it does
- *           not cover; empty payload.
+ *           not cover; payload: the number of STATE records after it in decimal and a
+ *           newline (so that a snapshot cut at a record boundary does not verify), or
+ *           empty (snapshots written before the count was added).
  *   CREATE  `image NAME create exe=BLOB` or `image NAME create uuid=U arch=A`;
  *           generation 1.
  *   BATCH   `image NAME` then the batch's commands (`exe BLOB` for an executable);
  *           generation = the one the commit published.
  *   STATE   (snapshots only) a CREATE line, then one batch that rebuilds the image's
  *           whole state on top of it; generation = the image's generation.
+ *   NEXT    (journals only) the last record of a journal file that appends moved on
+ *           from; generation = the index of the next file; empty payload.
  * BLOB is a name under exe/. Replaying applies the same commands to the same state, and
  * every command is deterministic given the executable's bytes, so the bytes come back.
  */
@@ -37,7 +41,7 @@
 #include "macho.h"
 #include "state.h"
 
-enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE };
+enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT };
 
 #define HEADER 32
 #define MAGIC "DSJ1"
@@ -92,11 +96,20 @@ struct journal {
 	size_t nsnap;
 	uint64_t snap_next;       /* the journal index the snapshot starts after */
 	uint64_t rotated_bytes, rotated_records;  /* in the files it covers */
-	uint64_t appended, compactions;
+	uint64_t appended, compactions, compaction_failures;
 	bool broken;              /* a failed append could not be cut off: refuse more */
-	char broken_msg[300];
-	char compact_msg[300];    /* the last compaction failure, or "" */
-	char restore_msg[300];
+	char broken_msg[700];
+	char compact_msg[700];    /* the last compaction failure, or "" */
+	/* After a failure the next compaction waits for this much journal: retrying at
+	 * every commit would start a journal file per commit. */
+	uint64_t retry_bytes, retry_records;
+	char restore_msg[1100];
+	char restore_warn[1200];  /* what of it the operator must hear of, or "" */
+	/* Where restoring found damage (a record, or a missing file), for recovery. */
+	bool damaged;
+	char damaged_file[32];
+	uint64_t damaged_off;     /* UINT64_MAX: the file as a whole */
+	char damaged_msg[600];
 };
 
 /* ---- CRC-32C (Castagnoli), slicing by 8 ---- */
@@ -192,6 +205,7 @@ struct rec_writer {
 	uint32_t crc;
 	struct enc_buf buf;       /* payload not yet written */
 	int rc;
+	bool header;              /* the header's write was tried: the record may be whole */
 };
 
 static void rw_begin(struct rec_writer *w, int fd, uint64_t off)
@@ -231,6 +245,7 @@ static int rw_end(struct rec_writer *w, uint32_t kind, uint64_t generation)
 	put_le(h + 8, w->off - w->start - HEADER, 8);
 	put_le(h + 16, generation, 8);
 	put_le(h + 24, crc32c(w->crc, h, 24), 4);
+	w->header = true;
 	return pwrite_all(w->fd, w->start, h, HEADER);
 }
 
@@ -348,9 +363,31 @@ static void names_clear(struct names *s)
 
 /* ---- appending ---- */
 
-/* Makes the record ending at w->off durable, or cuts it off again. */
+/* Notes in `unknown` which commit's outcome is unknown, so that the next start can say
+ * whether it survived. Returns 0 or -errno. */
+static int note_unknown(struct journal *j, const char *image, uint64_t generation)
+{
+	char text[600];
+	int len = snprintf(text, sizeof text, "%" PRIu64 " %s\n", generation, image);
+	int fd = openat(j->dirfd, "unknown.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? -errno : pwrite_all(fd, 0, text, (size_t)len);
+	if (!rc && fdatasync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!rc && (renameat(j->dirfd, "unknown.tmp", j->dirfd, "unknown") < 0 ||
+		    fsync(j->dirfd) < 0))
+		rc = -errno;
+	return rc;
+}
+
+/* Makes the record ending at w->off durable, or cuts it off again. When it can be
+ * neither synced nor cut back and its header was written, nobody can tell whether it
+ * is durable: the answer says so, and every later commit is refused until a restart
+ * settles it (the record is whole on disk, or it is a torn tail). image: the image a
+ * commit or creation is of; NULL for a record no answer depends on (NEXT). */
 static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
-			 uint64_t generation, char *err, size_t errlen)
+			 const char *image, uint64_t generation, char *err, size_t errlen)
 {
 	int rc = rw_end(w, kind, generation);
 	if (!rc && fdatasync(j->fd) < 0)
@@ -364,14 +401,33 @@ static int finish_append(struct journal *j, struct rec_writer *w, uint32_t kind,
 	}
 	char name[32];
 	journal_name(name, j->index);
-	if (ftruncate(j->fd, (off_t)j->fsize) < 0 || fdatasync(j->fd) < 0) {
-		j->broken = true;
-		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: %s/%s could not be "
-			 "written (%s) nor cut back; restart the daemon", j->dir, name,
-			 strerror(-rc));
+	if (ftruncate(j->fd, (off_t)j->fsize) == 0 && fdatasync(j->fd) == 0)
+		return say(err, errlen, rc, "journal: cannot write %s/%s: %s%s", j->dir, name,
+			   strerror(-rc), image ? "; nothing was committed" : "");
+	int cut = errno;
+	j->broken = true;
+	if (!w->header || !image) {
+		snprintf(j->broken_msg, sizeof j->broken_msg, "%s/%s could not be written (%s) "
+			 "nor cut back (%s); restart the daemon", j->dir, name, strerror(-rc),
+			 strerror(cut));
+		return say(err, errlen, rc, "journal: cannot write %s/%s: %s; nothing was "
+			   "committed, but the journal cannot be cut back (%s): commits are "
+			   "refused until the daemon is restarted", j->dir, name, strerror(-rc),
+			   strerror(cut));
 	}
-	return say(err, errlen, rc, "journal: cannot write %s/%s: %s; nothing was committed",
-		   j->dir, name, strerror(-rc));
+	int noted = note_unknown(j, image, generation);
+	char note[200] = "";
+	if (noted)
+		snprintf(note, sizeof note, " (it could not be noted in %s/unknown: %s, so the "
+			 "restart cannot tell)", j->dir, strerror(-noted));
+	snprintf(j->broken_msg, sizeof j->broken_msg, "%s/%s could not be synced (%s) nor cut "
+		 "back (%s): whether image %s generation %" PRIu64 " survives is unknown; "
+		 "restart the daemon%s", j->dir, name, strerror(-rc), strerror(cut), image,
+		 generation, note);
+	return say(err, errlen, rc, "journal: cannot write %s/%s (%s) nor cut it back (%s): "
+		   "the outcome of this commit is unknown; after a restart `status` says whether "
+		   "it survived%s; commits are refused until the daemon is restarted", j->dir, name,
+		   strerror(-rc), strerror(cut), note);
 }
 
 static void put_create_line(struct enc_buf *b, struct image *im, const char *exe)
@@ -416,7 +472,7 @@ static int add_entry(struct journal *j, struct image *im, const char *exe)
 
 static int refuse_broken(struct journal *j, char *err, size_t errlen)
 {
-	return say(err, errlen, -EIO, "%s", j->broken_msg);
+	return say(err, errlen, -EIO, "journal: %s", j->broken_msg);
 }
 
 static void maybe_compact(struct journal *j);
@@ -436,13 +492,13 @@ static int on_created(void *arg, struct image *im, const uint8_t *exe, size_t ex
 		struct rec_writer w;
 		rw_begin(&w, j->fd, j->fsize);
 		put_create_line(&w.buf, im, blob);
-		rc = finish_append(j, &w, KIND_CREATE, 1, err, errlen);
+		rc = finish_append(j, &w, KIND_CREATE, image_name(im), 1, err, errlen);
 	}
 	/* Only memory can fail now, and the creation is durable: a later snapshot then
 	 * misses the image, so refuse to go on rather than lose it. */
 	if (!rc && add_entry(j, im, blob)) {
 		j->broken = true;
-		snprintf(j->broken_msg, sizeof j->broken_msg, "journal: out of memory; restart "
+		snprintf(j->broken_msg, sizeof j->broken_msg, "out of memory; restart "
 			 "the daemon");
 	}
 	pthread_mutex_unlock(&j->lock);
@@ -479,7 +535,8 @@ static int on_committed(void *arg, struct image *im, const struct image_batch_vi
 			cmd_format(&w.buf, &c);
 			rw_maybe_flush(&w);
 		}
-		rc = finish_append(j, &w, KIND_BATCH, v->generation, err, errlen);
+		rc = finish_append(j, &w, KIND_BATCH, image_name(im), v->generation, err,
+				   errlen);
 	}
 	if (!rc) {
 		state_release(&e->st);
@@ -502,8 +559,9 @@ static void on_status(void *arg, struct enc_buf *b)
 	cmd_format_value(b, j->dir);
 	enc_buf_printf(b, " snapshot_bytes=%" PRIu64 " journal_bytes=%" PRIu64
 		       " journal_records=%" PRIu64 " compact_bytes=%" PRIu64 " compactions=%" PRIu64
-		       " state=%s\n", j->snapshot_bytes, j->journal_bytes, j->journal_records,
-		       j->compact_bytes, j->compactions,
+		       " compaction_failures=%" PRIu64 " state=%s\n", j->snapshot_bytes,
+		       j->journal_bytes, j->journal_records, j->compact_bytes, j->compactions,
+		       j->compaction_failures,
 		       j->broken ? "broken" : j->compacting ? "compacting" : "ok");
 	if (*j->restore_msg)
 		enc_buf_printf(b, "journal: %s\n", j->restore_msg);
@@ -700,7 +758,8 @@ static void collect_garbage(struct journal *j, const struct names *keep)
 			uint64_t index;
 			char tail;
 			if ((sscanf(de->d_name, "journal.%16" SCNx64 "%c", &index, &tail) == 1 &&
-			     index < j->first_index) || !strcmp(de->d_name, "snapshot.tmp"))
+			     index < j->first_index) || !strcmp(de->d_name, "snapshot.tmp") ||
+			    !strcmp(de->d_name, "unknown.tmp"))
 				unlinkat(j->dirfd, de->d_name, 0);
 		}
 		closedir(d);
@@ -718,24 +777,61 @@ static void collect_garbage(struct journal *j, const struct names *keep)
 	closedir(d);
 }
 
-/* Opens (creating if needed) journal file `index` for appending. */
-static int open_journal_file(struct journal *j, uint64_t index, char *err, size_t errlen)
+/* Opens (creating if needed, durably) journal file `index`: *fd and *size. */
+static int open_journal_fd(struct journal *j, uint64_t index, int *fd, uint64_t *size,
+			   char *err, size_t errlen)
 {
 	char name[32];
 	journal_name(name, index);
-	int fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	*fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || fsync(j->dirfd) < 0) {
+	if (*fd < 0 || fstat(*fd, &st) < 0 || fsync(j->dirfd) < 0) {
 		int e = errno;
-		if (fd >= 0)
-			close(fd);
+		if (*fd >= 0)
+			close(*fd);
 		return say(err, errlen, -e, "cannot open %s/%s: %s", j->dir, name, strerror(e));
 	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Makes journal file `index` the one appended to. */
+static int open_journal_file(struct journal *j, uint64_t index, char *err, size_t errlen)
+{
+	int fd;
+	uint64_t size;
+	int rc = open_journal_fd(j, index, &fd, &size, err, errlen);
+	if (rc)
+		return rc;
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = fd;
 	j->index = index;
-	j->fsize = (uint64_t)st.st_size;
+	j->fsize = size;
+	return 0;
+}
+
+/* Moves appends on to the next journal file. The old file ends by naming the new one
+ * (a NEXT record), written only once the new one is durably there: a restart that
+ * finds a NEXT record naming a missing file knows the newest journal was lost. */
+static int rotate(struct journal *j, char *err, size_t errlen)
+{
+	int fd;
+	uint64_t size;
+	int rc = open_journal_fd(j, j->index + 1, &fd, &size, err, errlen);
+	if (rc)
+		return rc;
+	struct rec_writer w;
+	rw_begin(&w, j->fd, j->fsize);
+	rc = finish_append(j, &w, KIND_NEXT, NULL, j->index + 1, err, errlen);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	close(j->fd);
+	j->fd = fd;
+	j->index++;
+	j->fsize = size;
 	return 0;
 }
 
@@ -760,8 +856,11 @@ static int write_snapshot(struct journal *j, const struct snap_image *v, size_t 
 			   strerror(errno));
 	struct rec_writer w;
 	rw_begin(&w, fd, 0);
+	enc_buf_printf(&w.buf, "%zu\n", n);
 	int rc = rw_end(&w, KIND_HEAD, next);
-	uint64_t off = HEADER;
+	if (rc)
+		say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir, strerror(-rc));
+	uint64_t off = w.off;
 	for (size_t i = 0; i < n && !rc; i++) {
 		rw_begin(&w, fd, off);
 		enc_buf_put(&w.buf, v[i].create, strlen(v[i].create));
@@ -790,6 +889,16 @@ static int write_snapshot(struct journal *j, const struct snap_image *v, size_t 
 	return rc;
 }
 
+/* Notes why a compaction failed (for `status`) and puts the next try off until the
+ * journal has grown again. With the lock held. */
+static void compaction_failed(struct journal *j, const char *why)
+{
+	snprintf(j->compact_msg, sizeof j->compact_msg, "%s", why);
+	j->compaction_failures++;
+	j->retry_bytes = j->journal_bytes + j->compact_bytes;
+	j->retry_records = j->journal_records + COMPACT_RECORDS;
+}
+
 /* The compactor thread: writes each snapshot the journal rotated for, then retires the
  * journal files it covers. Commits go on meanwhile, into the new journal file. */
 static void *compactor(void *arg)
@@ -805,7 +914,7 @@ static void *compactor(void *arg)
 		size_t n = j->nsnap;
 		uint64_t next = j->snap_next, size = 0;
 		pthread_mutex_unlock(&j->lock);
-		char err[300];
+		char err[300] = "";
 		int rc = write_snapshot(j, v, n, next, &size, err, sizeof err);
 		pthread_mutex_lock(&j->lock);
 		if (!rc) {
@@ -816,6 +925,7 @@ static void *compactor(void *arg)
 			j->journal_records -= j->rotated_records;
 			j->compactions++;
 			j->compact_msg[0] = 0;
+			j->retry_bytes = j->retry_records = 0;
 			struct names keep = {0};
 			bool ok = true;
 			for (size_t i = 0; i < n; i++)
@@ -824,7 +934,7 @@ static void *compactor(void *arg)
 				collect_garbage(j, &keep);
 			names_clear(&keep);
 		} else {
-			snprintf(j->compact_msg, sizeof j->compact_msg, "%s", err);
+			compaction_failed(j, *err ? err : strerror(-rc));
 		}
 		snap_free(v, n);
 		j->snap = NULL;
@@ -840,9 +950,10 @@ static void *compactor(void *arg)
  * hands copies of every image's state to the compactor. */
 static void maybe_compact(struct journal *j)
 {
-	bool big = j->journal_bytes >= j->compact_bytes && j->journal_bytes >= j->snapshot_bytes;
-	if (j->compacting || j->broken || !j->have_compactor ||
-	    (!big && j->journal_records < COMPACT_RECORDS))
+	bool big = j->journal_bytes >= j->compact_bytes && j->journal_bytes >= j->snapshot_bytes &&
+		   j->journal_bytes >= j->retry_bytes;
+	bool many = j->journal_records >= COMPACT_RECORDS && j->journal_records >= j->retry_records;
+	if (j->compacting || j->broken || !j->have_compactor || (!big && !many))
 		return;
 	struct snap_image *v = calloc(j->nentries ? j->nentries : 1, sizeof *v);
 	bool ok = v != NULL;
@@ -859,10 +970,9 @@ static void maybe_compact(struct journal *j)
 		state_copy(&e->st, &v[i].st);
 		v[i].generation = e->generation;
 	}
-	char err[300];
-	uint64_t bytes = j->journal_bytes, records = j->journal_records;
-	if (!ok || open_journal_file(j, j->index + 1, err, sizeof err)) {
-		snprintf(j->compact_msg, sizeof j->compact_msg, "%s", ok ? err : "out of memory");
+	char err[600];
+	if (!ok || rotate(j, err, sizeof err)) {
+		compaction_failed(j, ok ? err : "out of memory");
 		if (v)
 			snap_free(v, j->nentries);
 		return;
@@ -870,8 +980,8 @@ static void maybe_compact(struct journal *j)
 	j->snap = v;
 	j->nsnap = j->nentries;
 	j->snap_next = j->index;
-	j->rotated_bytes = bytes;
-	j->rotated_records = records;
+	j->rotated_bytes = j->journal_bytes;
+	j->rotated_records = j->journal_records;
 	names_clear(&j->blobs);
 	j->compacting = true;
 	pthread_cond_signal(&j->wake);
@@ -917,33 +1027,68 @@ static void unmap_file(struct mapped *m)
 		munmap((void *)m->p, m->len);
 }
 
-/* One record at off: 1 and its fields, 0 at the end, -EAGAIN when the bytes there
- * look like an append cut short (the header, written last, is missing or unfinished,
- * or the record runs to the end of the file), or -EINVAL for any other damage. */
-static int next_record(const struct mapped *m, uint64_t off, uint32_t *kind,
-		       uint64_t *generation, const char **payload, size_t *len)
+/* Is there a whole record with a good checksum at off? Fills its fields if so. */
+static bool record_at(const struct mapped *m, uint64_t off, uint32_t *kind,
+		      uint64_t *generation, const char **payload, size_t *len)
 {
-	static const uint8_t unwritten[HEADER];
-	if (off == m->len)
-		return 0;
 	if (m->len - off < HEADER)
-		return -EAGAIN;
+		return false;
 	const uint8_t *h = m->p + off;
-	if (!memcmp(h, unwritten, HEADER))
-		return -EAGAIN;
 	uint64_t n = get_le(h + 8, 8);
-	if (memcmp(h, MAGIC, 4) || get_le(h + 28, 4))
-		return -EINVAL;
-	if (n > m->len - off - HEADER)
-		return -EAGAIN;
-	uint32_t crc = crc32c(crc32c(0, h + HEADER, n), h, 24);
-	if (crc != get_le(h + 24, 4))
-		return off + HEADER + n == m->len ? -EAGAIN : -EINVAL;
+	if (memcmp(h, MAGIC, 4) || get_le(h + 28, 4) || n > m->len - off - HEADER)
+		return false;
+	if (crc32c(crc32c(0, h + HEADER, n), h, 24) != get_le(h + 24, 4))
+		return false;
 	*kind = (uint32_t)get_le(h + 4, 4);
 	*generation = get_le(h + 16, 8);
 	*payload = (const char *)h + HEADER;
 	*len = (size_t)n;
-	return 1;
+	return true;
+}
+
+/* The offset of the first whole record with a good checksum after off, or UINT64_MAX.
+ * This is what tells a tear from damage: an append cut short by a crash is the last
+ * thing in its file, while a damaged record that a good one follows is not. */
+static uint64_t next_good_record(const struct mapped *m, uint64_t off)
+{
+	for (uint64_t at = off + 1; at + HEADER <= m->len; at++) {
+		const void *hit = memmem(m->p + at, m->len - at, MAGIC, 4);
+		if (!hit)
+			break;
+		at = (uint64_t)((const uint8_t *)hit - m->p);
+		uint32_t kind;
+		uint64_t generation;
+		const char *payload;
+		size_t len;
+		if (record_at(m, at, &kind, &generation, &payload, &len))
+			return at;
+	}
+	return UINT64_MAX;
+}
+
+/* Refuses to start over damage at name:off (UINT64_MAX: the file as a whole) and
+ * remembers where, for journal_recover. The message says how to recover. */
+static int damaged(struct journal *j, const char *name, uint64_t off, char *err,
+		   size_t errlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int damaged(struct journal *j, const char *name, uint64_t off, char *err,
+		   size_t errlen, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	char at[40] = "";
+	if (off != UINT64_MAX)
+		snprintf(at, sizeof at, " at offset %" PRIu64, off);
+	j->damaged = true;
+	snprintf(j->damaged_file, sizeof j->damaged_file, "%s", name);
+	j->damaged_off = off;
+	snprintf(j->damaged_msg, sizeof j->damaged_msg, "%s/%s is damaged%s: %s", j->dir, name,
+		 at, why);
+	return say(err, errlen, -EINVAL, "%s; not starting, as acknowledged commits would be "
+		   "missing (no file was changed; `dsymfs recover --config FILE` keeps the "
+		   "history before the damage and moves the damaged files aside)", j->damaged_msg);
 }
 
 /* A parsed payload: its first line, and the commands after it as a batch. */
@@ -962,21 +1107,56 @@ static void parsed_free(struct parsed *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Turns `exe BLOB` into the blob's path. */
+/* Does exe/name hold the bytes it is named after (their hash and length)? */
+static int verify_blob(struct journal *j, const char *name, char *err, size_t errlen)
+{
+	int fd = openat(j->exefd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return say(err, errlen, e == ENOENT ? -EINVAL : -e, "names executable exe/%s, "
+			   "which cannot be read: %s", name, strerror(e));
+	}
+	size_t len = (size_t)st.st_size;
+	const uint8_t *p = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	int e = errno;
+	close(fd);
+	if (p == MAP_FAILED)
+		return say(err, errlen, -e, "cannot map exe/%s: %s", name, strerror(e));
+	char want[BLOB_MAX];
+	snprintf(want, sizeof want, "%016" PRIx64 "-%zx", fnv64(p, len), len);
+	if (len)
+		munmap((void *)p, len);
+	if (strcmp(want, name))
+		return say(err, errlen, -EINVAL, "names executable exe/%s, whose bytes are not "
+			   "the ones it is named after (they hash to %s)", name, want);
+	return 0;
+}
+
+/* Turns `exe BLOB` into the blob's path, checking the blob the first time it is
+ * named. */
 static int blob_path(struct journal *j, char **path, char *err, size_t errlen)
 {
 	if (!blob_name_ok(*path))
 		return say(err, errlen, -EINVAL, "names an executable \"%s\" that is not "
 			   "one of exe/", *path);
+	if (!names_has(&j->blobs, *path)) {
+		int rc = verify_blob(j, *path, err, errlen);
+		if (!rc && names_add(&j->blobs, *path))
+			rc = say(err, errlen, -ENOMEM, "out of memory");
+		if (rc)
+			return rc;
+	}
 	size_t n = strlen(j->dir) + strlen(*path) + 6;
 	char *full = malloc(n);
 	if (!full)
 		return say(err, errlen, -ENOMEM, "out of memory");
 	snprintf(full, n, "%s/exe/%s", j->dir, *path);
-	int rc = names_add(&j->blobs, *path);
 	free(*path);
 	*path = full;
-	return rc ? say(err, errlen, rc, "out of memory") : 0;
+	return 0;
 }
 
 static int parse_payload(struct journal *j, const char *text, size_t len, struct parsed *p,
@@ -1003,9 +1183,8 @@ static int parse_payload(struct journal *j, const char *text, size_t len, struct
 			have_head = true;
 			if (c.kind != CMD_IMAGE)
 				return say(err, errlen, -EINVAL, "does not start with an image line");
-			if (c.u.image.exe &&
-			    blob_path(j, &p->head.u.image.exe, err, errlen))
-				return -EINVAL;
+			if (c.u.image.exe && (rc = blob_path(j, &p->head.u.image.exe, err, errlen)))
+				return rc;
 			continue;
 		}
 		if (p->nitems == cap) {
@@ -1019,8 +1198,8 @@ static int parse_payload(struct journal *j, const char *text, size_t len, struct
 		}
 		p->items[p->nitems++] = (struct image_item){c, line_no};
 		if (c.kind == CMD_EXE &&
-		    blob_path(j, &p->items[p->nitems - 1].cmd.u.exe.path, err, errlen))
-			return -EINVAL;
+		    (rc = blob_path(j, &p->items[p->nitems - 1].cmd.u.exe.path, err, errlen)))
+			return rc;
 	}
 	return have_head ? 0 : say(err, errlen, -EINVAL, "is empty");
 }
@@ -1104,59 +1283,95 @@ static int replay_record(struct journal *j, struct ctl_registry *r, uint32_t kin
 	return rc;
 }
 
+/* A HEAD record's payload: a decimal count and a newline. */
+static bool parse_count(const char *p, size_t len, uint64_t *out)
+{
+	if (len < 2 || len > 21 || p[len - 1] != '\n')
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
 /* Replays every record of a file. A damaged record is an error, except an append cut
  * short at the end of the last journal file (`tail_ok`): *torn_at gets its offset
- * (UINT64_MAX: none). Nothing is ever appended after a record that was cut short (the
- * next start cuts it off first), so only the end of the last file can be torn. */
+ * (UINT64_MAX: none). *next gets the index a NEXT record names (0: none). Nothing is
+ * ever appended after a record that was cut short (the next start cuts it off first),
+ * so only the end of the last file (or of the one before an empty last file) can be
+ * torn: a bad record that a good one follows is damage. */
 static int replay_file(struct journal *j, struct ctl_registry *r, const char *name,
 		       bool is_snapshot, bool tail_ok, uint64_t *torn_at, uint64_t *first_index,
-		       char *err, size_t errlen)
+		       uint64_t *next, char *err, size_t errlen)
 {
 	struct mapped m;
 	int rc = map_file(j, name, &m, err, errlen);
 	if (rc)
 		return rc;
 	*torn_at = UINT64_MAX;
-	uint64_t off = 0;
-	for (;;) {
+	*next = 0;
+	uint64_t states = 0, want_states = UINT64_MAX;
+	for (uint64_t off = 0; off < m.len;) {
 		uint32_t kind;
 		uint64_t generation;
 		const char *payload;
 		size_t len;
-		rc = next_record(&m, off, &kind, &generation, &payload, &len);
-		if (rc == 0)
-			break;
-		if (rc == -EAGAIN && tail_ok) {
-			*torn_at = off;
-			rc = 0;
-			break;
-		}
-		char why[1024];
-		if (rc < 0) {
-			rc = say(err, errlen, -EINVAL, "%s/%s is damaged at offset %" PRIu64
-				 " (not a whole record with a good checksum); refusing to start "
-				 "without it", j->dir, name, off);
+		if (!record_at(&m, off, &kind, &generation, &payload, &len)) {
+			uint64_t good = next_good_record(&m, off);
+			if (tail_ok && good == UINT64_MAX) {
+				*torn_at = off;
+				break;
+			}
+			if (good == UINT64_MAX)
+				rc = damaged(j, name, off, err, errlen, "not a whole record with a "
+					     "good checksum");
+			else
+				rc = damaged(j, name, off, err, errlen, "not a whole record with a "
+					     "good checksum, yet a good one follows at offset %"
+					     PRIu64, good);
 			break;
 		}
 		bool head = kind == KIND_HEAD;
 		bool fits = is_snapshot ? (off == 0) == head && (head || kind == KIND_STATE)
-					: kind == KIND_CREATE || kind == KIND_BATCH;
+					: kind == KIND_CREATE || kind == KIND_BATCH ||
+					  (kind == KIND_NEXT && off + HEADER + len == m.len);
 		if (!fits) {
-			rc = say(err, errlen, -EINVAL, "%s/%s: record kind %u does not belong at "
-				 "offset %" PRIu64, j->dir, name, kind, off);
+			rc = damaged(j, name, off, err, errlen, "record kind %u does not belong "
+				     "there", kind);
 			break;
 		}
 		j->journal_records += !is_snapshot;
-		if (head)
+		states += kind == KIND_STATE;
+		char why[1024];
+		if (kind == KIND_NEXT) {
+			*next = generation;
+		} else if (head) {
 			*first_index = generation;
-		else if ((rc = replay_record(j, r, kind, generation, payload, len, why,
-					     sizeof why))) {
-			say(err, errlen, rc, "%s/%s, record at offset %" PRIu64 ": %s", j->dir,
-			    name, off, why);
+			if (len && !parse_count(payload, len, &want_states)) {
+				rc = damaged(j, name, off, err, errlen, "its first record does not "
+					     "count the images");
+				break;
+			}
+		} else if ((rc = replay_record(j, r, kind, generation, payload, len, why,
+					       sizeof why))) {
+			if (rc == -EINVAL)
+				damaged(j, name, off, err, errlen, "%s", why);
+			else
+				say(err, errlen, rc, "%s/%s, record at offset %" PRIu64 ": %s",
+				    j->dir, name, off, why);
 			break;
 		}
 		off += HEADER + len;
 	}
+	if (!rc && is_snapshot && !m.len)
+		rc = damaged(j, name, 0, err, errlen, "it is empty");
+	if (!rc && want_states != UINT64_MAX && states != want_states)
+		rc = damaged(j, name, m.len, err, errlen, "it ends after %" PRIu64 " of its %"
+			     PRIu64 " images", states, want_states);
 	unmap_file(&m);
 	return rc;
 }
@@ -1203,18 +1418,104 @@ static int list_journals(struct journal *j, uint64_t from, uint64_t **out, size_
 	return rc;
 }
 
-static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t errlen)
+/* After a restore: says whether the commit whose outcome a failed append left unknown
+ * survived, and forgets it (it is settled now: the journal holds it whole or not). */
+static void settle_unknown(struct journal *j, struct ctl_registry *r, char *out,
+			   size_t outlen)
+{
+	int fd = openat(j->dirfd, "unknown", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char text[600];
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	close(fd);
+	text[n > 0 ? n : 0] = 0;
+	char *nl = strchr(text, '\n'), *name = strchr(text, ' ');
+	uint64_t generation = strtoull(text, NULL, 10);
+	if (!nl || !name || name > nl)
+		return;
+	*nl = 0;
+	name++;
+	struct image *im = ctl_registry_find(r, name);
+	uint64_t now = 0;
+	if (im) {
+		struct gen *g = image_current(im);
+		now = gen_number(g);
+		gen_unref(g);
+	}
+	snprintf(out, outlen, "; the commit of image %s generation %" PRIu64 ", whose outcome "
+		 "was unknown, %s", name, generation, now >= generation ? "survived" :
+		 "did not survive: send it again");
+	unlinkat(j->dirfd, "unknown", 0);
+	fsync(j->dirfd);
+}
+
+/* "; ..." when damaged/ holds what journal_recover moved aside, else "": a reminder at
+ * every start until someone has looked at it. */
+static const char *recovered_note(struct journal *j)
+{
+	static const char note[] = "; damaged/ holds files that dsymfs recover moved aside "
+				   "(look, then remove them)";
+	int fd = openat(j->dirfd, "damaged", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return "";
+	}
+	bool any = false;
+	struct dirent *de;
+	while (!any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	closedir(d);
+	return any ? note : "";
+}
+
+/* Checks that the journal files are the ones the snapshot expects: from the first
+ * index it does not cover (1 without a snapshot) on, none missing. A journal file is
+ * created before the snapshot that names it, so it exists even if empty. */
+static int check_sequence(struct journal *j, bool have_snapshot, const uint64_t *idx,
+			  size_t n, char *err, size_t errlen)
+{
+	char name[32];
+	if (!have_snapshot && n && idx[0] != 1) {
+		journal_name(name, idx[0]);
+		return damaged(j, "snapshot", UINT64_MAX, err, errlen, "it is missing, yet %s "
+			       "(not the first journal file) needs it", name);
+	}
+	if (have_snapshot && (!n || idx[0] != j->first_index)) {
+		journal_name(name, j->first_index);
+		return damaged(j, name, UINT64_MAX, err, errlen, "it is missing, and the "
+			       "snapshot covers only the journal before it");
+	}
+	for (size_t i = 1; i < n; i++)
+		if (idx[i] != idx[i - 1] + 1) {
+			char next[32];
+			journal_name(name, idx[i - 1] + 1);
+			journal_name(next, idx[i]);
+			return damaged(j, name, UINT64_MAX, err, errlen, "it is missing, and %s "
+				       "follows it", next);
+		}
+	return 0;
+}
+
+/* Restores r from the directory. `dry` (for journal_recover) changes no file: a torn
+ * tail stays, nothing is collected, no journal file is opened for appending. */
+static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *err,
+		   size_t errlen)
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	uint64_t torn_at;
+	uint64_t torn_at = UINT64_MAX;
 	j->first_index = 1;
 	struct stat st;
 	int rc = 0;
-	if (fstatat(j->dirfd, "snapshot", &st, 0) == 0) {
+	bool have_snapshot = fstatat(j->dirfd, "snapshot", &st, 0) == 0;
+	if (have_snapshot) {
 		j->snapshot_bytes = (uint64_t)st.st_size;
-		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, err,
-				 errlen);
+		uint64_t none;
+		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, &none,
+				 err, errlen);
 	} else if (errno != ENOENT) {
 		rc = say(err, errlen, -errno, "cannot read %s/snapshot: %s", j->dir,
 			 strerror(errno));
@@ -1223,34 +1524,43 @@ static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t 
 	size_t n = 0;
 	if (!rc)
 		rc = list_journals(j, j->first_index, &idx, &n, err, errlen);
-	char torn[160] = "";
-	for (size_t i = 0; i < n && !rc; i++) {
-		char name[32];
-		journal_name(name, idx[i]);
-		rc = replay_file(j, r, name, false, i + 1 == n, &torn_at, &j->first_index, err,
-				 errlen);
-		if (rc)
-			break;
-		if (torn_at != UINT64_MAX) {
-			/* Never acknowledged: cut it off so appends follow whole records. */
-			int fd = openat(j->dirfd, name, O_WRONLY | O_CLOEXEC);
-			if (fd < 0 || ftruncate(fd, (off_t)torn_at) < 0 || fsync(fd) < 0)
-				rc = say(err, errlen, -errno, "cannot cut the torn end off %s/%s: %s",
-					 j->dir, name, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			snprintf(torn, sizeof torn, "; dropped a torn record at %s offset %" PRIu64,
-				 name, torn_at);
-		}
-	}
 	if (!rc)
-		rc = open_journal_file(j, n ? idx[n - 1] : j->first_index, err, errlen);
+		rc = check_sequence(j, have_snapshot, idx, n, err, errlen);
+	uint64_t *sizes = n ? calloc(n, sizeof *sizes) : NULL;
+	if (n && !sizes)
+		rc = say(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
 		char name[32];
 		journal_name(name, idx[i]);
 		if (fstatat(j->dirfd, name, &st, 0) == 0)
-			j->journal_bytes += (uint64_t)st.st_size;
+			sizes[i] = (uint64_t)st.st_size;
+		j->journal_bytes += sizes[i];
 	}
+	/* A tear can end the last file, or the one before it when the last is empty: a
+	 * crash while the old file was being closed with its NEXT record. */
+	char torn_file[32] = "";
+	uint64_t torn_off = 0, torn_size = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char name[32];
+		journal_name(name, idx[i]);
+		bool tail_ok = i + 1 == n || (i + 2 == n && !sizes[n - 1]);
+		uint64_t next;
+		rc = replay_file(j, r, name, false, tail_ok, &torn_at, &j->first_index, &next, err,
+				 errlen);
+		if (!rc && torn_at != UINT64_MAX) {
+			snprintf(torn_file, sizeof torn_file, "%s", name);
+			torn_off = torn_at;
+			torn_size = sizes[i];
+		}
+		if (!rc && next && (i + 1 == n || idx[i + 1] != next)) {
+			char missing[32];
+			journal_name(missing, next);
+			rc = damaged(j, missing, UINT64_MAX, err, errlen, "it is missing, and %s "
+				     "ends by naming it", name);
+		}
+	}
+	free(sizes);
+	uint64_t append_index = n ? idx[n - 1] : j->first_index;
 	free(idx);
 	for (size_t i = 0; i < j->nentries && !rc; i++) {
 		struct entry *e = &j->entries[i];
@@ -1261,8 +1571,28 @@ static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t 
 		state_release(&e->st);
 		image_state(e->im, &e->st);
 	}
+	if (rc || dry)
+		return rc;
+	char torn[160] = "";
+	if (*torn_file) {
+		/* Never acknowledged: cut it off so appends follow whole records. */
+		int fd = openat(j->dirfd, torn_file, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)torn_off) < 0 || fsync(fd) < 0)
+			rc = say(err, errlen, -errno, "cannot cut the torn end off %s/%s: %s",
+				 j->dir, torn_file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (rc)
+			return rc;
+		snprintf(torn, sizeof torn, "; dropped a torn record (never acknowledged) at %s "
+			 "offset %" PRIu64, torn_file, torn_off);
+		j->journal_bytes -= torn_size - torn_off;
+	}
+	rc = open_journal_file(j, append_index, err, errlen);
 	if (rc)
 		return rc;
+	char settled[400] = "";
+	settle_unknown(j, r, settled, sizeof settled);
 	struct names none = {0};
 	collect_garbage(j, &none);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1272,9 +1602,14 @@ static int restore(struct journal *j, struct ctl_registry *r, char *err, size_t 
 		decls += gen_ndecls(g);
 		gen_unref(g);
 	}
+	char notes[900];
+	snprintf(notes, sizeof notes, "%s%s%s", torn, settled, recovered_note(j));
+	if (*notes)
+		snprintf(j->restore_warn, sizeof j->restore_warn, "state_dir %s: %s", j->dir,
+			 notes + 2);
 	snprintf(j->restore_msg, sizeof j->restore_msg, "restored %zu image(s), %" PRIu64
 		 " functions, in %.3f s%s", j->nentries, decls,
-		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, torn);
+		 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, notes);
 	return 0;
 }
 
@@ -1300,11 +1635,12 @@ static int make_dirs(const char *dir)
 	return rc;
 }
 
-int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_bytes,
-		   char *err, size_t errlen)
+/* A journal for dir (created, if `create`, else it must exist), its lock taken. On
+ * error *out is NULL and err says why. */
+static int open_state_dir(const char *dir, bool create, uint64_t compact_bytes,
+			  struct journal **out, char *err, size_t errlen)
 {
-	if (ctl_registry_count(r))
-		return say(err, errlen, -EINVAL, "state_dir: the registry already has images");
+	*out = NULL;
 	struct journal *j = calloc(1, sizeof *j);
 	if (!j)
 		return say(err, errlen, -ENOMEM, "out of memory");
@@ -1313,7 +1649,7 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 	j->dirfd = j->exefd = j->lockfd = j->fd = -1;
 	j->compact_bytes = compact_bytes;
 	j->dir = strdup(dir);
-	int rc = j->dir ? make_dirs(dir) : -ENOMEM;
+	int rc = !j->dir ? -ENOMEM : create ? make_dirs(dir) : 0;
 	if (rc) {
 		say(err, errlen, rc, "state_dir %s: cannot create it: %s", dir, strerror(-rc));
 		goto fail;
@@ -1332,7 +1668,23 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 			      strerror(errno));
 		goto fail;
 	}
-	rc = restore(j, r, err, errlen);
+	*out = j;
+	return 0;
+fail:
+	journal_free(j);
+	return rc;
+}
+
+int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_bytes,
+		   char *err, size_t errlen)
+{
+	if (ctl_registry_count(r))
+		return say(err, errlen, -EINVAL, "state_dir: the registry already has images");
+	struct journal *j;
+	int rc = open_state_dir(dir, true, compact_bytes, &j, err, errlen);
+	if (rc)
+		return rc;
+	rc = restore(j, r, false, err, errlen);
 	if (rc)
 		goto fail;
 	rc = -pthread_create(&j->compactor, NULL, compactor, j);
@@ -1342,10 +1694,235 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 		goto fail;
 	}
 	j->have_compactor = true;
+	say(err, errlen, 0, "%s", j->restore_warn);
 	struct ctl_durable d = {on_created, on_committed, on_status, journal_free, j};
 	ctl_registry_set_durable(r, &d);
 	return 0;
 fail:
 	journal_free(j);
+	return rc;
+}
+
+/* ---- recovery ---- */
+
+/* Forgets what a restore learnt, for another one. */
+static void forget_restore(struct journal *j)
+{
+	for (size_t i = 0; i < j->nentries; i++)
+		state_release(&j->entries[i].st);
+	free(j->entries);
+	j->entries = NULL;
+	j->nentries = 0;
+	names_clear(&j->blobs);
+	j->journal_bytes = j->journal_records = j->snapshot_bytes = 0;
+	j->damaged = false;
+}
+
+/* Renames name (relative to the directory) into aside/, saying so. */
+static int move_aside(struct journal *j, const char *name, const char *aside,
+		      struct enc_buf *rep, char *err, size_t errlen)
+{
+	char to[320];
+	snprintf(to, sizeof to, "%s/%s", aside, name);
+	if (renameat(j->dirfd, name, j->dirfd, to) < 0)
+		return say(err, errlen, -errno, "cannot move %s/%s to %s/%s: %s", j->dir, name,
+			   j->dir, to, strerror(errno));
+	enc_buf_printf(rep, "moved %s/%s to %s/%s\n", j->dir, name, j->dir, to);
+	return 0;
+}
+
+/* Writes journal file `name` anew from the first `len` bytes of `from` (both relative
+ * to the directory): written aside, synced, renamed into place. */
+static int write_prefix(struct journal *j, const char *from, const char *name, uint64_t len,
+			char *err, size_t errlen)
+{
+	char tmp[48];
+	snprintf(tmp, sizeof tmp, "%s.tmp", name);
+	int in = len ? openat(j->dirfd, from, O_RDONLY | O_CLOEXEC) : -1;
+	int out = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = out < 0 || (len && in < 0) ? -errno : 0;
+	uint8_t buf[65536];
+	for (uint64_t off = 0; !rc && off < len;) {
+		size_t want = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
+		ssize_t n = pread(in, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		rc = n < 0 ? -errno : n == 0 ? -EIO : pwrite_all(out, off, buf, (size_t)n);
+		off += n > 0 ? (uint64_t)n : 0;
+	}
+	if (!rc && fsync(out) < 0)
+		rc = -errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (!rc && renameat(j->dirfd, tmp, j->dirfd, name) < 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(j->dirfd, tmp, 0);
+		return say(err, errlen, rc, "cannot write %s/%s: %s", j->dir, name, strerror(-rc));
+	}
+	return 0;
+}
+
+/* A new directory damaged/N (the first N free) for this recovery's files. */
+static int make_aside(struct journal *j, char aside[32], char *err, size_t errlen)
+{
+	if (mkdirat(j->dirfd, "damaged", 0700) < 0 && errno != EEXIST)
+		return say(err, errlen, -errno, "cannot create %s/damaged: %s", j->dir,
+			   strerror(errno));
+	for (unsigned n = 1; n < 100000; n++) {
+		snprintf(aside, 32, "damaged/%u", n);
+		if (mkdirat(j->dirfd, aside, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	return say(err, errlen, -errno, "cannot create a directory in %s/damaged: %s", j->dir,
+		   strerror(errno));
+}
+
+/* Moves the damaged file and everything after it aside, leaving the history before the
+ * damage: the snapshot's damage takes every journal file with it (they apply to it); a
+ * journal file's keeps its good records in a new file of the same name. */
+static int cut_at_damage(struct journal *j, const char *aside, struct enc_buf *rep,
+			 char *err, size_t errlen)
+{
+	bool snap = !strcmp(j->damaged_file, "snapshot");
+	uint64_t k = 0;
+	if (!snap && sscanf(j->damaged_file, "journal.%16" SCNx64, &k) != 1)
+		return say(err, errlen, -EINVAL, "unexpected damaged file %s", j->damaged_file);
+	uint64_t *idx;
+	size_t n;
+	int rc = list_journals(j, snap ? 0 : k + 1, &idx, &n, err, errlen);
+	if (rc)
+		return rc;
+	struct stat st;
+	if (snap && fstatat(j->dirfd, "snapshot", &st, 0) == 0)
+		rc = move_aside(j, "snapshot", aside, rep, err, errlen);
+	for (size_t i = 0; i < n && !rc; i++) {
+		char name[32];
+		journal_name(name, idx[i]);
+		rc = move_aside(j, name, aside, rep, err, errlen);
+	}
+	free(idx);
+	if (rc || snap)
+		return rc;
+	uint64_t keep = j->damaged_off == UINT64_MAX ? 0 : j->damaged_off;
+	char from[64] = "";
+	if (fstatat(j->dirfd, j->damaged_file, &st, 0) == 0) {
+		rc = move_aside(j, j->damaged_file, aside, rep, err, errlen);
+		snprintf(from, sizeof from, "%s/%s", aside, j->damaged_file);
+	}
+	if (!rc)
+		rc = write_prefix(j, from, j->damaged_file, keep, err, errlen);
+	if (!rc)
+		enc_buf_printf(rep, "wrote %s/%s: its first %" PRIu64 " bytes, the whole records "
+			       "before the damage\n", j->dir, j->damaged_file, keep);
+	return rc;
+}
+
+/* Moves aside every executable that the kept history does not name (the next start
+ * would remove them). */
+static int move_unnamed_blobs(struct journal *j, const char *aside, struct enc_buf *rep,
+			      char *err, size_t errlen)
+{
+	DIR *d = open_dir(j->exefd);
+	if (!d)
+		return say(err, errlen, -errno, "cannot list %s/exe: %s", j->dir, strerror(errno));
+	char sub[48];
+	snprintf(sub, sizeof sub, "%s/exe", aside);
+	bool made = false;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || names_has(&j->blobs, de->d_name))
+			continue;
+		if (!made && mkdirat(j->dirfd, sub, 0700) < 0 && errno != EEXIST) {
+			rc = say(err, errlen, -errno, "cannot create %s/%s: %s", j->dir, sub,
+				 strerror(errno));
+			break;
+		}
+		made = true;
+		char name[sizeof de->d_name + 8];
+		snprintf(name, sizeof name, "exe/%s", de->d_name);
+		rc = move_aside(j, name, aside, rep, err, errlen);
+	}
+	closedir(d);
+	return rc;
+}
+
+int journal_recover(const char *dir, const struct ctl_limits *lim, char **report, char *err,
+		    size_t errlen)
+{
+	*report = NULL;
+	struct journal *j;
+	int rc = open_state_dir(dir, false, JOURNAL_COMPACT_BYTES_DEFAULT, &j, err, errlen);
+	if (rc)
+		return rc;
+	struct enc_buf rep;
+	enc_buf_init(&rep);
+	struct ctl_registry *r = NULL;
+	char why[1024];
+	char aside[32];
+	rc = ctl_registry_new(lim, &r);
+	if (rc) {
+		say(err, errlen, rc, "out of memory");
+		goto out;
+	}
+	rc = restore(j, r, true, why, sizeof why);
+	ctl_registry_free(r);
+	r = NULL;
+	if (!rc) {
+		enc_buf_printf(&rep, "%s: no damage found; nothing changed\n", dir);
+		goto out;
+	}
+	if (!j->damaged) {
+		say(err, errlen, rc, "%s", why);
+		goto out;
+	}
+	enc_buf_printf(&rep, "found: %s\n", j->damaged_msg);
+	rc = make_aside(j, aside, err, errlen);
+	if (!rc)
+		rc = cut_at_damage(j, aside, &rep, err, errlen);
+	if (!rc && fsync(j->dirfd) < 0)
+		rc = say(err, errlen, -errno, "cannot sync %s: %s", dir, strerror(errno));
+	if (rc)
+		goto out;
+	/* What is left must restore: it is what the next start will serve. */
+	forget_restore(j);
+	rc = ctl_registry_new(lim, &r);
+	if (rc) {
+		say(err, errlen, rc, "out of memory");
+		goto out;
+	}
+	rc = restore(j, r, true, why, sizeof why);
+	if (rc) {
+		say(err, errlen, rc, "what was kept does not restore: %s", why);
+		goto out;
+	}
+	rc = move_unnamed_blobs(j, aside, &rep, err, errlen);
+	if (!rc && fsync(j->exefd) < 0)
+		rc = say(err, errlen, -errno, "cannot sync %s/exe: %s", dir, strerror(errno));
+	if (rc)
+		goto out;
+	if (!ctl_registry_count(r))
+		enc_buf_printf(&rep, "no image is kept: configured images start afresh\n");
+	for (size_t i = 0; i < ctl_registry_count(r); i++) {
+		struct gen *g = image_current(ctl_registry_at(r, i));
+		enc_buf_printf(&rep, "kept image %s at generation %" PRIu64 " (%" PRIu64
+			       " functions)\n", gen_image_name(g), gen_number(g), gen_ndecls(g));
+		gen_unref(g);
+	}
+	enc_buf_printf(&rep, "nothing was deleted: the damaged file and every later one are in "
+		       "%s/%s\n", dir, aside);
+out:
+	ctl_registry_free(r);
+	journal_free(j);
+	enc_buf_u8(&rep, 0);
+	size_t len;
+	*report = (char *)enc_buf_take(&rep, &len);
+	if (!rc && !*report)
+		rc = say(err, errlen, -ENOMEM, "out of memory");
 	return rc;
 }

@@ -62,6 +62,8 @@ int fs_new(struct conf *conf, struct fs **out, char *err, size_t errlen)
 	rc = conf_registry_new(&fs->conf, &fs->reg, err, errlen);
 	if (rc)
 		goto fail;
+	if (*err)
+		FS_LOG(fs, CONF_LOG_WARN, "%s", err);
 	ctl_registry_set_publish_hook(fs->reg, on_publish, fs);
 	ctl_registry_set_added_hook(fs->reg, on_added, fs);
 	*out = fs;

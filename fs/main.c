@@ -2,6 +2,7 @@
  *
  *   dsymfs [--config FILE] [FUSE options: -f, -d, -o OPT ...] MOUNTPOINT
  *   dsymfs render [--config FILE] SCRIPT OUTDIR
+ *   dsymfs recover --config FILE
  *
  * The mount runs until fusermount3 -u or SIGINT/SIGTERM/SIGHUP, then frees everything
  * and exits 0. -o ready_fd=N tells a parent that the mount is in place without polling. */
@@ -16,6 +17,7 @@
 #include "conf.h"
 #include "fs.h"
 #include "ops.h"
+#include "recover.h"
 #include "render.h"
 
 #define VERSION "0.1.0"
@@ -45,7 +47,8 @@ static int take_config(int *argc, char **argv, const char **config)
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [--config FILE] [options] MOUNTPOINT\n"
-		   "       %s render [--config FILE] SCRIPT OUTDIR\n\n"
+		   "       %s render [--config FILE] SCRIPT OUTDIR\n"
+		   "       %s recover --config FILE\n\n"
 		   "Serves live dSYM bundles that a compiler updates through MOUNTPOINT/control.\n"
 		   "Without --config, one image Foo (x86_64, a fresh random UUID) is mounted.\n\n"
 		   "    --config FILE          read the configuration (INI) from FILE\n"
@@ -53,7 +56,7 @@ static void usage(FILE *f, const char *prog)
 		   "                           close it (N must be open for writing)\n"
 		   "Requests are always served by one thread (-s, -o max_threads and\n"
 		   "-o max_idle_threads change nothing).\n",
-		prog, prog);
+		prog, prog, prog);
 }
 
 static void help(const char *prog)
@@ -134,6 +137,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "render"))
 		return render_main(config, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "recover"))
+		return recover_main(config, argc - 1, argv + 1);
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};
 	struct conf conf = {0};

@@ -1,11 +1,15 @@
 /* Suite journal: a durable registry comes back from its state_dir with every image's
  * bytes (gen_read), generation number and tables equal to its last acknowledged
  * generation, through snapshots and across executables that changed on disk; a torn
- * tail is dropped and cut off; damage elsewhere refuses to start; rejected batches
- * leave no trace; a directory serves one daemon at a time. Also the max_memory limit and
- * the status lines. Expected states are the ones the same registry showed before it was
+ * tail is dropped and cut off; damage elsewhere (a bad record before good ones, a
+ * missing journal file or snapshot, an executable whose bytes changed) refuses to start
+ * and changes no file, and journal_recover then keeps exactly the generation before the
+ * damage; rejected batches leave no trace; a directory serves one daemon at a time; a
+ * failed compaction is reported and retried later. Also the max_memory limit and the
+ * status lines. Expected states are the ones the same registry showed before it was
  * freed, so any drift between a live image and its replay fails. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +390,447 @@ static void test_damage_refuses_to_start(void)
 	CU_ASSERT(strstr(err, "snapshot is damaged") != NULL);
 }
 
+static char *status_of(struct ctl_registry *r)
+{
+	char *status;
+	size_t len;
+	CU_ASSERT_FATAL(ctl_status_text(r, &status, &len) == 0);
+	return status;
+}
+
+/* Waits (up to 20 s) until no snapshot is being written; returns the status then. */
+static char *settled_status(struct ctl_registry *r)
+{
+	for (int i = 0; i < 2000; i++) {
+		char *s = status_of(r);
+		if (!strstr(s, "state=compacting"))
+			return s;
+		free(s);
+		usleep(10000);
+	}
+	CU_FAIL_FATAL("the compactor never finished");
+	return NULL;
+}
+
+static size_t count_files(const char *dir, const char *prefix)
+{
+	char *out = unit_sh_out("ls '%s' | grep -c '^%s' || true", dir, prefix);
+	CU_ASSERT_FATAL(out != NULL);
+	size_t n = strtoul(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+/* A compaction that cannot write its snapshot says why in status, commits go on, and
+ * it is retried once the journal has grown again rather than at every commit (each try
+ * starts a journal file). */
+static void test_failed_compaction_is_reported(void)
+{
+	char dir[4096], tmp[4200];
+	fresh_dir(dir, sizeof dir, "compact-fail");
+	struct ctl_registry *r = open_ok(dir, 4096);
+	struct image_origin o = {.has_uuid = true};
+	char err[1024];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	run_ok(r, STEPS[0]);
+	unit_fmt(tmp, sizeof tmp, "%s/snapshot.tmp", dir);
+	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);   /* the snapshot cannot be created */
+	for (int i = 0; i < 200; i++) {
+		char cmd[200];
+		unit_fmt(cmd, sizeof cmd, "fn %d name=f%d low_pc=0x%llx size=8 file=1 line=%d\n",
+			 100 + i, i, 0x100010000ull + (unsigned)i * 16, i + 1);
+		run_ok(r, cmd);
+		free(settled_status(r));
+	}
+	char *s = settled_status(r);
+	CU_ASSERT(strstr(s, "compactions=0 ") != NULL);
+	CU_ASSERT(strstr(s, "compaction_failures=0 ") == NULL);
+	CU_ASSERT(strstr(s, "journal: last compaction failed: cannot create ") != NULL);
+	CU_ASSERT(strstr(s, "journal: journal:") == NULL);
+	free(s);
+	/* About 16 KiB of journal at 4 KiB per try: a handful of files, not one a commit. */
+	size_t files = count_files(dir, "journal[.]");
+	CU_ASSERT(files >= 2 && files <= 8);
+	CU_ASSERT_FATAL(rmdir(tmp) == 0);
+	for (int i = 0; i < 100; i++) {
+		char cmd[200];
+		unit_fmt(cmd, sizeof cmd, "line %d delta=1\n", 100 + i);
+		run_ok(r, cmd);
+		free(settled_status(r));
+	}
+	s = settled_status(r);
+	CU_ASSERT(strstr(s, "compactions=0 ") == NULL);
+	CU_ASSERT(strstr(s, "last compaction failed") == NULL);
+	free(s);
+	r = restart(r, dir, 4096, "after a failed compaction");
+	ctl_registry_free(r);
+}
+
+/* The offsets of the records of a journal file, read by the header layout journal.h
+ * documents (a 32-byte header whose bytes 8..15 are the payload's length). */
+static size_t record_offsets(const char *path, uint64_t *offs, size_t max)
+{
+	size_t len, n = 0;
+	char *data = unit_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL);
+	for (uint64_t off = 0; off + 32 <= len && n < max;) {
+		offs[n++] = off;
+		uint64_t plen = 0;
+		for (int i = 7; i >= 0; i--)
+			plen = plen << 8 | (uint8_t)data[off + 8 + (uint64_t)i];
+		off += 32 + plen;
+	}
+	free(data);
+	return n;
+}
+
+/* Copies dir to copy, and copy to copy-before (to compare against after a refusal). */
+static void fresh_copy(const char *dir, const char *copy)
+{
+	CU_ASSERT_FATAL(unit_sh("rm -rf '%s' '%s-before' && cp -a '%s' '%s'", copy, copy, dir,
+				copy) == 0);
+}
+
+/* Starting on copy must fail with -EINVAL, say `want` (and `also`, if given), and
+ * change no file. */
+static void expect_refusal(const char *copy, const char *want, const char *also)
+{
+	CU_ASSERT_FATAL(unit_sh("rm -rf '%s-before' && cp -a '%s' '%s-before'", copy, copy,
+				copy) == 0);
+	char err[2048] = "";
+	int rc;
+	struct ctl_registry *r = open_registry(copy, HUGE_COMPACT, &rc, err, sizeof err);
+	CU_ASSERT(r == NULL);
+	ctl_registry_free(r);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	bool said = strstr(err, want) && (!also || strstr(err, also)) &&
+		    strstr(err, "dsymfs recover");
+	if (!said)
+		fprintf(stderr, "journal: wanted \"%s\" / \"%s\", got: %s\n", want,
+			also ? also : "", err);
+	CU_ASSERT(said);
+	CU_ASSERT(unit_sh("diff -r '%s' '%s-before' >&2", copy, copy) == 0);
+}
+
+/* Runs journal_recover on copy; its report must mention each of the NULL-ended
+ * strings. */
+static void recover_ok(const char *copy, ...)
+{
+	struct ctl_limits lim;
+	ctl_limits_default(&lim);
+	char *report = NULL, err[1024] = "";
+	int rc = journal_recover(copy, &lim, &report, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "journal_recover %s: %d %s\n%s", copy, rc, err,
+			report ? report : "");
+	CU_ASSERT_FATAL(rc == 0 && report != NULL);
+	va_list ap;
+	va_start(ap, copy);
+	for (const char *want; (want = va_arg(ap, const char *));) {
+		if (!strstr(report, want))
+			fprintf(stderr, "journal: the report lacks \"%s\":\n%s", want, report);
+		CU_ASSERT(strstr(report, want) != NULL);
+	}
+	va_end(ap);
+	free(report);
+}
+
+static void expect_view(const char *dir, const struct view *want, const char *when)
+{
+	struct ctl_registry *r = open_ok(dir, HUGE_COMPACT);
+	struct view got;
+	take_view(r, &got);
+	check_same_view(want, &got, when);
+	free_view(&got);
+	ctl_registry_free(r);
+}
+
+/* A registry with image Foo made and five batches: six records in journal.1; views[k]
+ * is what it showed after record k. */
+static void six_records(const char *dir, struct view views[7])
+{
+	struct ctl_registry *r = open_ok(dir, HUGE_COMPACT);
+	struct image_origin o = {.has_uuid = true, .uuid = {7, 7, 7}};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	take_view(r, &views[1]);
+	for (size_t i = 0; i < 5; i++) {
+		run_ok(r, STEPS[i]);
+		take_view(r, &views[i + 2]);
+	}
+	ctl_registry_free(r);
+}
+
+/* A bad record that good ones follow is damage, not a tear: refuse, change nothing,
+ * and let recovery keep the records before it, moving the file aside whole. A bad last
+ * record is a tear: dropped and cut off. */
+static void test_bad_record_before_good_ones(void)
+{
+	char dir[4096], copy[4200], jp[4300], jc[4300], want[4600], also[200];
+	fresh_dir(dir, sizeof dir, "six");
+	struct view views[7];
+	six_records(dir, views);
+	journal_path(dir, jp, sizeof jp);
+	uint64_t offs[8];
+	CU_ASSERT_FATAL(record_offsets(jp, offs, 8) == 6);
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+	journal_path(copy, jc, sizeof jc);
+
+	/* Nothing to recover: nothing changes. */
+	fresh_copy(dir, copy);
+	CU_ASSERT_FATAL(unit_sh("cp -a '%s' '%s-before'", copy, copy) == 0);
+	recover_ok(copy, "no damage found", NULL);
+	CU_ASSERT(unit_sh("diff -r '%s' '%s-before' >&2", copy, copy) == 0);
+
+	uint64_t flips[] = {offs[2] + 8, offs[2] + 40, offs[2] + 24};  /* length, text, CRC */
+	for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+		fresh_copy(dir, copy);
+		flip_byte(jc, flips[i]);
+		unit_fmt(want, sizeof want, "%s is damaged at offset %llu", jc,
+			 (unsigned long long)offs[2]);
+		unit_fmt(also, sizeof also, "a good one follows at offset %llu",
+			 (unsigned long long)offs[3]);
+		expect_refusal(copy, want, also);
+		recover_ok(copy, "damaged/1/journal.0000000000000001", "kept image Foo at "
+			   "generation 2", NULL);
+		CU_ASSERT(unit_sh("cmp '%s-before/journal.0000000000000001' "
+				  "'%s/damaged/1/journal.0000000000000001'", copy, copy) == 0);
+		CU_ASSERT_EQUAL(file_size(jc), offs[2]);
+		expect_view(copy, &views[2], "recovered before record 3");
+	}
+
+	fresh_copy(dir, copy);
+	flip_byte(jc, offs[5] + 40);
+	struct ctl_registry *r = open_ok(copy, HUGE_COMPACT);
+	struct view got;
+	take_view(r, &got);
+	check_same_view(&views[5], &got, "a bad last record");
+	free_view(&got);
+	char *status = status_of(r);
+	CU_ASSERT(strstr(status, "dropped a torn record") != NULL);
+	free(status);
+	ctl_registry_free(r);
+	CU_ASSERT_EQUAL(file_size(jc), offs[5]);
+	for (size_t i = 1; i < 7; i++)
+		free_view(&views[i]);
+}
+
+/* The journal files must be the ones the snapshot expects: none missing, no gap, and no
+ * journal without the snapshot it continues. */
+static void test_missing_files(void)
+{
+	char dir[4096], copy[4200], path[4400], want[4600];
+	fresh_dir(dir, sizeof dir, "missing");
+	struct ctl_registry *r = open_ok(dir, 1);  /* snapshots all along */
+	struct image_origin o = {.has_uuid = true, .uuid = {9, 9}};
+	char err[512];
+	struct view gens[7];   /* gens[g]: generation g */
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	take_view(r, &gens[1]);
+	for (size_t i = 0; i < 3; i++) {
+		run_ok(r, STEPS[i]);
+		take_view(r, &gens[i + 2]);
+	}
+	ctl_registry_free(r);
+	r = open_ok(dir, HUGE_COMPACT);
+	run_ok(r, STEPS[3]);
+	take_view(r, &gens[5]);
+	run_ok(r, STEPS[4]);
+	take_view(r, &gens[6]);
+	ctl_registry_free(r);
+	char *name = unit_sh_out("cd '%s' && ls journal.* | tr -d '\\n'", dir);
+	CU_ASSERT_FATAL(name != NULL && strlen(name) == 24 && strcmp(name, "journal.0000000000000001"));
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+
+	/* The journal after the snapshot. */
+	fresh_copy(dir, copy);
+	unit_fmt(path, sizeof path, "%s/%s", copy, name);
+	CU_ASSERT_FATAL(unlink(path) == 0);
+	unit_fmt(want, sizeof want, "%s is damaged: it is missing", path);
+	expect_refusal(copy, want, "snapshot covers only the journal before it");
+	recover_ok(copy, "kept image Foo at generation", NULL);
+	/* What the snapshot holds: an acknowledged generation, older than the last. */
+	r = open_ok(copy, HUGE_COMPACT);
+	struct gen *g = image_current(ctl_registry_at(r, 0));
+	uint64_t kept = gen_number(g);
+	gen_unref(g);
+	ctl_registry_free(r);
+	CU_ASSERT_FATAL(kept >= 1 && kept < 6);
+	expect_view(copy, &gens[kept], "recovered without the journal");
+
+	/* The snapshot: the journal cannot apply without it. */
+	fresh_copy(dir, copy);
+	unit_fmt(path, sizeof path, "%s/snapshot", copy);
+	CU_ASSERT_FATAL(unlink(path) == 0);
+	unit_fmt(want, sizeof want, "%s is damaged: it is missing, yet %s", path, name);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/journal.", NULL);
+	r = open_ok(copy, HUGE_COMPACT);
+	CU_ASSERT_EQUAL(ctl_registry_count(r), 0);
+	ctl_registry_free(r);
+
+	/* A damaged snapshot likewise takes the journal with it. */
+	fresh_copy(dir, copy);
+	flip_byte(path, file_size(path) / 2);
+	unit_fmt(want, sizeof want, "%s is damaged at offset", path);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/snapshot", "damaged/1/journal.", NULL);
+	r = open_ok(copy, HUGE_COMPACT);
+	CU_ASSERT_EQUAL(ctl_registry_count(r), 0);
+	ctl_registry_free(r);
+
+	/* Cut at a record boundary, every record checks out: the count in its head does
+	 * not. */
+	fresh_copy(dir, copy);
+	uint64_t offs[4];
+	CU_ASSERT_FATAL(record_offsets(path, offs, 4) == 2);
+	CU_ASSERT_FATAL(truncate(path, (off_t)offs[1]) == 0);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: it ends after 0 of its 1 "
+		 "images", path, (unsigned long long)offs[1]);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/snapshot", NULL);
+	free(name);
+
+	/* A gap: journal.2 missing between 1 and 3. */
+	fresh_dir(dir, sizeof dir, "gap");
+	struct view views[7];
+	six_records(dir, views);
+	fresh_copy(dir, copy);
+	unit_fmt(path, sizeof path, "%s/journal.0000000000000003", copy);
+	unit_write_file(path, "", 0);
+	unit_fmt(want, sizeof want, "%s/journal.0000000000000002 is damaged: it is missing, "
+		 "and journal.0000000000000003 follows", copy);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/journal.0000000000000003", NULL);
+	expect_view(copy, &views[6], "recovered from a gap");
+	for (size_t i = 1; i < 7; i++) {
+		free_view(&views[i]);
+		free_view(&gens[i]);
+	}
+}
+
+/* An executable whose bytes no longer hash to its name would give the image another
+ * identity: refuse; recovery keeps the history before the first record naming it. */
+static void test_damaged_executable(void)
+{
+	char dir[4096], state[4200], exe[4200], copy[4300], blob[4500], want[4600];
+	fresh_dir(dir, sizeof dir, "blob");
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	unit_fmt(state, sizeof state, "%s/state", dir);
+	unit_fmt(exe, sizeof exe, "%s/prog", dir);
+	build_exe(dir, EXE_V1);
+	struct ctl_registry *r = open_ok(state, HUGE_COMPACT);
+	struct image_origin o = {.exe_path = exe};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "prog", &o, err, sizeof err) == 0);
+	run_ok(r, "file 1 path=/src/prog.c\n");
+	struct view before_v2;
+	take_view(r, &before_v2);
+	build_exe(dir, EXE_V2);
+	char script[4400];
+	unit_fmt(script, sizeof script, "exe %s\n", exe);
+	run_ok(r, script);
+	ctl_registry_free(r);
+	unit_fmt(copy, sizeof copy, "%s-copy", state);
+	/* The second executable: the newest file under exe/. */
+	char *name = unit_sh_out("cd '%s/exe' && ls -t | head -1 | tr -d '\\n'", state);
+	CU_ASSERT_FATAL(name != NULL && *name);
+	for (int pass = 0; pass < 2; pass++) {
+		fresh_copy(state, copy);
+		unit_fmt(blob, sizeof blob, "%s/exe/%s", copy, name);
+		if (pass == 0)
+			flip_byte(blob, file_size(blob) / 2);
+		else
+			CU_ASSERT_FATAL(unlink(blob) == 0);
+		unit_fmt(want, sizeof want, "%s/journal.0000000000000001 is damaged at offset",
+			 copy);
+		expect_refusal(copy, want, pass ? "cannot be read" : "whose bytes are not the ones");
+		recover_ok(copy, "kept image prog at generation 2", NULL);
+		expect_view(copy, &before_v2, "recovered before the damaged executable");
+		if (pass == 0)
+			CU_ASSERT(unit_sh("test -f '%s/damaged/1/exe/%s'", copy, name) == 0);
+	}
+	free(name);
+	free_view(&before_v2);
+}
+
+/* Checks that dir restores to an acknowledged generation below `below` and returns it;
+ * gens[g] is what generation g showed. */
+static uint64_t expect_older_generation(const char *dir, const struct view *gens,
+					uint64_t below, const char *when)
+{
+	struct ctl_registry *r = open_ok(dir, HUGE_COMPACT);
+	struct gen *g = image_current(ctl_registry_at(r, 0));
+	uint64_t kept = gen_number(g);
+	gen_unref(g);
+	ctl_registry_free(r);
+	CU_ASSERT_FATAL(kept >= 1 && kept < below);
+	expect_view(dir, &gens[kept], when);
+	return kept;
+}
+
+/* A journal file that appends moved on from names the next one: losing the newest
+ * file refuses to start. A crash while that name was being written (the newest file
+ * still empty) is a tear. */
+static void test_newest_journal_lost(void)
+{
+	enum { N = 120 };
+	char dir[4096], copy[4200], tmp[4200], path[4400], want[4600];
+	fresh_dir(dir, sizeof dir, "newest");
+	struct ctl_registry *r = open_ok(dir, 4096);
+	struct image_origin o = {.has_uuid = true, .uuid = {5, 5}};
+	char err[512];
+	static struct view gens[N + 3];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	take_view(r, &gens[1]);
+	run_ok(r, STEPS[0]);
+	take_view(r, &gens[2]);
+	unit_fmt(tmp, sizeof tmp, "%s/snapshot.tmp", dir);
+	CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0);   /* snapshots fail: journal files pile up */
+	for (int i = 0; i < N; i++) {
+		char cmd[200];
+		unit_fmt(cmd, sizeof cmd, "fn %d name=f%d low_pc=0x%llx size=8 file=1 line=%d\n",
+			 100 + i, i, 0x100010000ull + (unsigned)i * 16, i + 1);
+		run_ok(r, cmd);
+		take_view(r, &gens[3 + i]);
+		free(settled_status(r));
+	}
+	ctl_registry_free(r);
+	CU_ASSERT_FATAL(rmdir(tmp) == 0);
+	char *names = unit_sh_out("cd '%s' && ls journal.* | tail -2 | tr '\\n' ' '", dir);
+	CU_ASSERT_FATAL(names != NULL && strlen(names) == 50);
+	char prev[32], newest[32];
+	CU_ASSERT_FATAL(sscanf(names, "%31s %31s", prev, newest) == 2);
+	free(names);
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+
+	fresh_copy(dir, copy);
+	unit_fmt(path, sizeof path, "%s/%s", copy, newest);
+	CU_ASSERT_FATAL(unlink(path) == 0);
+	unit_fmt(want, sizeof want, "%s is damaged: it is missing, and %s ends by naming it",
+		 path, prev);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "kept image Foo at generation", NULL);
+	expect_older_generation(copy, gens, N + 2, "recovered without the newest journal");
+
+	/* The newest file empty, the name of it in the one before torn: a crash in the
+	 * middle of moving on. */
+	fresh_copy(dir, copy);
+	CU_ASSERT_FATAL(truncate(path, 0) == 0);
+	unit_fmt(path, sizeof path, "%s/%s", copy, prev);
+	uint64_t size = file_size(path);
+	CU_ASSERT_FATAL(truncate(path, (off_t)(size - 5)) == 0);
+	r = open_ok(copy, HUGE_COMPACT);
+	char *status = status_of(r);
+	CU_ASSERT(strstr(status, "dropped a torn record") != NULL);
+	free(status);
+	ctl_registry_free(r);
+	CU_ASSERT_EQUAL(file_size(path), size - 32);
+	expect_older_generation(copy, gens, N + 2, "a torn name of the next file");
+	for (int i = 1; i < N + 3; i++)
+		free_view(&gens[i]);
+}
+
 /* A rejected batch writes nothing; a directory serves one registry at a time. */
 static void test_rejected_batches_leave_no_trace_and_the_lock_holds(void)
 {
@@ -472,9 +917,16 @@ static const struct unit_test journal_tests[] = {
 	{ "executables are kept by content", test_executables_are_kept_by_content },
 	{ "a torn tail is dropped and cut off", test_torn_tail_is_dropped },
 	{ "damage refuses to start", test_damage_refuses_to_start },
+	{ "a bad record before good ones is damage; recovery keeps those before it",
+	  test_bad_record_before_good_ones },
+	{ "missing journal files and snapshots refuse; recovery", test_missing_files },
+	{ "a damaged executable refuses; recovery", test_damaged_executable },
+	{ "the newest journal file lost refuses; a torn move to it does not",
+	  test_newest_journal_lost },
 	{ "rejected batches leave no trace; one daemon per directory",
 	  test_rejected_batches_leave_no_trace_and_the_lock_holds },
 	{ "max_memory refuses commits and images", test_memory_limit },
+	{ "a failed compaction is reported and retried later", test_failed_compaction_is_reported },
 	{ NULL, NULL },
 };
 
