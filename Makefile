@@ -68,6 +68,7 @@ run: deps-run
 
 install: build/rel/dsymfs
 	install -D -m 755 build/rel/dsymfs $(DESTDIR)$(PREFIX)/bin/dsymfs
+	install -D -m 644 client/dsymfs_lldb.py $(DESTDIR)$(PREFIX)/share/dsymfs/dsymfs_lldb.py
 
 clean:
 	rm -rf build
