@@ -99,8 +99,8 @@ static const struct key keys[] = {
 	{SEC_IMAGE, "arch", parse_arch, I(origin), NULL, 0, 0, 2,
 	 "x86_64 or arm64 (default: x86_64)"},
 	{SEC_IMAGE, "link", parse_link, I(link), NULL, 0, 0, 0,
-	 "symlink kept at this path (say PROG.dSYM beside PROG) to the mounted bundle, "
-	 "so a debugger finds it by itself"},
+	 "symlink to the mounted bundle kept here while mounted, say PROG.dSYM beside PROG "
+	 "(relative: to this file)"},
 };
 
 #undef G
