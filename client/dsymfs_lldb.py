@@ -66,14 +66,14 @@ def _norm(uuid):
     return uuid.replace("-", "").upper()
 
 
-def find_image(uuid):
-    """(mount, name, newest generation) of the first image with this UUID, or None."""
-    want = _norm(uuid)
+def served():
+    """{UUID without dashes, upper case: (mount, name, newest generation)} over every
+    mount; the first mount wins when two serve the same UUID."""
+    out = {}
     for mount in mounts():
-        for name, (img_uuid, gen) in images(mount).items():
-            if _norm(img_uuid) == want:
-                return mount, name, gen
-    return None
+        for name, (uuid, gen) in images(mount).items():
+            out.setdefault(_norm(uuid), (mount, name, gen))
+    return out
 
 
 def generation_path(mount, name, gen):
@@ -101,12 +101,10 @@ def loaded_generation(module, mount, name):
 
 def _dsymfs_modules(target):
     """(module, mount, name, newest) for every module of target that a mount serves."""
+    images_by_uuid = served()
     for i in range(target.GetNumModules()):
         module = target.GetModuleAtIndex(i)
-        uuid = module.GetUUIDString()
-        if not uuid:
-            continue
-        hit = find_image(uuid)
+        hit = images_by_uuid.get(_norm(module.GetUUIDString() or ""))
         if hit:
             yield (module,) + hit
 
