@@ -511,6 +511,15 @@ static int parse_text(struct conf *c, const char *text, size_t len, const char *
 			 c->limits.max_images);
 		goto fail;
 	}
+	for (size_t i = 0; i < c->nimages; i++)
+		for (size_t j = 0; j < i && c->images[i].link; j++)
+			if (c->images[j].link && !strcmp(c->images[i].link, c->images[j].link)) {
+				rc = -EINVAL;
+				snprintf(err, errlen, "%s:%u: image %s: link %s is already image %s's "
+					 "(line %u)", origin, c->images[i].line, c->images[i].name,
+					 c->images[i].link, c->images[j].name, c->images[j].line);
+				goto fail;
+			}
 	set_origin(c);
 	return 0;
 fail:

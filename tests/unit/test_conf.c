@@ -197,6 +197,13 @@ static void test_exe_relative(void)
 	CU_ASSERT_PTR_NULL(c.images[1].link);
 	conf_free(&c);
 
+	/* Two images cannot keep the same link. */
+	CU_ASSERT_EQUAL(load(&c, "[image A]\nlink = /x/a.dSYM\n[image B]\n\nlink = /x/a.dSYM\n"),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "t.ini:3: image B: link /x/a.dSYM is already image A's "
+			       "(line 1)");
+	CU_ASSERT_EQUAL(c.nimages, 0);
+
 	/* A file's errors are named by the path it was opened with. */
 	f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
