@@ -4,7 +4,8 @@
  *   dsymfs render [--config FILE] SCRIPT OUTDIR
  *
  * The mount runs until fusermount3 -u or SIGINT/SIGTERM/SIGHUP, then frees everything
- * and exits 0. */
+ * and exits 0. A mount point that already holds a FUSE mount is refused; configured
+ * links (link.h) exist from mount to clean end. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
