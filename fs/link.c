@@ -37,6 +37,7 @@ int link_check(const struct conf *c, char *err, size_t errlen)
 			char *dir = strdup(path);
 			if (!dir)
 				return -ENOMEM;
+			/* Paths are absolute: there is a slash; keep it for a link right under /. */
 			char *slash = strrchr(dir, '/');
 			slash[slash == dir] = 0;
 			rc = stat(dir, &st) ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
