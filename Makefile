@@ -21,14 +21,17 @@ LIBS      = $(shell pkg-config --libs $(PKGS)) -lpthread
 TEST_LIBS = $(LIBS) $(shell pkg-config --libs cunit)
 
 RUN_DEBS  := gcc make pkg-config libfuse3-dev fuse3 libinih-dev
-TEST_DEBS := $(RUN_DEBS) libcunit1-dev clang-16 lld-16 lldb-16 llvm-16 python3
+TEST_DEBS := $(RUN_DEBS) libcunit1-dev clang-16 lld-16 lldb-16 llvm-16 python3 mandoc
 
 CORE := $(sort $(wildcard core/*.c))
 CONF := $(sort $(wildcard conf/*.c))
 FS   := $(sort $(wildcard fs/*.c))
 UNIT := $(sort $(wildcard tests/unit/*.c))
 
-all: build/rel/dsymfs
+# The package check runs first; the build is a new make, which reads pkg-config's flags
+# once the packages are there.
+all: deps-run
+	@$(MAKE) --no-print-directory build/rel/dsymfs
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -79,8 +82,11 @@ run: deps-run
 	@mkdir -p $(MNT)
 	build/rel/dsymfs -f $(MNT)
 
-install: build/rel/dsymfs
+install: all
 	install -D -m 755 build/rel/dsymfs $(DESTDIR)$(PREFIX)/bin/dsymfs
+	install -D -m 644 client/dsymfs_lldb.py $(DESTDIR)$(PREFIX)/share/dsymfs/dsymfs_lldb.py
+	install -D -m 644 docs/man/dsymfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/dsymfs.1
+	install -D -m 644 docs/man/dsymfs-protocol.5 $(DESTDIR)$(PREFIX)/share/man/man5/dsymfs-protocol.5
 
 clean:
 	rm -rf build

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -64,6 +65,7 @@ struct parse_ctx {
 static int parse_level(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 static int parse_uint(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 static int parse_path(struct parse_ctx *x, const struct key *k, const char *v, void *f);
+static int parse_link(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 static int parse_uuid(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 static int parse_arch(struct parse_ctx *x, const struct key *k, const char *v, void *f);
 
@@ -96,6 +98,9 @@ static const struct key keys[] = {
 	 "UUID 8-4-4-4-12 in hex (default: a fresh random one)"},
 	{SEC_IMAGE, "arch", parse_arch, I(origin), NULL, 0, 0, 2,
 	 "x86_64 or arm64 (default: x86_64)"},
+	{SEC_IMAGE, "link", parse_link, I(link), NULL, 0, 0, 0,
+	 "symlink to the mounted bundle kept here while mounted, say PROG.dSYM beside PROG "
+	 "(relative: to this file)"},
 };
 
 #undef G
@@ -214,6 +219,27 @@ static int parse_path(struct parse_ctx *x, const struct key *k, const char *v, v
 	if (n < 0)
 		return fail(x, -ENOMEM, "out of memory");
 	char **slot = f;
+	free(*slot);
+	*slot = path;
+	return 0;
+}
+
+/* A path that must stay valid after the daemon leaves its working directory. */
+static int parse_link(struct parse_ctx *x, const struct key *k, const char *v, void *f)
+{
+	int rc = parse_path(x, k, v, f);
+	char **slot = f;
+	if (rc || (*slot)[0] == '/')
+		return rc;
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return fail(x, -errno, "key \"%s\": %s is relative and the working directory "
+			    "cannot be read: %s", k->name, v, strerror(errno));
+	char *path;
+	int n = asprintf(&path, "%s/%s", cwd, *slot);
+	free(cwd);
+	if (n < 0)
+		return fail(x, -ENOMEM, "out of memory");
 	free(*slot);
 	*slot = path;
 	return 0;
@@ -419,6 +445,7 @@ void conf_free(struct conf *c)
 	for (size_t i = 0; i < c->nimages; i++) {
 		free(c->images[i].name);
 		free(c->images[i].exe);
+		free(c->images[i].link);
 	}
 	free(c->images);
 	free(c->origin);
@@ -484,6 +511,15 @@ static int parse_text(struct conf *c, const char *text, size_t len, const char *
 			 c->limits.max_images);
 		goto fail;
 	}
+	for (size_t i = 0; i < c->nimages; i++)
+		for (size_t j = 0; j < i && c->images[i].link; j++)
+			if (c->images[j].link && !strcmp(c->images[i].link, c->images[j].link)) {
+				rc = -EINVAL;
+				snprintf(err, errlen, "%s:%u: image %s: link %s is already image %s's "
+					 "(line %u)", origin, c->images[i].line, c->images[i].name,
+					 c->images[i].link, c->images[j].name, c->images[j].line);
+				goto fail;
+			}
 	set_origin(c);
 	return 0;
 fail:

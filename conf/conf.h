@@ -7,7 +7,10 @@
  * lines inih cannot read are errors, reported as "ORIGIN:LINE: what is wrong". An image
  * takes its identity from `exe = PATH` (a relative path is taken from the configuration
  * file's directory) or from `uuid`/`arch`; exe excludes both. Without any of them an
- * image gets a fresh random UUID and x86_64. Lines longer than inih's line buffer (about
+ * image gets a fresh random UUID and x86_64. `link = PATH` names where the mount keeps a
+ * symlink to the image's bundle (relative: from the file's directory, or from the
+ * working directory at load time; always stored absolute, since the daemon leaves its
+ * directory when it goes to the background). Lines longer than inih's line buffer (about
  * 200 bytes in Debian's build) are refused rather than silently cut.
  */
 #ifndef DSYMFS_CONF_H
@@ -33,6 +36,7 @@ enum conf_log_level {
 struct conf_image {
 	char *name;                 /* owned */
 	char *exe;                  /* owned; NULL: identity from origin's uuid/arch */
+	char *link;                 /* owned, absolute; NULL: no symlink to the bundle */
 	struct image_origin origin; /* origin.exe_path aliases exe */
 	unsigned line;              /* line of the section header, for messages */
 };

@@ -260,6 +260,8 @@ struct ctl_session {
 	size_t batch_bytes;
 	uint64_t line_no;           /* lines seen so far */
 	uint64_t first_line;        /* line of the batch's first command */
+	bool has_base;              /* ctl_session_set_base was called */
+	char *base;                 /* ... with this directory (NULL: unknown) */
 	char result[RESULT_MAX];
 	size_t result_len;
 };
@@ -317,7 +319,19 @@ void ctl_session_free(struct ctl_session *s)
 	drop_batch(s);
 	free(s->items);
 	free(s->partial);
+	free(s->base);
 	free(s);
+}
+
+int ctl_session_set_base(struct ctl_session *s, const char *dir)
+{
+	char *copy = NULL;
+	if (dir && !(copy = strdup(dir)))
+		return -ENOMEM;
+	free(s->base);
+	s->base = copy;
+	s->has_base = true;
+	return 0;
 }
 
 static void set_result(struct ctl_session *s, const char *fmt, ...)
@@ -414,6 +428,35 @@ static int do_commit(struct ctl_session *s)
 	return 0;
 }
 
+/* Makes *path absolute from the session's base. A syntax-level failure: it fails the
+ * write that carried the line, like a malformed field. */
+static int resolve_path(struct ctl_session *s, const char *what, char **path)
+{
+	if (!*path || (*path)[0] == '/' || !s->has_base)
+		return 0;
+	if (!s->base)
+		return session_error(s, -EINVAL, "line %llu: %s%s: the writer's working directory "
+				     "cannot be read, so paths must be absolute",
+				     (unsigned long long)s->line_no, what, *path);
+	size_t n = strlen(s->base);
+	char *abs;
+	if (asprintf(&abs, "%s%s%s", s->base, n && s->base[n - 1] == '/' ? "" : "/", *path) < 0)
+		return session_error(s, -ENOMEM, "line %llu: out of memory",
+				     (unsigned long long)s->line_no);
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
+static int resolve_paths(struct ctl_session *s, struct cmd *c)
+{
+	if (c->kind == CMD_EXE)
+		return resolve_path(s, "exe ", &c->u.exe.path);
+	if (c->kind == CMD_IMAGE)
+		return resolve_path(s, "exe=", &c->u.image.exe);
+	return 0;
+}
+
 static int handle_line(struct ctl_session *s, const char *line, size_t len)
 {
 	s->line_no++;
@@ -424,6 +467,11 @@ static int handle_line(struct ctl_session *s, const char *line, size_t len)
 		return 0;
 	if (rc)
 		return session_error(s, rc, "line %llu: %s", (unsigned long long)s->line_no, err);
+	rc = resolve_paths(s, &c);
+	if (rc) {
+		cmd_free(&c);
+		return rc;
+	}
 	switch (c.kind) {
 	case CMD_IMAGE:
 		rc = do_image(s, &c);

@@ -11,6 +11,8 @@
  *  - `commit` applies the pending batch (image_commit); `abort` drops it.
  *  - The result line (ctl_session_result) is "ok generation=N decls=M\n" after a commit,
  *    "error: line K: ...\n" after a failure, and "" before either.
+ *  - Relative paths are resolved against a base directory (ctl_session_set_base) when the
+ *    line is read.
  *  - Closing a session with a pending batch drops it and notes that in the image's error
  *    log (a crashed compiler never publishes half a batch).
  * A session is used by one thread at a time (the caller serializes); the registry and
@@ -95,6 +97,13 @@ void ctl_session_free(struct ctl_session *s);
 /* Feeds bytes. Returns len, or a negative errno for the first line that failed (lines
  * before it in the same write took effect). */
 ssize_t ctl_session_write(struct ctl_session *s, const char *data, size_t len);
+/* Relative paths in commands (`exe PATH`, `image NAME create exe=PATH`) are taken from
+ * dir, the writer's working directory, and kept absolute from then on (a commit may read
+ * the file long after the writer moved elsewhere). dir NULL: the writer's directory is
+ * unknown, and a relative path fails its write (-EINVAL) with a message saying paths
+ * must be absolute. Without a call, relative paths are left to this process's own working
+ * directory (what `dsymfs render` wants). Copies dir; -ENOMEM. */
+int ctl_session_set_base(struct ctl_session *s, const char *dir);
 /* The current result line (valid until the next write or free). */
 const char *ctl_session_result(const struct ctl_session *s, size_t *len);
 

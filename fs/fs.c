@@ -2,8 +2,11 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "notify.h"
@@ -15,6 +18,26 @@ long fs_image_index(struct fs *fs, const struct image *im)
 		if (ctl_registry_at(fs->reg, i) == im)
 			return (long)i;
 	return -1;
+}
+
+char *fs_process_cwd(pid_t pid)
+{
+	char proc[64], path[PATH_MAX];
+	struct stat theirs, ours;
+	snprintf(proc, sizeof proc, "/proc/%ld/root", (long)pid);
+	if (pid <= 0 || stat(proc, &theirs) || stat("/", &ours) || theirs.st_dev != ours.st_dev ||
+	    theirs.st_ino != ours.st_ino)
+		return NULL;
+	snprintf(proc, sizeof proc, "/proc/%ld/cwd", (long)pid);
+	ssize_t n = readlink(proc, path, sizeof path);
+	if (n <= 0 || (size_t)n == sizeof path || path[0] != '/')
+		return NULL;
+	path[n] = 0;
+	static const char deleted[] = " (deleted)";
+	size_t d = sizeof deleted - 1;
+	if ((size_t)n > d && !strcmp(path + n - d, deleted) && access(path, F_OK))
+		return NULL;
+	return strdup(path);
 }
 
 /* Runs in the committing request's thread: it must not talk to the kernel (a notify call

@@ -67,6 +67,13 @@ static inline uint64_t fs_publishes(struct fs *fs)
 	return __atomic_load_n(&fs->publishes, __ATOMIC_ACQUIRE);
 }
 
+/* The working directory of process pid as a path in this process's file tree, for
+ * resolving the relative paths it writes to control. NULL when it cannot be known: the
+ * process is gone, /proc is not readable, the directory was removed, or the process
+ * sees another root (a container), where its path names something else here. Malloc'd;
+ * caller frees. */
+char *fs_process_cwd(pid_t pid);
+
 /* The registry index of an image (its node ids' image field), or -1. */
 long fs_image_index(struct fs *fs, const struct image *im);
 

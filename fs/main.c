@@ -5,9 +5,12 @@
  *   dsymfs recover --config FILE
  *
  * The mount runs until fusermount3 -u or SIGINT/SIGTERM/SIGHUP, then frees everything
- * and exits 0. -o ready_fd=N tells a parent that the mount is in place without polling. */
+ * and exits 0. A mount point that already holds a FUSE mount is refused; configured
+ * links (link.h) exist from mount to clean end. -o ready_fd=N tells a parent that the
+ * mount is in place without polling. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "conf.h"
 #include "fs.h"
+#include "link.h"
 #include "ops.h"
 #include "recover.h"
 #include "render.h"
@@ -91,24 +95,93 @@ static void signal_ready(struct fs *fs, int fd)
 	close(fd);
 }
 
-/* Mounts fs at the mount point and serves until unmounted or signalled; signals ready_fd
- * (if not -1) once mounted. */
-static int serve(struct fs *fs, struct fuse_args *args, const struct fuse_cmdline_opts *o,
+/* Undoes mountinfo's octal escapes (\040 for a space, \134 for a backslash) in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = 0;
+}
+
+/* A FUSE file system mounted at path (absolute), found in /proc/self/mountinfo: the
+ * kernel would stack a second mount on it, hiding the first one's tree while its daemon
+ * keeps running. Writes the mounted file system's type and source to what. */
+static int fuse_mounted_at(const char *path, char *what, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+	while (!found && getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ... */
+		char *save = NULL, *mnt = NULL;
+		char *tok = strtok_r(line, " \n", &save);
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " \n", &save);
+		mnt = tok;
+		while (tok && strcmp(tok, "-"))
+			tok = strtok_r(NULL, " \n", &save);
+		char *type = tok ? strtok_r(NULL, " \n", &save) : NULL;
+		char *source = type ? strtok_r(NULL, " \n", &save) : NULL;
+		if (!mnt || !type || strncmp(type, "fuse", 4))
+			continue;
+		unescape_mountinfo(mnt);
+		if (strcmp(mnt, path))
+			continue;
+		snprintf(what, len, "%s from %s", type, source ? source : "?");
+		found = 1;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Mounts fs at the mount point (absolute) and serves until unmounted or signalled;
+ * signals ready_fd (if not -1) once mounted. */
+static int serve(struct fs *fs, struct fuse_args *args, const char *mountpoint, int foreground,
 		 int ready_fd)
 {
 	int status = 1;
+	char err[1024];
+	if (fuse_mounted_at(mountpoint, err, sizeof err)) {
+		fprintf(stderr, "dsymfs: %s is already a FUSE mount (%s); unmount it first "
+			"(fusermount3 -u %s)\n", mountpoint, err, mountpoint);
+		return 1;
+	}
+	if (link_check(&fs->conf, err, sizeof err)) {
+		fprintf(stderr, "dsymfs: %s\n", err);
+		return 1;
+	}
 	struct fuse_session *se = fuse_session_new(args, ops_table(), sizeof *ops_table(), fs);
 	if (!se)
 		return 1;
 	if (fuse_set_signal_handlers(se))
 		goto destroy;
-	if (fuse_session_mount(se, o->mountpoint))
+	if (fuse_session_mount(se, mountpoint))
 		goto signals;
-	fuse_daemonize(o->foreground);
+	/* Before fuse_daemonize: when the command returns, the links are there. */
+	if (link_make_all(&fs->conf, mountpoint, err, sizeof err)) {
+		fprintf(stderr, "dsymfs: %s\n", err);
+		goto unmount;
+	}
+	/* Said before fuse_daemonize, while stderr still reaches whoever started us. */
+	FS_LOG(fs, CONF_LOG_INFO, "mounted at %s; stop with %sfusermount3 -u %s", mountpoint,
+	       foreground ? "Ctrl-C or " : "", mountpoint);
+	fuse_daemonize(foreground);
 	int rc = fs_start(fs, se);
 	if (rc) {
 		FS_LOG(fs, CONF_LOG_ERROR, "cannot start the notifier: %s", strerror(-rc));
-		goto unmount;
+		goto links;
 	}
 	signal_ready(fs, ready_fd);
 	/* A positive result is the signal that ended the loop: a requested, clean stop. */
@@ -118,7 +191,9 @@ static int serve(struct fs *fs, struct fuse_args *args, const struct fuse_cmdlin
 		FS_LOG(fs, CONF_LOG_ERROR, "session ended: %s", strerror(-rc));
 	else
 		status = 0;
-	FS_LOG(fs, CONF_LOG_INFO, "unmounting %s", o->mountpoint);
+	FS_LOG(fs, CONF_LOG_INFO, "unmounting %s", mountpoint);
+links:
+	link_remove_all(&fs->conf, mountpoint);
 unmount:
 	fuse_session_unmount(se);
 signals:
@@ -177,7 +252,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dsymfs: %s\n", err);
 		goto out;
 	}
-	status = serve(fs, &args, &cmd, mo.ready_fd);
+	/* Links point into the mount and outlive the daemon's working directory. */
+	char mountpoint[PATH_MAX];
+	if (!realpath(cmd.mountpoint, mountpoint)) {
+		fprintf(stderr, "dsymfs: mount point %s: %s\n", cmd.mountpoint, strerror(errno));
+		goto out;
+	}
+	status = serve(fs, &args, mountpoint, cmd.foreground, mo.ready_fd);
 out:
 	fs_free(fs);
 	conf_free(&conf);

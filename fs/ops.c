@@ -206,6 +206,13 @@ static int open_control(struct fs *fs, fuse_req_t req, struct fuse_file_info *fi
 	if (rc)
 		return rc;
 	rc = ctl_session_new(fs->reg, &h->u.ctl);
+	if (!rc) {
+		/* The opener's directory, read once: relative paths it writes name files there
+		 * (the daemon's own directory is / once it runs in the background). */
+		char *cwd = fs_process_cwd(fuse_req_ctx(req)->pid);
+		rc = ctl_session_set_base(h->u.ctl, cwd);
+		free(cwd);
+	}
 	if (rc) {
 		handle_free(&fs->handles, h);
 		return rc;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "unit.h"
@@ -168,7 +169,8 @@ static void test_exe_relative(void)
 	snprintf(path, sizeof path, "%s/dsymfs.ini", dir);
 	FILE *f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs("[image A]\nexe = build/prog\n[image B]\nexe = /abs/prog\n", f);
+	fputs("[image A]\nexe = build/prog\nlink = build/prog.dSYM\n[image B]\nexe = /abs/prog\n"
+	      "link = /abs/prog.dSYM\n", f);
 	fclose(f);
 
 	struct conf c;
@@ -179,7 +181,28 @@ static void test_exe_relative(void)
 	snprintf(want, sizeof want, "%s/build/prog", dir);
 	CU_ASSERT_STRING_EQUAL(c.images[0].exe, want);
 	CU_ASSERT_STRING_EQUAL(c.images[1].exe, "/abs/prog");
+	snprintf(want, sizeof want, "%s/build/prog.dSYM", dir);
+	CU_ASSERT_STRING_EQUAL(c.images[0].link, want);
+	CU_ASSERT_STRING_EQUAL(c.images[1].link, "/abs/prog.dSYM");
 	conf_free(&c);
+
+	/* Without a file's directory, a relative link starts from the working directory:
+	 * the daemon leaves it, so the link is kept absolute. */
+	CU_ASSERT_EQUAL_FATAL(load(&c, "[image A]\nlink = a.dSYM\n[image B]\n"), 0);
+	char *cwd = getcwd(NULL, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cwd);
+	snprintf(want, sizeof want, "%s/a.dSYM", cwd);
+	free(cwd);
+	CU_ASSERT_STRING_EQUAL(c.images[0].link, want);
+	CU_ASSERT_PTR_NULL(c.images[1].link);
+	conf_free(&c);
+
+	/* Two images cannot keep the same link. */
+	CU_ASSERT_EQUAL(load(&c, "[image A]\nlink = /x/a.dSYM\n[image B]\n\nlink = /x/a.dSYM\n"),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "t.ini:3: image B: link /x/a.dSYM is already image A's "
+			       "(line 1)");
+	CU_ASSERT_EQUAL(c.nimages, 0);
 
 	/* A file's errors are named by the path it was opened with. */
 	f = fopen(path, "w");

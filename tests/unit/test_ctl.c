@@ -756,6 +756,76 @@ static void test_run_script_commits_what_is_pending_at_its_end(void)
 	ctl_registry_free(r);
 }
 
+/* A relative exe path names a file in the session's base directory: the commit that
+ * reads it reports the joined path. Nothing exists at either path, so the message
+ * shows which one was opened. */
+static void test_relative_exe_paths_are_taken_from_the_base(void)
+{
+	struct ctl_registry *r = foo_registry(NULL);
+	struct ctl_session *s = new_session(r);
+	CU_ASSERT_EQUAL(ctl_session_set_base(s, "/no/such/dir"), 0);
+	ssize_t rc;
+	char *res = say(s, "exe sub/prog\ncommit\n", &rc);
+	CU_ASSERT(rc < 0);
+	CU_ASSERT(strstr(res, "/no/such/dir/sub/prog") != NULL);
+	free(res);
+	/* A base of "/" does not double the slash; an absolute path ignores the base. */
+	CU_ASSERT_EQUAL(ctl_session_set_base(s, "/"), 0);
+	res = say(s, "exe prog\ncommit\n", &rc);
+	CU_ASSERT(strstr(res, " /prog") != NULL || strstr(res, "\"/prog") != NULL);
+	CU_ASSERT(strstr(res, "//prog") == NULL);
+	free(res);
+	res = say(s, "exe /elsewhere/prog\ncommit\n", &rc);
+	CU_ASSERT(strstr(res, "/elsewhere/prog") != NULL);
+	CU_ASSERT(strstr(res, "//elsewhere") == NULL && strstr(res, "/no/such") == NULL);
+	free(res);
+	ctl_session_free(s);
+	CU_ASSERT_EQUAL(number_of(image_named(r, "Foo")), 1);
+	ctl_registry_free(r);
+}
+
+/* With the writer's directory unknown, a relative path fails its write at once and drops
+ * the batch; an absolute one still goes through to the commit. */
+static void test_relative_paths_without_a_base_are_refused(void)
+{
+	struct ctl_registry *r = foo_registry(NULL);
+	setup_base(r);
+	struct ctl_session *s = new_session(r);
+	CU_ASSERT_EQUAL(ctl_session_set_base(s, NULL), 0);
+	ssize_t rc;
+	char *res = say(s, "del 1\nexe prog\ncommit\n", &rc);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT(strncmp(res, "error: line 2: ", 15) == 0);
+	CU_ASSERT(strstr(res, "must be absolute") != NULL);
+	free(res);
+	res = say(s, "image Foo create exe=prog\n", &rc);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT(strstr(res, "must be absolute") != NULL);
+	free(res);
+	res = say(s, "commit\n", &rc);
+	CU_ASSERT_STRING_EQUAL(res, "ok generation=2 decls=2\n");
+	free(res);
+	res = say(s, "exe /no/such/prog\ncommit\n", &rc);
+	CU_ASSERT(rc < 0);
+	CU_ASSERT(strstr(res, "must be absolute") == NULL && strstr(res, "/no/such/prog"));
+	free(res);
+	ctl_session_free(s);
+	CU_ASSERT_EQUAL(number_of(image_named(r, "Foo")), 2);
+	ctl_registry_free(r);
+}
+
+/* Without a base (dsymfs render), a relative path is left as written. */
+static void test_without_a_base_relative_paths_stay_as_written(void)
+{
+	struct ctl_registry *r = foo_registry(NULL);
+	ssize_t rc;
+	char *res = say_once(r, "exe no-such-prog\ncommit\n", &rc);
+	CU_ASSERT(rc < 0);
+	CU_ASSERT(strstr(res, "no-such-prog") != NULL && strstr(res, "/no-such-prog") == NULL);
+	free(res);
+	ctl_registry_free(r);
+}
+
 #define PER_WORKER 20
 
 struct worker {
@@ -856,6 +926,12 @@ static const struct unit_test ctl_tests[] = {
 	 test_run_script_commits_what_is_pending_at_its_end},
 	{"two_sessions_commit_concurrently_and_both_land",
 	 test_two_sessions_commit_concurrently_and_both_land},
+	{"relative_exe_paths_are_taken_from_the_base",
+	 test_relative_exe_paths_are_taken_from_the_base},
+	{"relative_paths_without_a_base_are_refused",
+	 test_relative_paths_without_a_base_are_refused},
+	{"without_a_base_relative_paths_stay_as_written",
+	 test_without_a_base_relative_paths_stay_as_written},
 	{NULL, NULL},
 };
 
