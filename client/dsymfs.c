@@ -941,8 +941,12 @@ static int check_fn(struct dsymfs *c, const struct dsymfs_fn *f)
 			      f->params ? f->nrows : f->nparams);
 	for (size_t i = 0; i < f->nparams; i++) {
 		const char *name = f->params[i].name;
-		if (!name || !*name || strchr(name, ',') || !f->params[i].type)
-			return refuse_params(c, f->params, f->nparams);
+		if (name && *name && !strchr(name, ',') && f->params[i].type)
+			continue;
+		int rc = refuse_params(c, f->params, f->nparams);
+		/* A ',' can also split the list into entries that each read well. */
+		return rc ? rc : refuse(c, "fn: field \"params\": entry %zu: a parameter name "
+					"cannot contain ','", i + 1);
 	}
 	return check_rows(c, f->rows, f->nrows);
 }

@@ -18,8 +18,10 @@
  * in the parser's words (`fn: field "line": "2147483648" must be at most 2147483647`), a
  * daemon refusal in the result line's words without its "error: " (`line 12: fn 40 ...`).
  *
- * Numbers are spelled as the messages show them: ids, lines, columns and deltas in
- * decimal, addresses and sizes in 0x hex.
+ * Values are spelled as the messages quote them: ids, lines, columns, deltas, protections
+ * and alignments in decimal, addresses and sizes in 0x hex, a row as
+ * OFF:LINE[:COL[:FLAGS[:FILEID]]] with its offset in hex from 10 up and the trailing parts
+ * that hold their default left out, an unknown enum value as its number.
  *
  * Records are described by structs a caller zero-initializes and fills by field name.
  * Their calls are macros that pass the struct's size, so fields added to the end of a
