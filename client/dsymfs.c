@@ -412,6 +412,8 @@ int dsymfs_open(const char *mount, const char *image, struct dsymfs **out)
 	struct dsymfs *c = *out = client_new(-1, true, false);
 	if (!c)
 		return -ENOMEM;
+	if (!mount)
+		return say(c, -EINVAL, "no mount point given");
 	size_t n = strlen(mount) + sizeof "/control";
 	char *path = malloc(n);
 	if (!path)
