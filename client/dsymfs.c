@@ -43,7 +43,8 @@ static const char open_nomem[] = "out of memory";
 
 /* Messages. */
 
-static int say(struct dsymfs *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(struct dsymfs *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int say(struct dsymfs *c, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -270,7 +271,8 @@ static int write_out(struct dsymfs *c, const char *p, size_t n)
 			continue;
 		if (w <= 0) {
 			int err = w < 0 ? errno : EIO;
-			/* The daemon dropped the batch with the failed write: so does the client. */
+			/* The daemon dropped the batch with the failed write, so does the
+			 * client. */
 			c->len = 0;
 			c->sent = false;
 			return daemon_error(c, err);
@@ -324,7 +326,8 @@ static int end(struct dsymfs *c, size_t start)
 
 /* Refusals, worded as the parser words them. */
 
-static int refuse(struct dsymfs *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct dsymfs *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static int refuse(struct dsymfs *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -850,12 +853,13 @@ static int refuse_params(struct dsymfs *c, const struct dsymfs_param *p, size_t 
 		uint64_t type = 0;
 		const char *why = colon ? number(colon + 1, (size_t)(e - colon - 1), &type) : NULL;
 		if (!colon) {
-			refuse(c, "fn: field \"params\": entry %zu \"%s\": expected NAME:TYPEID", i,
-			       sb);
+			refuse(c, "fn: field \"params\": entry %zu \"%s\": expected "
+			       "NAME:TYPEID", i, sb);
 			break;
 		}
 		if (colon == s) {
-			refuse(c, "fn: field \"params\": entry %zu \"%s\": the name is empty", i, sb);
+			refuse(c, "fn: field \"params\": entry %zu \"%s\": the name is empty", i,
+			       sb);
 			break;
 		}
 		if (why) {
@@ -1103,8 +1107,8 @@ int dsymfs_line_range(struct dsymfs *c, uint64_t file, int64_t from, int64_t to,
 	} bounds[] = { { "from", from }, { "to", to } };
 	for (size_t i = 0; i < COUNT(bounds); i++)
 		if (bounds[i].v < 1 || bounds[i].v > (int64_t)LINE_MAX_NO)
-			return refuse(c, "line-range: field \"%s\": \"%" PRId64 "\" must be between "
-				      "1 and %u", bounds[i].key, bounds[i].v, LINE_MAX_NO);
+			return refuse(c, "line-range: field \"%s\": \"%" PRId64 "\" must be "
+				      "between 1 and %u", bounds[i].key, bounds[i].v, LINE_MAX_NO);
 	if (from >= to)
 		return refuse(c, "line-range: from (%" PRId64 ") must be below to (%" PRId64 ")",
 			      from, to);

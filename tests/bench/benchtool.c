@@ -368,7 +368,8 @@ static size_t send_script(int fd, const struct genopts *o, uint64_t n)
 	for (size_t off = 0; off < b.len;) {
 		size_t w = b.len - off < o->chunk ? b.len - off : o->chunk;
 		if (!write_all(fd, b.p + off, w)) {
-			fprintf(stderr, "benchtool: write at byte %zu: %s\n", off, strerror(errno));
+			fprintf(stderr, "benchtool: write at byte %zu: %s\n", off,
+				strerror(errno));
 			len = 0;
 			break;
 		}
@@ -510,7 +511,8 @@ static int cmd_commits(const char *control, const char *dwarf, uint64_t n, uint6
 		double t1 = now_us();
 		if (!sent) {
 			fprintf(stderr, "benchtool: commit %" PRIu64 ": %s\n", j,
-				c ? dsymfs_last_error(c) : w < 0 ? strerror(errno) : "short write");
+				c ? dsymfs_last_error(c)
+				  : w < 0 ? strerror(errno) : "short write");
 			print_result(fd);
 			return 1;
 		}
@@ -562,7 +564,8 @@ static int cmd_hold(const char *control, const char *dwarf, uint64_t n, uint64_t
 		uint64_t id = o->first + rng() % n;
 		bool sent;
 		if (c) {
-			sent = lib_fn(c, o, id, edit_of(o, j)) && dsymfs_commit(c, NULL, NULL) == 0;
+			sent = lib_fn(c, o, id, edit_of(o, j)) &&
+			       dsymfs_commit(c, NULL, NULL) == 0;
 		} else {
 			b.len = 0;
 			put_fn(&b, o, id, edit_of(o, j));
@@ -738,7 +741,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "randread") && argc == 4)
 		return cmd_randread(argv[2], num(argv[3]));
 usage:
-	fprintf(stderr, "usage: benchtool gen|format|ingest|commits|hold|pwrite|seqread|randread ..."
-			" (see the comment at the top of tests/bench/benchtool.c)\n");
+	fprintf(stderr, "usage: benchtool gen|format|ingest|commits|hold|pwrite|seqread|randread"
+			" ... (see the comment at the top of tests/bench/benchtool.c)\n");
 	return 2;
 }

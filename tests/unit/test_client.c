@@ -295,7 +295,8 @@ static void test_fn(void)
 		CU_ASSERT_EQUAL((uint32_t)f->rows[i].line, rows[i].line);
 		CU_ASSERT_EQUAL(f->rows[i].col, rows[i].col);
 		/* DSYMFS_ROW_* and REC_ROW_* are both the protocol's s, p, e. */
-		CU_ASSERT_EQUAL(f->rows[i].flags & REC_ROW_STMT, !!(rows[i].flags & DSYMFS_ROW_STMT));
+		CU_ASSERT_EQUAL(!!(f->rows[i].flags & REC_ROW_STMT),
+				!!(rows[i].flags & DSYMFS_ROW_STMT));
 		CU_ASSERT_EQUAL(!!(f->rows[i].flags & REC_ROW_PROLOGUE),
 				!!(rows[i].flags & DSYMFS_ROW_PROLOGUE));
 		CU_ASSERT_EQUAL(!!(f->rows[i].flags & REC_ROW_EPILOGUE),
