@@ -88,6 +88,36 @@ install: all
 	install -D -m 644 docs/man/dsymfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/dsymfs.1
 	install -D -m 644 docs/man/dsymfs-protocol.5 $(DESTDIR)$(PREFIX)/share/man/man5/dsymfs-protocol.5
 
+# The client library for compilers (client/, docs/client.md): libdsymfs.a, libdsymfs.so
+# with a soname, and at install the header, both libraries and the pkg-config module.
+CLIENT_VERSION := 1.0.0
+CLIENT_SONAME  := libdsymfs.so.1
+CLIENT_LIBDIR   = $(DESTDIR)$(PREFIX)/lib
+
+all: client
+build/rel/client/dsymfs.o: REL_CFLAGS += -fPIC
+build/rel/libdsymfs.a: build/rel/client/dsymfs.o
+	$(AR) rcs $@ $^
+build/rel/$(CLIENT_SONAME): build/rel/client/dsymfs.o
+	$(CC) -shared -Wl,-soname,$(CLIENT_SONAME) $^ -o $@
+client: build/rel/libdsymfs.a build/rel/$(CLIENT_SONAME)
+
+# The unit suite round-trips the client's lines through the daemon's parser.
+build/test/unit: build/test/client/dsymfs.o
+build/test/tests/unit/test_client.o: DEPFLAGS += -Iclient
+
+install: install-client
+install-client: client
+	install -D -m 644 client/dsymfs.h $(DESTDIR)$(PREFIX)/include/dsymfs.h
+	install -D -m 644 build/rel/libdsymfs.a $(CLIENT_LIBDIR)/libdsymfs.a
+	install -D -m 755 build/rel/$(CLIENT_SONAME) $(CLIENT_LIBDIR)/$(CLIENT_SONAME)
+	ln -sf $(CLIENT_SONAME) $(CLIENT_LIBDIR)/libdsymfs.so
+	install -d $(CLIENT_LIBDIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(CLIENT_VERSION)|' client/dsymfs.pc.in \
+	  >$(CLIENT_LIBDIR)/pkgconfig/dsymfs.pc
+
+.PHONY: client install-client
+
 clean:
 	rm -rf build
 

@@ -6,9 +6,10 @@ BENCH_DEBS   = $(RUN_DEBS) clang-16 lld-16 lldb-16 llvm-16 python3 gnuplot-nox v
 BENCH_CFLAGS = $(WARN) -O2 -g
 BENCH_ARGS  ?=
 
-build/bench/benchtool: tests/bench/benchtool.c
+# benchtool formats its protocol text with the client library (optimized, static).
+build/bench/benchtool: tests/bench/benchtool.c build/rel/libdsymfs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) $< -o $@
+	$(CC) $(BENCH_CFLAGS) -Iclient $^ -o $@
 build/bench/flatfs: tests/bench/flatfs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags fuse3) $< -o $@ $(shell pkg-config --libs fuse3)

@@ -3,11 +3,15 @@
  * MB/s = 10^6 bytes/s) for tests/bench/bench.py to collect.
  *
  *   gen N [GENOPTS]                      the ingest script of N functions, on stdout
+ *   format N [GENOPTS] [--chunk B]       the ingest script of N functions formatted and
+ *                                        written to /dev/null in B-byte write()s: the
+ *                                        producer's own cost; prints secs, fn_per_s, bytes
  *   ingest CONTROL N [GENOPTS] [--chunk B]
- *                                        N functions in B-byte write()s (default 1 MiB),
- *                                        then `commit` in a write of its own; prints secs,
- *                                        fn_per_s, and parse_secs/commit_secs (the time
- *                                        before the commit write, and of that write)
+ *                                        N functions formatted and sent in B-byte write()s
+ *                                        (default 1 MiB), then `commit` in a write of its
+ *                                        own; prints secs, fn_per_s, and
+ *                                        parse_secs/commit_secs (the time before the commit
+ *                                        write, formatting included, and of that write)
  *   commits CONTROL DWARF N K [GENOPTS] [--seed S] [--null PATH] [--noop]
  *                                        K single-function commits (an edited `fn` line and
  *                                        `commit` in one write() on one open handle), each
@@ -34,9 +38,12 @@
  *   seqread PATH [--bs B]                read() the whole file in B-byte calls (1 MiB)
  *   randread PATH K [--seed S]           K pread()s of 4 KiB at random 4 KiB-aligned offsets
  *
- * GENOPTS: --base A (first low_pc, default 0x100000000), --prelude TEXT (lines sent before
- * the files, types and functions; default: a __TEXT,__text section covering them),
- * --first ID (first function id, default 1).
+ * GENOPTS: --base A (first low_pc, default 0x100000000), --prelude TEXT (lines sent as
+ * given before the files, types and functions; default: a __TEXT,__text section covering
+ * them), --first ID (first function id, default 1), --hand (format the protocol text with
+ * printf instead of the client library, client/dsymfs.h: both give the same bytes, so
+ * `format`, `ingest` and `commits` with and without --hand show what the library costs).
+ * With the library, a chunk is the library's write size: its writes end at a line.
  *
  * Latencies are reported as p50, p99, min, max and mean over the K samples.
  */
@@ -52,6 +59,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dsymfs.h"
 
 #define FN_SPAN  0x40u   /* bytes of address space per function */
 #define PER_FILE 1000u   /* functions per source file (compile unit) */
@@ -118,6 +127,7 @@ struct genopts {
 	uint64_t bs;
 	const char *null;
 	bool noop;
+	bool hand;
 };
 
 /* Function i's line as the compiler would send it; `edit` shifts its source lines. */
@@ -132,6 +142,54 @@ static void put_fn(struct buf *b, const struct genopts *o, uint64_t i, unsigned 
 		   "0x1c:%u:7,0x24:%u:2,0x2c:%u:5,0x38:%u:1:se\n",
 		   i, i, o->base + k * FN_SPAN, FN_SPAN, file, l, l, l + 1, l + 2, l + 3, l + 4,
 		   l + 5, l + 6, l + 7);
+}
+
+/* Function i as the library describes it: the same record as put_fn's line. */
+struct fn_desc {
+	struct dsymfs_fn fn;
+	struct dsymfs_param params[2];
+	struct dsymfs_row rows[8];
+	char name[32];
+};
+
+static void describe_fn(struct fn_desc *d, const struct genopts *o, uint64_t i, unsigned edit)
+{
+	static const struct {
+		uint32_t off, col, flags;
+	} shape[8] = {
+		{ 0x0, 0, DSYMFS_ROW_STMT }, { 0x4, 5, DSYMFS_ROW_STMT | DSYMFS_ROW_PROLOGUE },
+		{ 0xc, 9, DSYMFS_ROW_STMT }, { 0x14, 3, DSYMFS_ROW_STMT },
+		{ 0x1c, 7, DSYMFS_ROW_STMT }, { 0x24, 2, DSYMFS_ROW_STMT },
+		{ 0x2c, 5, DSYMFS_ROW_STMT }, { 0x38, 1, DSYMFS_ROW_STMT | DSYMFS_ROW_EPILOGUE },
+	};
+	uint64_t k = i - 1;
+	unsigned l = (unsigned)(k % PER_FILE) * 10 + 1 + edit;
+	/* A compiler has its names at hand; making this one must not cost a printf. */
+	char digits[24];
+	size_t n = 0;
+	for (uint64_t v = i; v; v /= 10)
+		digits[n++] = (char)('0' + v % 10);
+	memcpy(d->name, "bench_fn_", 9);
+	for (size_t j = 0; j < n; j++)
+		d->name[9 + j] = digits[n - 1 - j];
+	d->name[9 + n] = 0;
+	d->params[0] = (struct dsymfs_param){ "a", 1 };
+	d->params[1] = (struct dsymfs_param){ "p", 3 };
+	for (unsigned r = 0; r < 8; r++)
+		d->rows[r] = (struct dsymfs_row){ .off = shape[r].off, .line = l + r,
+						  .col = shape[r].col, .flags = shape[r].flags };
+	d->fn = (struct dsymfs_fn){
+		.id = i, .name = d->name, .low_pc = o->base + k * FN_SPAN, .size = FN_SPAN,
+		.file = (k / PER_FILE) + 1, .line = l, .ret = 1,
+		.params = d->params, .nparams = 2, .rows = d->rows, .nrows = 8,
+	};
+}
+
+static bool lib_fn(struct dsymfs *c, const struct genopts *o, uint64_t i, unsigned edit)
+{
+	struct fn_desc d;
+	describe_fn(&d, o, i, edit);
+	return dsymfs_fn(c, &d.fn) == 0;
 }
 
 /* The line shift of the j-th edit of a run: unique per (seed, j < 1000), so an edit never
@@ -153,11 +211,70 @@ static void gen_script(struct buf *b, const struct genopts *o, uint64_t n)
 	for (uint64_t f = (o->first - 1) / PER_FILE + 1; f <= (last - 1) / PER_FILE + 1; f++)
 		buf_printf(b, "file %" PRIu64 " path=/bench/src/unit_%" PRIu64 ".c dir=/bench\n", f,
 			   f);
-	buf_printf(b, "type 1 kind=base name=int size=4 enc=signed\n"
-		      "type 2 kind=base name=char size=1 enc=signed_char\n"
+	buf_printf(b, "type 1 kind=base name=int size=0x4 enc=signed\n"
+		      "type 2 kind=base name=char size=0x1 enc=signed_char\n"
 		      "type 3 kind=pointer to=2\n");
 	for (uint64_t i = o->first; i <= last; i++)
 		put_fn(b, o, i, 0);
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* gen_script through the library, on a client whose fd received nothing yet. The
+ * prelude is raw text: it goes straight to the fd, before the client's first write. */
+static bool lib_script(struct dsymfs *c, int fd, const struct genopts *o, uint64_t n)
+{
+	uint64_t last = o->first + n - 1;
+	if (o->prelude) {
+		if (!write_all(fd, o->prelude, strlen(o->prelude)) || !write_all(fd, "\n", 1))
+			return false;
+	} else if (dsymfs_section(c, "__TEXT", "__text", o->base, (last + 1) * (uint64_t)FN_SPAN,
+				  -1)) {
+		return false;
+	}
+	for (uint64_t f = (o->first - 1) / PER_FILE + 1; f <= (last - 1) / PER_FILE + 1; f++) {
+		char path[64];
+		snprintf(path, sizeof path, "/bench/src/unit_%" PRIu64 ".c", f);
+		struct dsymfs_file file = { .id = f, .path = path, .dir = "/bench" };
+		if (dsymfs_file(c, &file))
+			return false;
+	}
+	struct dsymfs_type types[] = {
+		{ .id = 1, .kind = DSYMFS_TYPE_BASE, .name = "int", .size = 4,
+		  .enc = DSYMFS_ENC_SIGNED },
+		{ .id = 2, .kind = DSYMFS_TYPE_BASE, .name = "char", .size = 1,
+		  .enc = DSYMFS_ENC_SIGNED_CHAR },
+		{ .id = 3, .kind = DSYMFS_TYPE_POINTER, .to = 2 },
+	};
+	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+		if (dsymfs_type(c, &types[t]))
+			return false;
+	for (uint64_t i = o->first; i <= last; i++)
+		if (!lib_fn(c, o, i, 0))
+			return false;
+	return true;
+}
+
+/* A library client over fd, writing chunk-byte writes; dies on failure. */
+static struct dsymfs *client_or_die(int fd, unsigned flags, const struct genopts *o)
+{
+	struct dsymfs *c;
+	if (dsymfs_open_fd(fd, flags, &c)) {
+		fprintf(stderr, "benchtool: %s\n", dsymfs_last_error(c));
+		exit(1);
+	}
+	dsymfs_set_write_size(c, o->chunk);
+	return c;
 }
 
 static int open_or_die(const char *path, int flags)
@@ -217,6 +334,13 @@ static uint64_t rng(void)
 
 static int cmd_gen(uint64_t n, const struct genopts *o)
 {
+	if (!o->hand) {
+		struct dsymfs *c = client_or_die(1, DSYMFS_SCRIPT, o);
+		bool ok = lib_script(c, 1, o, n) && dsymfs_commit(c, NULL, NULL) == 0;
+		if (!ok)
+			fprintf(stderr, "benchtool: gen: %s\n", dsymfs_last_error(c));
+		return dsymfs_close(c) || !ok;
+	}
 	struct buf b = {0};
 	gen_script(&b, o, n);
 	buf_printf(&b, "commit\n");
@@ -225,42 +349,124 @@ static int cmd_gen(uint64_t n, const struct genopts *o)
 	return 0;
 }
 
-static int cmd_ingest(const char *control, uint64_t n, const struct genopts *o)
+/* The script into fd, formatted by hand or by the library, in chunk-byte writes (the
+ * library's end at a line); returns the bytes written, or 0 after a failure (reported). */
+static size_t send_script(int fd, const struct genopts *o, uint64_t n)
 {
+	if (!o->hand) {
+		struct dsymfs *c = client_or_die(fd, DSYMFS_SCRIPT, o);
+		bool ok = lib_script(c, fd, o, n) && dsymfs_flush(c) == 0;
+		if (!ok)
+			fprintf(stderr, "benchtool: %s\n", dsymfs_last_error(c));
+		dsymfs_close(c);
+		off_t end = lseek(fd, 0, SEEK_CUR);
+		return ok && end > 0 ? (size_t)end : 0;
+	}
 	struct buf b = {0};
 	gen_script(&b, o, n);
+	size_t len = b.len;
+	for (size_t off = 0; off < b.len;) {
+		size_t w = b.len - off < o->chunk ? b.len - off : o->chunk;
+		if (!write_all(fd, b.p + off, w)) {
+			fprintf(stderr, "benchtool: write at byte %zu: %s\n", off,
+				strerror(errno));
+			len = 0;
+			break;
+		}
+		off += w;
+	}
+	free(b.p);
+	return len;
+}
+
+static int cmd_format(uint64_t n, const struct genopts *o)
+{
+	/* A file, not /dev/null, so the offset counts the library's bytes; its page
+	 * cache stands in for the pipe or mount a real producer writes to. */
+	char path[] = "/tmp/benchtool-format.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		die("cannot create %s", path);
+	unlink(path);
+	double t0 = now_us();
+	size_t bytes = send_script(fd, o, n);
+	double secs = (now_us() - t0) / 1e6;
+	close(fd);
+	if (!bytes)
+		return 1;
+	printf("functions=%" PRIu64 "\nbytes=%zu\nsecs=%.4f\nfn_per_s=%.0f\nmb_per_s=%.2f\n", n,
+	       bytes, secs, (double)n / secs, (double)bytes / secs / 1e6);
+	return 0;
+}
+
+/* The bytes of the script as the chosen formatter writes it (not timed). */
+static size_t script_bytes(const struct genopts *o, uint64_t n)
+{
+	char path[] = "/tmp/benchtool-bytes.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		die("cannot create %s", path);
+	unlink(path);
+	size_t bytes = send_script(fd, o, n);
+	close(fd);
+	return bytes;
+}
+
+static int cmd_ingest(const char *control, uint64_t n, const struct genopts *o)
+{
 	static const char commit[] = "commit\n";
 	int fd = open_or_die(control, O_RDWR);
-	size_t chunk = o->chunk, writes = 0;
-	double t0 = now_us();
-	for (size_t off = 0; off < b.len;) {
-		size_t len = b.len - off < chunk ? b.len - off : chunk;
-		ssize_t w = write(fd, b.p + off, len);
-		if (w < 0) {
-			fprintf(stderr, "benchtool: ingest: write at byte %zu: %s\n", off,
-				strerror(errno));
+	size_t writes = 0;
+	double t0 = now_us(), t1, t2;
+	if (o->hand) {
+		struct buf b = {0};
+		gen_script(&b, o, n);
+		for (size_t off = 0; off < b.len;) {
+			size_t len = b.len - off < o->chunk ? b.len - off : o->chunk;
+			ssize_t w = write(fd, b.p + off, len);
+			if (w < 0) {
+				fprintf(stderr, "benchtool: ingest: write at byte %zu: %s\n", off,
+					strerror(errno));
+				print_result(fd);
+				return 1;
+			}
+			off += (size_t)w;
+			writes++;
+		}
+		free(b.p);
+		t1 = now_us();
+		/* `commit` in a write of its own, so parsing and committing are timed apart. */
+		if (write(fd, commit, sizeof commit - 1) != (ssize_t)sizeof commit - 1) {
+			fprintf(stderr, "benchtool: ingest: commit: %s\n", strerror(errno));
 			print_result(fd);
 			return 1;
 		}
-		off += (size_t)w;
-		writes++;
+		t2 = now_us();
+	} else {
+		struct dsymfs *c = client_or_die(fd, 0, o);
+		if (!lib_script(c, fd, o, n) || dsymfs_flush(c)) {
+			fprintf(stderr, "benchtool: ingest: %s\n", dsymfs_last_error(c));
+			print_result(fd);
+			return 1;
+		}
+		t1 = now_us();
+		/* The batch is written: the commit goes in a write of its own. A result that
+		 * is not ok is reported below, as in the hand-formatted run. */
+		if (dsymfs_commit(c, NULL, NULL))
+			fprintf(stderr, "benchtool: ingest: commit: %s\n", dsymfs_last_error(c));
+		t2 = now_us();
+		dsymfs_close(c);
 	}
-	double t1 = now_us();
-	/* `commit` in a write of its own, so parsing and committing are timed apart. */
-	if (write(fd, commit, sizeof commit - 1) != (ssize_t)sizeof commit - 1) {
-		fprintf(stderr, "benchtool: ingest: commit: %s\n", strerror(errno));
-		print_result(fd);
-		return 1;
-	}
-	double t2 = now_us();
 	bool ok = print_result(fd);
 	close(fd);
+	size_t bytes = script_bytes(o, n);
 	double secs = (t2 - t0) / 1e6;
-	printf("functions=%" PRIu64 "\nbytes=%zu\nwrites=%zu\nsecs=%.4f\nfn_per_s=%.0f\n"
-	       "mb_per_s=%.2f\nparse_secs=%.4f\ncommit_secs=%.4f\n", n, b.len + sizeof commit - 1,
-	       writes + 1, secs, (double)n / secs, (double)b.len / secs / 1e6, (t1 - t0) / 1e6,
-	       (t2 - t1) / 1e6);
-	free(b.p);
+	/* The library does not count its writes. */
+	if (o->hand)
+		printf("writes=%zu\n", writes + 1);
+	printf("functions=%" PRIu64 "\nbytes=%zu\nsecs=%.4f\nfn_per_s=%.0f\nmb_per_s=%.2f\n"
+	       "parse_secs=%.4f\ncommit_secs=%.4f\n", n, bytes + sizeof commit - 1, secs,
+	       (double)n / secs, (double)bytes / secs / 1e6, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
 	return ok ? 0 : 1;
 }
 
@@ -270,6 +476,7 @@ static int cmd_commits(const char *control, const char *dwarf, uint64_t n, uint6
 	struct buf b = {0};
 	double *lat = calloc(k, sizeof *lat), *nlat = calloc(k, sizeof *nlat);
 	int fd = open_or_die(control, O_RDWR);
+	struct dsymfs *c = o->hand ? NULL : client_or_die(fd, 0, o);
 	int nfd = o->null ? open_or_die(o->null, O_WRONLY) : -1;
 	char nulldata[100];
 	memset(nulldata, 'x', sizeof nulldata);
@@ -281,8 +488,11 @@ static int cmd_commits(const char *control, const char *dwarf, uint64_t n, uint6
 			die("stat %s failed", dwarf);
 		b.len = 0;
 		uint64_t id = o->first + rng() % n;
-		put_fn(&b, o, id, o->noop ? 0 : edit_of(o, j));
-		buf_printf(&b, "commit\n");
+		unsigned edit = o->noop ? 0 : edit_of(o, j);
+		if (o->hand) {
+			put_fn(&b, o, id, edit);
+			buf_printf(&b, "commit\n");
+		}
 		double t0;
 		ssize_t w;
 		if (nfd >= 0) {
@@ -294,12 +504,15 @@ static int cmd_commits(const char *control, const char *dwarf, uint64_t n, uint6
 			if (w != (ssize_t)sizeof nulldata)
 				die("%s: write failed", o->null);
 		}
+		/* The library's commit also reads the result back: one more request. */
 		t0 = now_us();
-		w = write(fd, b.p, b.len);
+		bool sent = c ? lib_fn(c, o, id, edit) && dsymfs_commit(c, NULL, NULL) == 0
+			      : (w = write(fd, b.p, b.len)) == (ssize_t)b.len;
 		double t1 = now_us();
-		if (w != (ssize_t)b.len) {
+		if (!sent) {
 			fprintf(stderr, "benchtool: commit %" PRIu64 ": %s\n", j,
-				w < 0 ? strerror(errno) : "short write");
+				c ? dsymfs_last_error(c)
+				  : w < 0 ? strerror(errno) : "short write");
 			print_result(fd);
 			return 1;
 		}
@@ -318,6 +531,7 @@ static int cmd_commits(const char *control, const char *dwarf, uint64_t n, uint6
 		close(dfd);
 	}
 	bool ok = print_result(fd);
+	dsymfs_close(c);
 	close(fd);
 	if (nfd >= 0) {
 		/* Each commit over the null write just before it: a ratio that contention
@@ -344,23 +558,33 @@ static int cmd_hold(const char *control, const char *dwarf, uint64_t n, uint64_t
 	struct buf b = {0};
 	int *fds = calloc(k, sizeof *fds);
 	int fd = open_or_die(control, O_RDWR);
+	struct dsymfs *c = o->hand ? NULL : client_or_die(fd, 0, o);
 	for (uint64_t j = 0; j < k; j++) {
 		fds[j] = open_or_die(dwarf, O_RDONLY);
-		b.len = 0;
-		put_fn(&b, o, o->first + rng() % n, edit_of(o, j));
-		buf_printf(&b, "commit\n");
-		if (write(fd, b.p, b.len) != (ssize_t)b.len) {
+		uint64_t id = o->first + rng() % n;
+		bool sent;
+		if (c) {
+			sent = lib_fn(c, o, id, edit_of(o, j)) &&
+			       dsymfs_commit(c, NULL, NULL) == 0;
+		} else {
+			b.len = 0;
+			put_fn(&b, o, id, edit_of(o, j));
+			buf_printf(&b, "commit\n");
+			sent = write(fd, b.p, b.len) == (ssize_t)b.len;
+		}
+		if (!sent) {
 			fprintf(stderr, "benchtool: hold: commit %" PRIu64 " failed\n", j);
 			print_result(fd);
 			return 1;
 		}
 	}
 	printf("held=%" PRIu64 "\n", k);
-	char c;
-	while (read(0, &c, 1) > 0)
+	char ch;
+	while (read(0, &ch, 1) > 0)
 		;
 	for (uint64_t j = 0; j < k; j++)
 		close(fds[j]);
+	dsymfs_close(c);
 	close(fd);
 	free(fds);
 	free(b.p);
@@ -477,6 +701,8 @@ static int take_opts(int argc, char **argv, int from, struct genopts *o)
 			o->seed = num(argv[++i]);
 		else if (!strcmp(a, "--noop"))
 			o->noop = true;
+		else if (!strcmp(a, "--hand"))
+			o->hand = true;
 		else if (!strcmp(a, "--null") && has)
 			o->null = argv[++i];
 		else if (!strcmp(a, "--bs") && has)
@@ -500,6 +726,8 @@ int main(int argc, char **argv)
 	const char *c = argv[1];
 	if (!strcmp(c, "gen") && argc == 3)
 		return cmd_gen(num(argv[2]), &o);
+	if (!strcmp(c, "format") && argc == 3)
+		return cmd_format(num(argv[2]), &o);
 	if (!strcmp(c, "ingest") && argc == 4)
 		return cmd_ingest(argv[2], num(argv[3]), &o);
 	if (!strcmp(c, "commits") && argc == 6)
@@ -513,7 +741,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "randread") && argc == 4)
 		return cmd_randread(argv[2], num(argv[3]));
 usage:
-	fprintf(stderr, "usage: benchtool gen|ingest|commits|hold|pwrite|seqread|randread ..."
-			" (see the comment at the top of tests/bench/benchtool.c)\n");
+	fprintf(stderr, "usage: benchtool gen|format|ingest|commits|hold|pwrite|seqread|randread"
+			" ... (see the comment at the top of tests/bench/benchtool.c)\n");
 	return 2;
 }
