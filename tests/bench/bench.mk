@@ -1,8 +1,11 @@
 # `make bench`: the benchmark (tests/bench/bench.py; docs/performance.md). Installs what it
 # needs, builds build/rel/dsymfs and the bench tools, measures, prints one table and writes
-# tests/bench/results/. `make test` runs only a tiny smoke version (tests/integration/bench-smoke).
-# Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS='--rounds 5 --no-callgrind'.
-BENCH_DEBS   = $(RUN_DEBS) clang-16 lld-16 lldb-16 llvm-16 python3 gnuplot-nox valgrind
+# build/bench/results/. `make test` runs only a tiny smoke version (tests/integration/bench-smoke).
+# Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS='--rounds 5 --no-callgrind'; the
+# plot (gnuplot) and callgrind (valgrind) are installed only for the runs that use them.
+BENCH_DEBS   = $(RUN_DEBS) clang-16 lld-16 lldb-16 llvm-16 python3 \
+               $(if $(findstring --no-plot,$(BENCH_ARGS)),,gnuplot-nox) \
+               $(if $(findstring --no-callgrind,$(BENCH_ARGS)),,valgrind)
 BENCH_CFLAGS = $(WARN) -O2 -g
 BENCH_ARGS  ?=
 
@@ -24,7 +27,7 @@ bench:
 .PHONY: bench bench-tools
 
 # `make bench-profile`: where the daemon spends its time (perf and callgrind), written to
-# tests/bench/results/profile.txt.
+# build/bench/results/profile.txt.
 bench-profile:
 	@tests/need-debs $(BENCH_DEBS) linux-perf
 	@$(MAKE) --no-print-directory build/rel/dsymfs bench-tools

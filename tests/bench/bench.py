@@ -872,6 +872,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--no-plot", action="store_true", help="no scaling.png (no gnuplot)")
     ap.add_argument("--cg-sizes", default=None, help="sizes for callgrind (default: --sizes)")
     ap.add_argument("--profile", action="store_true",
                     help="profile the daemon instead (perf, callgrind): OUT/profile.txt")
@@ -892,7 +893,7 @@ def main():
     o.cg_sizes = [] if o.no_callgrind or not shutil.which("valgrind") else (
         [int(x) for x in o.cg_sizes.split(",")] if o.cg_sizes else o.sizes)
     outdir = o.out or (tempfile.mkdtemp(prefix="dsymfs-bench-out.") if o.smoke
-                       else os.path.join(ROOT, "tests", "bench", "results"))
+                       else os.path.join(ROOT, "build", "bench", "results"))
     os.makedirs(outdir, exist_ok=True)
 
     for t in (BENCHTOOL, FLATFS):
@@ -925,7 +926,8 @@ def main():
         if cg:
             with open(os.path.join(outdir, "callgrind.txt"), "w") as f:
                 f.write(cg)
-        plot(b, o, outdir)
+        if not o.no_plot:
+            plot(b, o, outdir)
         log("results in %s" % outdir)
         status = 0
     except Failure as e:
