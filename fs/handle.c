@@ -18,10 +18,12 @@ void handle_list_init(struct handle_list *l)
 	pthread_mutex_init(&l->lock, NULL);
 }
 
+static void handle_destroy(struct handle_list *l, struct handle *h);
+
 void handle_list_destroy(struct handle_list *l)
 {
 	while (l->head)
-		handle_free(l, l->head);
+		handle_destroy(l, l->head);
 	pthread_mutex_destroy(&l->lock);
 }
 
@@ -31,6 +33,7 @@ int handle_new(struct handle_list *l, enum handle_kind kind, struct handle **out
 	if (!h)
 		return -ENOMEM;
 	h->kind = kind;
+	h->refs = 1;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_lock(&l->lock);
 	h->next = l->head;
@@ -42,7 +45,18 @@ int handle_new(struct handle_list *l, enum handle_kind kind, struct handle **out
 	return 0;
 }
 
+void handle_ref(struct handle *h)
+{
+	__atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
+}
+
 void handle_free(struct handle_list *l, struct handle *h)
+{
+	if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		handle_destroy(l, h);
+}
+
+static void handle_destroy(struct handle_list *l, struct handle *h)
 {
 	pthread_mutex_lock(&l->lock);
 	if (h->prev)

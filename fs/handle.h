@@ -55,6 +55,7 @@ struct handle_dirent {
 struct handle {
 	struct handle *prev, *next;   /* guarded by handle_list.lock */
 	enum handle_kind kind;
+	uint32_t refs;                /* atomic; see handle_free */
 	pthread_mutex_t lock;
 	union {
 		struct {
@@ -81,8 +82,14 @@ void handle_list_destroy(struct handle_list *l);
 /* A zeroed handle of that kind, on the list; the caller fills its part of the union and
  * frees it with handle_free (fine on a half-filled handle). -ENOMEM. */
 int handle_new(struct handle_list *l, enum handle_kind kind, struct handle **out);
-/* Unlinks and frees h and what it holds (a control session drops its pending batch;
- * a DWARF handle stops being a reader). */
+/* Drops a reference to h; the last one unlinks and frees h and what it holds (a
+ * control session drops its pending batch; a DWARF handle stops being a reader). The
+ * opener's reference goes at RELEASE. A request that still reads what h holds while its
+ * reply is sent takes one with handle_ref first: with several threads serving requests,
+ * the kernel may hand the RELEASE to another thread as soon as it has taken a READ's
+ * reply, before the replying thread is done with the bytes. handle_list_destroy frees
+ * every handle whatever it holds (no request runs then). */
+void handle_ref(struct handle *h);
 void handle_free(struct handle_list *l, struct handle *h);
 
 /* Binds a new DWARF handle to g: takes a reference and counts a reader. */

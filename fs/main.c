@@ -58,8 +58,8 @@ static void usage(FILE *f, const char *prog)
 		   "    --config FILE          read the configuration (INI) from FILE\n"
 		   "    -o ready_fd=N          once mounted, write one byte to descriptor N and\n"
 		   "                           close it (N must be open for writing)\n"
-		   "Requests are always served by one thread (-s, -o max_threads and\n"
-		   "-o max_idle_threads change nothing).\n",
+		   "Requests are served by a pool of threads (-o max_threads=N, default 10), so\n"
+		   "reads never wait for a commit; -s serves them all with one thread.\n",
 		prog, prog, prog);
 }
 
@@ -146,10 +146,30 @@ static int fuse_mounted_at(const char *path, char *what, size_t len)
 	return found;
 }
 
+/* Runs the session until it ends: one thread with -s, else a pool, so that a read never
+ * queues behind a commit that another thread is applying (the core and every handler
+ * are safe to run concurrently; fs.h gives the lock order). 0 or a positive signal
+ * number for a clean end, -errno otherwise. */
+static int run_session(struct fuse_session *se, const struct fuse_cmdline_opts *o)
+{
+	if (o->singlethread)
+		return fuse_session_loop(se);
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, (unsigned int)o->clone_fd);
+	fuse_loop_cfg_set_max_threads(lc, o->max_threads);
+	if (o->max_idle_threads != UINT_MAX)  /* UINT_MAX: not given */
+		fuse_loop_cfg_set_idle_threads(lc, o->max_idle_threads);
+	int rc = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return rc;
+}
+
 /* Mounts fs at the mount point (absolute) and serves until unmounted or signalled;
  * signals ready_fd (if not -1) once mounted. */
-static int serve(struct fs *fs, struct fuse_args *args, const char *mountpoint, int foreground,
-		 int ready_fd)
+static int serve(struct fs *fs, struct fuse_args *args, const char *mountpoint,
+		 const struct fuse_cmdline_opts *o, int ready_fd)
 {
 	int status = 1;
 	char err[1024];
@@ -176,8 +196,8 @@ static int serve(struct fs *fs, struct fuse_args *args, const char *mountpoint, 
 	}
 	/* Said before fuse_daemonize, while stderr still reaches whoever started us. */
 	FS_LOG(fs, CONF_LOG_INFO, "mounted at %s; stop with %sfusermount3 -u %s", mountpoint,
-	       foreground ? "Ctrl-C or " : "", mountpoint);
-	fuse_daemonize(foreground);
+	       o->foreground ? "Ctrl-C or " : "", mountpoint);
+	fuse_daemonize(o->foreground);
 	int rc = fs_start(fs, se);
 	if (rc) {
 		FS_LOG(fs, CONF_LOG_ERROR, "cannot start the notifier: %s", strerror(-rc));
@@ -185,7 +205,7 @@ static int serve(struct fs *fs, struct fuse_args *args, const char *mountpoint, 
 	}
 	signal_ready(fs, ready_fd);
 	/* A positive result is the signal that ended the loop: a requested, clean stop. */
-	rc = fuse_session_loop(se);
+	rc = run_session(se, o);
 	fs_stop(fs);
 	if (rc < 0)
 		FS_LOG(fs, CONF_LOG_ERROR, "session ended: %s", strerror(-rc));
@@ -258,7 +278,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dsymfs: mount point %s: %s\n", cmd.mountpoint, strerror(errno));
 		goto out;
 	}
-	status = serve(fs, &args, mountpoint, cmd.foreground, mo.ready_fd);
+	status = serve(fs, &args, mountpoint, &cmd, mo.ready_fd);
 out:
 	fs_free(fs);
 	conf_free(&conf);

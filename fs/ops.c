@@ -293,11 +293,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	reply_open(req, fi, rc, h);
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+/* Answers a READ of h. */
+static void reply_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
-	(void)ino;
-	struct handle *h = handle_of(fi);
 	size_t start, n, len;
 	const char *data;
 	switch (h->kind) {
@@ -331,6 +329,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		break;
 	}
 	fuse_reply_err(req, EISDIR);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fs *fs = fs_of(req);  /* req is gone once answered */
+	struct handle *h = handle_of(fi);
+	handle_ref(h);  /* until the reply is out: see handle_free */
+	reply_read(req, h, size, off);
+	handle_free(&fs->handles, h);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,

@@ -16,8 +16,10 @@
  *    default_permissions, with allow_other if other users should even see the tree).
  *  - Data files are read-only: opening one for writing gives EACCES; creating,
  *    removing, renaming or changing attributes gives EROFS.
- * main.c runs them in fuse_session_loop (single-threaded: measured faster for reads on
- * two vCPUs); they are also safe in the multi-threaded loop.
+ * main.c runs them in libfuse's multi-threaded loop, so a read is never queued behind a
+ * commit (fuse_session_loop with -s). Every handler is safe to run concurrently with any
+ * other: a READ's reply holds its handle (handle_ref) against a RELEASE that another
+ * thread may be handed as soon as the kernel has taken the reply.
  */
 #ifndef DSYMFS_OPS_H
 #define DSYMFS_OPS_H
