@@ -52,6 +52,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build", "bench")
 BENCHTOOL = os.path.join(BUILD, "benchtool")
+ONE_FILE_MAX = 100000  # the largest one-source-file workload
 FLATFS = os.path.join(BUILD, "flatfs")
 IMAGE = "prog"
 MIB = 1 << 20
@@ -264,6 +265,28 @@ class Bench:
     def fresh_flat(self, f):
         self.flat_names += 1
         return os.path.join(f.mnt, "d%d" % self.flat_names)
+
+    def one_file_sizes(self):
+        """The sizes of the one-source-file workload: every size up to 100,000."""
+        return [n for n in self.o.sizes if n <= ONE_FILE_MAX]
+
+    def one_file_round(self, n, img, null):
+        """One-function commits when all n functions are in one source file, so one
+        compile unit holds them all: what a commit costs must not grow with its unit."""
+        o = self.o
+        d = self.start_dsymfs(img, "dsymfs-1f-%d" % n)
+        try:
+            tool("ingest", d.control, n, "--base", img["base"], "--prelude", "#",
+                 "--per-file", n)
+            self.seed += 1
+            c = tool("commits", d.control, d.dwarf, n, o.commits, "--base", img["base"],
+                     "--prelude", "#", "--seed", self.seed, "--per-file", n, "--null",
+                     os.path.join(null.mnt, "null"))
+            self.add("commit_1f_p50@%d" % n, c["commit_us_p50"])
+            self.add("null_1f_p50@%d" % n, c["write_us_p50"])
+            self.add("pair_ratio_1f_p50@%d" % n, c["ratio_p50"])
+        finally:
+            self.unmount(d, "dsymfs (%d functions in one file)" % n)
 
     # -- one size of one round
     def size_round(self, n, img, null, last):
@@ -523,6 +546,9 @@ class Bench:
                 for n in o.sizes:
                     log("round %d/%d: %d functions" % (r + 1, o.rounds, n))
                     self.size_round(n, images[n], null, n == max(o.sizes))
+                for n in self.one_file_sizes():
+                    log("round %d/%d: %d functions in one source file" % (r + 1, o.rounds, n))
+                    self.one_file_round(n, images[n], null)
                 log("round %d/%d: state_dir at %d functions" % (r + 1, o.rounds, max(o.sizes)))
                 self.durability(max(o.sizes), images[max(o.sizes)])
         finally:
@@ -716,6 +742,11 @@ def report(b, cg, opts):
         a, r = s["commit_p99@%d" % n], s["null_p99@%d" % n]
         row("commit of one function p99, %s fns, vs null write p99" % f"{n:,}", a, "us", r, "us",
             ratio(a, r))
+    for n in b.one_file_sizes():
+        a, r = s["commit_1f_p50@%d" % n], s["null_1f_p50@%d" % n]
+        row("commit of one function p50, %s fns all in one source file, vs null write (paired)"
+            % f"{n:,}", a, "us", r, "us", med(s["pair_ratio_1f_p50@%d" % n]), "<= 2x",
+            lambda x: x <= 2)
     small = min(sizes)
     if big != small:
         a, r = s["commit_p50@%d" % big], s["commit_p50@%d" % small]
@@ -827,13 +858,14 @@ def plot(b, opts, outdir):
     dat = os.path.join(b.work, "scaling.dat")
     with open(dat, "w") as f:
         f.write("# functions commit_p50_us commit_p99_us null_p50_us rss_mib file_mib hwm_mib"
-                " pwrite_p50_us\n")
+                " pwrite_p50_us commit_one_file_p50_us\n")
         for n in opts.sizes:
-            f.write("%d %g %g %g %g %g %g %g\n" % (
+            one = s.get("commit_1f_p50@%d" % n)
+            f.write("%d %g %g %g %g %g %g %g %s\n" % (
                 n, med(s["commit_p50@%d" % n]), med(s["commit_p99@%d" % n]),
                 med(s["null_p50@%d" % n]), med(s["rss_kb@%d" % n]) / 1024,
                 med(s["file_bytes@%d" % n]) / MIB, med(s["hwm_kb@%d" % n]) / 1024,
-                med(s["pwrite_p50@%d" % n])))
+                med(s["pwrite_p50@%d" % n]), "%g" % med(one) if one else "NaN"))
     png = os.path.join(outdir, "scaling.png")
     script = """
 set terminal pngcairo size 1200,500 font ",10"
@@ -851,7 +883,8 @@ plot '%s' using 1:2 with linespoints lw 2 title 'commit p50', \\
      '' using 1:3 with linespoints lw 2 title 'commit p99', \\
      '' using 1:4 with linespoints dt 2 title 'null FUSE write p50', \\
      '' using 1:(2*$4) with lines dt 4 title 'target: p50 <= 2x null write', \\
-     '' using 1:8 with linespoints dt 3 title 'in-place pwrite p50 (tmpfs)'
+     '' using 1:8 with linespoints dt 3 title 'in-place pwrite p50 (tmpfs)', \\
+     '' using 1:9 with linespoints lw 2 title 'commit p50, all functions in one source file'
 set ylabel 'MiB'
 set title 'daemon memory'
 plot '%s' using 1:5 with linespoints lw 2 title 'VmRSS', \\

@@ -40,7 +40,8 @@
  *
  * GENOPTS: --base A (first low_pc, default 0x100000000), --prelude TEXT (lines sent as
  * given before the files, types and functions; default: a __TEXT,__text section covering
- * them), --first ID (first function id, default 1), --hand (format the protocol text with
+ * them), --first ID (first function id, default 1), --per-file N (functions per source
+ * file and compile unit, default 1,000), --hand (format the protocol text with
  * printf instead of the client library, client/dsymfs.h: both give the same bytes, so
  * `format`, `ingest` and `commits` with and without --hand show what the library costs).
  * With the library, a chunk is the library's write size: its writes end at a line.
@@ -63,7 +64,7 @@
 #include "dsymfs.h"
 
 #define FN_SPAN  0x40u   /* bytes of address space per function */
-#define PER_FILE 1000u   /* functions per source file (compile unit) */
+#define PER_FILE 1000u   /* functions per source file (compile unit), unless --per-file */
 
 static double now_us(void)
 {
@@ -119,6 +120,7 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 struct genopts {
+	uint64_t per_file;  /* functions per source file (compile unit) */
 	uint64_t base;
 	uint64_t first;
 	const char *prelude;
@@ -134,8 +136,8 @@ struct genopts {
 static void put_fn(struct buf *b, const struct genopts *o, uint64_t i, unsigned edit)
 {
 	uint64_t k = i - 1;
-	unsigned file = (unsigned)(k / PER_FILE) + 1;
-	unsigned l = (unsigned)(k % PER_FILE) * 10 + 1 + edit;
+	unsigned file = (unsigned)(k / o->per_file) + 1;
+	unsigned l = (unsigned)(k % o->per_file) * 10 + 1 + edit;
 	buf_printf(b,
 		   "fn %" PRIu64 " name=bench_fn_%" PRIu64 " low_pc=0x%" PRIx64 " size=0x%x file=%u"
 		   " line=%u ret=1 params=a:1,p:3 rows=0:%u,4:%u:5:sp,0xc:%u:9,0x14:%u:3,"
@@ -163,7 +165,7 @@ static void describe_fn(struct fn_desc *d, const struct genopts *o, uint64_t i, 
 		{ 0x2c, 5, DSYMFS_ROW_STMT }, { 0x38, 1, DSYMFS_ROW_STMT | DSYMFS_ROW_EPILOGUE },
 	};
 	uint64_t k = i - 1;
-	unsigned l = (unsigned)(k % PER_FILE) * 10 + 1 + edit;
+	unsigned l = (unsigned)(k % o->per_file) * 10 + 1 + edit;
 	/* A compiler has its names at hand; making this one must not cost a printf. */
 	char digits[24];
 	size_t n = 0;
@@ -180,7 +182,7 @@ static void describe_fn(struct fn_desc *d, const struct genopts *o, uint64_t i, 
 						  .col = shape[r].col, .flags = shape[r].flags };
 	d->fn = (struct dsymfs_fn){
 		.id = i, .name = d->name, .low_pc = o->base + k * FN_SPAN, .size = FN_SPAN,
-		.file = (k / PER_FILE) + 1, .line = l, .ret = 1,
+		.file = (k / o->per_file) + 1, .line = l, .ret = 1,
 		.params = d->params, .nparams = 2, .rows = d->rows, .nrows = 8,
 	};
 }
@@ -208,7 +210,7 @@ static void gen_script(struct buf *b, const struct genopts *o, uint64_t n)
 	else
 		buf_printf(b, "section __TEXT __text addr=0x%" PRIx64 " size=0x%" PRIx64 "\n",
 			   o->base, (last + 1) * (uint64_t)FN_SPAN);
-	for (uint64_t f = (o->first - 1) / PER_FILE + 1; f <= (last - 1) / PER_FILE + 1; f++)
+	for (uint64_t f = (o->first - 1) / o->per_file + 1; f <= (last - 1) / o->per_file + 1; f++)
 		buf_printf(b, "file %" PRIu64 " path=/bench/src/unit_%" PRIu64 ".c dir=/bench\n", f,
 			   f);
 	buf_printf(b, "type 1 kind=base name=int size=0x4 enc=signed\n"
@@ -242,7 +244,7 @@ static bool lib_script(struct dsymfs *c, int fd, const struct genopts *o, uint64
 				  -1)) {
 		return false;
 	}
-	for (uint64_t f = (o->first - 1) / PER_FILE + 1; f <= (last - 1) / PER_FILE + 1; f++) {
+	for (uint64_t f = (o->first - 1) / o->per_file + 1; f <= (last - 1) / o->per_file + 1; f++) {
 		char path[64];
 		snprintf(path, sizeof path, "/bench/src/unit_%" PRIu64 ".c", f);
 		struct dsymfs_file file = { .id = f, .path = path, .dir = "/bench" };
@@ -693,6 +695,8 @@ static int take_opts(int argc, char **argv, int from, struct genopts *o)
 			o->base = num(argv[++i]);
 		else if (!strcmp(a, "--first") && has)
 			o->first = num(argv[++i]);
+		else if (!strcmp(a, "--per-file") && has)
+			o->per_file = num(argv[++i]);
 		else if (!strcmp(a, "--prelude") && has)
 			o->prelude = argv[++i];
 		else if (!strcmp(a, "--chunk") && has)
@@ -717,10 +721,13 @@ static int take_opts(int argc, char **argv, int from, struct genopts *o)
 
 int main(int argc, char **argv)
 {
-	struct genopts o = {.base = 0x100000000ull, .first = 1, .chunk = 1 << 20, .bs = 1 << 20};
+	struct genopts o = {.per_file = PER_FILE, .base = 0x100000000ull, .first = 1,
+			    .chunk = 1 << 20, .bs = 1 << 20};
 	if (argc < 2)
 		goto usage;
 	argc = take_opts(argc, argv, 2, &o);
+	if (!o.per_file)
+		die("--per-file takes a number above 0%s", "");
 	rng_state ^= o.seed * 0x2545f4914f6cdd1dull;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	const char *c = argv[1];
