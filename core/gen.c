@@ -482,18 +482,18 @@ static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, u
 	return true;
 }
 
-/* The unit's functions' bytes in dimension dim as this generation's tables resolve them:
- * the unit's cached rendering when it was made with the same tables, else a new one,
- * which replaces it. Two generations with different tables that read one unit in turn
- * render it in turn; tables change only when files or types do. Returns a reference
- * (state_unit_bytes_unref), or NULL with *rc set. */
+/* Chunk ci of the unit's functions' bytes in dimension dim as this generation's tables
+ * resolve them: the unit's cached rendering when it was made with the same tables, else
+ * a new one, which replaces it. Two generations with different tables that read one
+ * unit in turn render it in turn; tables change only when files or types do. Returns a
+ * reference (state_unit_bytes_unref), or NULL with *rc set. */
 static struct state_unit_bytes *unit_bytes(const struct gen *g, struct state_unit *u, int dim,
-					   int *rc)
+					   uint64_t ci, int *rc)
 {
 	struct state_files *ft = dim == STATE_W_ARANGES ? NULL : g->st.ftab;
 	struct state_types *tt = dim == STATE_W_INFO ? g->st.ttab : NULL;
 	pthread_mutex_lock(&u->lock);
-	struct state_unit_bytes *b = u->bytes[dim];
+	struct state_unit_bytes *b = u->chunks[dim][ci];
 	bool hit = b && b->ftab == ft && b->ttab == tt;
 	if (hit)
 		state_unit_bytes_ref(b);
@@ -501,22 +501,24 @@ static struct state_unit_bytes *unit_bytes(const struct gen *g, struct state_uni
 	if (hit)
 		return b;
 
-	b = state_unit_bytes_new(u->fn_w[dim], ft, tt);
+	uint64_t from = ci * STATE_CHUNK;
+	uint64_t len = u->fn_w[dim] - from < STATE_CHUNK ? u->fn_w[dim] - from : STATE_CHUNK;
+	b = state_unit_bytes_new(len, ft, tt);
 	if (!b) {
 		*rc = -ENOMEM;
 		return NULL;
 	}
 	uint64_t base[PTREE_NW], count;
 	ptree_sum_before(&g->st.fn_layout, state_id_key(u->file), base, &count);
-	*rc = u->fn_w[dim] ? read_tree(g, false, dim, base[dim], u->fn_w[dim], b->bytes) : 0;
+	*rc = read_tree(g, false, dim, base[dim] + from, len, b->bytes);
 	if (*rc) {
 		state_unit_bytes_unref(b);
 		return NULL;
 	}
 	state_unit_bytes_ref(b);  /* one for the cache, one for the caller */
 	pthread_mutex_lock(&u->lock);
-	struct state_unit_bytes *old = u->bytes[dim];
-	u->bytes[dim] = b;
+	struct state_unit_bytes *old = u->chunks[dim][ci];
+	u->chunks[dim][ci] = b;
 	pthread_mutex_unlock(&u->lock);
 	state_unit_bytes_unref(old);
 	return b;
@@ -529,18 +531,28 @@ static int unit_fns(const struct gen *g, struct window *w, struct state_unit *u,
 	uint64_t len = u->fn_w[dim], skip, n;
 	int rc = 0;
 	if (window_wants(w, len, &skip, &n)) {
-		struct state_unit_bytes *b = unit_bytes(g, u, dim, &rc);
-		if (b && w->sl && w->sl->nheld < GEN_SLICES_MAX) {
-			w->sl->held[w->sl->nheld++] = b;  /* lives as long as the slices */
-			slices_point(w->sl, b->bytes + skip, n);
-		} else if (b && w->sl) {
-			uint8_t *q = slices_room(w->sl, n);
-			if (q)
-				memcpy(q, b->bytes + skip, n);
-			state_unit_bytes_unref(b);
-		} else if (b) {
-			memcpy(w->out + (w->pos + skip - w->from), b->bytes + skip, n);
-			state_unit_bytes_unref(b);
+		uint8_t *out = w->out ? w->out + (w->pos + skip - w->from) : NULL;
+		for (uint64_t at = skip; !rc && at < skip + n;) {
+			uint64_t ci = at / STATE_CHUNK, in = at % STATE_CHUNK;
+			struct state_unit_bytes *b = unit_bytes(g, u, dim, ci, &rc);
+			if (!b)
+				break;
+			if (in >= b->len) {  /* a chunk shorter than its place: never made so */
+				state_unit_bytes_unref(b);
+				rc = -EIO;
+				break;
+			}
+			uint64_t k = b->len - in < skip + n - at ? b->len - in : skip + n - at;
+			if (w->sl && w->sl->nheld < GEN_SLICES_MAX) {
+				w->sl->held[w->sl->nheld++] = b;  /* lives as long as the slices */
+				slices_point(w->sl, b->bytes + in, k);
+			} else {
+				uint8_t *q = w->sl ? slices_room(w->sl, k) : out + (at - skip);
+				if (q)
+					memcpy(q, b->bytes + in, k);
+				state_unit_bytes_unref(b);
+			}
+			at += k;
 		}
 	}
 	w->pos += len;

@@ -58,7 +58,7 @@ ssize_t gen_read(const struct gen *g, uint64_t off, void *buf, size_t len);
  * zeros), and the few bytes that exist only for this read (unit headers, the symbol
  * table) in the slices' own scratch. A caller declares one on its stack; nothing else in
  * it is the caller's but iov and n. */
-#define GEN_SLICES_MAX 64
+#define GEN_SLICES_MAX 256
 struct gen_slices {
 	struct iovec iov[GEN_SLICES_MAX];
 	size_t n;

@@ -77,8 +77,11 @@ static void unit_unref(void *v)
 	if (!u || __atomic_sub_fetch(&u->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	rec_file_unref(u->src);
-	for (int i = 0; i < PTREE_NW; i++)
-		state_unit_bytes_unref(u->bytes[i]);
+	for (int i = 0; i < PTREE_NW; i++) {
+		for (uint64_t c = 0; u->chunks[i] && c < state_unit_chunks(u, i); c++)
+			state_unit_bytes_unref(u->chunks[i][c]);
+		free(u->chunks[i]);
+	}
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
@@ -392,6 +395,13 @@ static int settle_unit(struct state *s, uint64_t file)
 		rec_file_ref(src);
 	u->die_size = (uint32_t)dwarf_cu_die_size(state_unit_name(u), state_unit_dir(u));
 	pthread_mutex_init(&u->lock, NULL);
+	for (int i = 0; i < PTREE_NW; i++) {
+		uint64_t n = state_unit_chunks(u, i);
+		if (n && !(u->chunks[i] = calloc(n, sizeof *u->chunks[i]))) {
+			unit_unref(u);
+			return -ENOMEM;
+		}
+	}
 	int rc = state_put(&s->units, state_id_key(file), u);
 	unit_unref(u);
 	return rc;

@@ -412,6 +412,68 @@ static void test_slices(void)
 	ctl_registry_free(r);
 }
 
+/* A unit far larger than the chunks it is rendered in: 4,000 functions of one file. A
+ * read renders only the chunks it touches, so reads that start and end anywhere, first
+ * touches included, must still give the bytes of one whole read, and that whole read
+ * must pass llvm-dwarfdump-16 --verify (a chunk rendered from the wrong place breaks
+ * every DIE after it). */
+static void test_large_unit(void)
+{
+	struct ctl_registry *r = new_registry();
+	struct image *im = add_image(r, "Large", NULL, false, 7);
+	struct enc_buf sb;
+	enc_buf_init(&sb);
+	enc_buf_printf(&sb, "section __TEXT __text addr=0x100001000 size=0x100000\n"
+		       "file 1 path=/src/one_big_file.c\n"
+		       "type 1 kind=base name=int size=4 enc=signed\n");
+	for (unsigned i = 1; i <= 4000; i++)
+		enc_buf_printf(&sb, "fn %u name=function_%u low_pc=0x%llx size=0x30 file=1 "
+			       "line=%u ret=1 params=x:1,y:1 rows=0:%u,4:%u:3:sp,0x20:%u:1:se\n",
+			       i, i, (unsigned long long)(0x100001000 + (i - 1) * 0x40ull), i * 5,
+			       i * 5, i * 5 + 1, i * 5 + 2);
+	enc_buf_printf(&sb, "commit\n");
+	enc_buf_u8(&sb, 0);
+	CU_ASSERT_FATAL(!enc_buf_error(&sb));
+	size_t slen;
+	char *script = (char *)enc_buf_take(&sb, &slen);
+	run_ok(r, script);
+	free(script);
+
+	/* Random reads first, on a generation no read has touched yet. */
+	struct gen *g = image_current(im);
+	uint64_t size = gen_size(g);
+	CU_ASSERT_FATAL(size > 4 * 65536);  /* .debug_info alone spans several chunks */
+	uint8_t *parts = malloc(size), *buf = malloc(size);
+	CU_ASSERT_FATAL(parts && buf);
+	memset(parts, 0, size);
+	uint8_t *got = calloc(size, 1);  /* which bytes a random read has filled */
+	CU_ASSERT_FATAL(got != NULL);
+	for (int i = 0; i < 400; i++) {
+		uint64_t off = rnd() % size;
+		size_t len = 1 + rnd() % 9000;
+		size_t nsl;
+		ssize_t n = i % 2 ? gen_read(g, off, buf, len) : read_by_slices(g, off, len, buf, &nsl);
+		CU_ASSERT_FATAL(n > 0);
+		memcpy(parts + off, buf, (size_t)n);
+		memset(got + off, 1, (size_t)n);
+	}
+	uint8_t *ref = whole(g);
+	size_t bad = 0;
+	for (uint64_t i = 0; i < size; i++)
+		bad += got[i] && parts[i] != ref[i];
+	CU_ASSERT_EQUAL(bad, 0);
+	char path[PATH_MAX];
+	tmp_path(path, sizeof path, "large_unit.dwarf");
+	write_file(path, ref, size);
+	verify_clean(path);
+	free(got);
+	free(parts);
+	free(buf);
+	free(ref);
+	gen_unref(g);
+	ctl_registry_free(r);
+}
+
 static void test_eof_and_size(void)
 {
 	struct ctl_registry *r = new_registry();
@@ -1030,6 +1092,7 @@ static const struct unit_test gen_tests[] = {
 	{"no_types_no_warning", test_no_types_no_warning},
 	{"held_generation", test_held_generation},
 	{"slices", test_slices},
+	{"large_unit", test_large_unit},
 	{"symtab", test_symtab},
 	{"symtab_same_name_locals", test_symtab_same_name_locals},
 	{"text_round_trip", test_text_round_trip},
