@@ -300,6 +300,12 @@ class Bench:
             self.add("ingest_commit_s@%d" % n, ing["commit_secs"])
             self.info["ingest_bytes@%d" % n] = ing["bytes"]
             if n == max(o.sizes):
+                # What the client library costs a compiler: formatting the same script
+                # with it and with printf (--hand), in turn, without a daemon.
+                for hand in (False, True):
+                    f = tool("format", n, "--base", img["base"], "--prelude", "#",
+                             *(["--hand"] if hand else []))
+                    self.add("format_%s_s@%d" % ("hand" if hand else "lib", n), f["secs"])
                 # The transport's own ceiling: the same bytes in 1 MiB writes to a
                 # handler that does nothing.
                 ref = tool("ingest", os.path.join(null.mnt, "null"), n, "--base", img["base"],
@@ -775,6 +781,15 @@ def report(b, cg, opts):
         rows.append(("  ingest at %s fns: the `commit` write's time of the whole" % f"{n:,}",
                      cell(a, "fn/s"), "%.3g s of %.3g s" % (med(c_), med(t_)),
                      "%.0f%%" % (100 * med(c_) / med(t_)), "-", "-"))
+    if "format_lib_s@%d" % big in s:
+        lib, hand, t_ = (med(s["format_lib_s@%d" % big]), med(s["format_hand_s@%d" % big]),
+                         med(s["ingest_secs@%d" % big]))
+        extra = max(lib - hand, 0) / t_
+        rows.append(("  client library vs printf: formatting %s fns (extra share of ingest)"
+                     % f"{big:,}", "%.3g s" % lib, "%.3g s" % hand, "%.1f%%" % (100 * extra),
+                     "<= 5%", "-" if opts.smoke else ("ok" if extra <= 0.05 else "MISSED")))
+        if not opts.smoke:
+            verdicts.append("ok" if extra <= 0.05 else "MISSED")
     if "null_ingest_fn_s@%d" % big in s:
         r = s["null_ingest_fn_s@%d" % big]
         row("  same bytes to a null FUSE write handler (transport ceiling)", a, "fn/s", r,
