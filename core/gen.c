@@ -482,78 +482,82 @@ static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, u
 	return true;
 }
 
-/* Chunk ci of the unit's functions' bytes in dimension dim as this generation's tables
- * resolve them: the unit's cached rendering when it was made with the same tables, else
- * a new one, which replaces it. Two generations with different tables that read one
- * unit in turn render it in turn; tables change only when files or types do. Returns a
- * reference (state_unit_bytes_unref), or NULL with *rc set. */
-static struct state_unit_bytes *unit_bytes(const struct gen *g, struct state_unit *u, int dim,
-					   uint64_t ci, int *rc)
+/* Chunk c's bytes in dimension dim as this generation's tables resolve them: the
+ * chunk's cached rendering when it was made with the same tables, else a new one (from
+ * fn_layout weight position pos), which replaces it. Two generations with different
+ * tables that read one chunk in turn render it in turn; tables change only when files
+ * or types do. Returns a reference (state_unit_bytes_unref), or NULL with *rc set. */
+static struct state_unit_bytes *chunk_bytes(const struct gen *g, struct state_chunk *c, int dim,
+					    uint64_t pos, int *rc)
 {
 	struct state_files *ft = dim == STATE_W_ARANGES ? NULL : g->st.ftab;
 	struct state_types *tt = dim == STATE_W_INFO ? g->st.ttab : NULL;
-	pthread_mutex_lock(&u->lock);
-	struct state_unit_bytes *b = u->chunks[dim][ci];
+	pthread_mutex_lock(&c->lock);
+	struct state_unit_bytes *b = c->bytes[dim];
 	bool hit = b && b->ftab == ft && b->ttab == tt;
 	if (hit)
 		state_unit_bytes_ref(b);
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&c->lock);
 	if (hit)
 		return b;
 
-	uint64_t from = ci * STATE_CHUNK;
-	uint64_t len = u->fn_w[dim] - from < STATE_CHUNK ? u->fn_w[dim] - from : STATE_CHUNK;
-	b = state_unit_bytes_new(len, ft, tt);
+	b = state_unit_bytes_new(c->w[dim], ft, tt);
 	if (!b) {
 		*rc = -ENOMEM;
 		return NULL;
 	}
-	uint64_t base[PTREE_NW], count;
-	ptree_sum_before(&g->st.fn_layout, state_id_key(u->file), base, &count);
-	*rc = read_tree(g, false, dim, base[dim] + from, len, b->bytes);
+	*rc = read_tree(g, false, dim, pos, c->w[dim], b->bytes);
 	if (*rc) {
 		state_unit_bytes_unref(b);
 		return NULL;
 	}
 	state_unit_bytes_ref(b);  /* one for the cache, one for the caller */
-	pthread_mutex_lock(&u->lock);
-	struct state_unit_bytes *old = u->chunks[dim][ci];
-	u->chunks[dim][ci] = b;
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_lock(&c->lock);
+	struct state_unit_bytes *old = c->bytes[dim];
+	c->bytes[dim] = b;
+	pthread_mutex_unlock(&c->lock);
 	state_unit_bytes_unref(old);
 	return b;
 }
 
 /* Offers the unit's functions' bytes in dimension dim (their fragments, or their aranges
- * tuples). */
-static int unit_fns(const struct gen *g, struct window *w, struct state_unit *u, int dim)
+ * tuples), chunk by chunk from the chunks tree, whose weights are fn_layout's. */
+static int unit_fns(const struct gen *g, struct window *w, const struct state_unit *u, int dim)
 {
 	uint64_t len = u->fn_w[dim], skip, n;
 	int rc = 0;
 	if (window_wants(w, len, &skip, &n)) {
+		uint64_t base[PTREE_NW], count, before[PTREE_NW];
+		ptree_sum_before(&g->st.chunks, state_id_key(u->file), base, &count);
+		struct ptree_iter it;
+		rc = ptree_iter_seek_weight(&it, &g->st.chunks, dim, base[dim] + skip, before);
 		uint8_t *out = w->out ? w->out + (w->pos + skip - w->from) : NULL;
-		for (uint64_t at = skip; !rc && at < skip + n;) {
-			uint64_t ci = at / STATE_CHUNK, in = at % STATE_CHUNK;
-			struct state_unit_bytes *b = unit_bytes(g, u, dim, ci, &rc);
+		uint64_t at = before[dim] - base[dim];  /* unit-relative start of the chunk */
+		for (uint64_t done = skip; !rc && done < skip + n && ptree_iter_valid(&it);
+		     ptree_iter_next(&it)) {
+			struct state_chunk *c = ptree_iter_val(&it);  /* only its cache changes */
+			uint64_t clen = c->w[dim];
+			if (!clen)
+				continue;
+			struct state_unit_bytes *b = chunk_bytes(g, c, dim, base[dim] + at, &rc);
 			if (!b)
 				break;
-			if (in >= b->len) {  /* a chunk shorter than its place: never made so */
-				state_unit_bytes_unref(b);
-				rc = -EIO;
-				break;
-			}
-			uint64_t k = b->len - in < skip + n - at ? b->len - in : skip + n - at;
+			uint64_t in = done - at;
+			uint64_t k = clen - in < skip + n - done ? clen - in : skip + n - done;
 			if (w->sl && w->sl->nheld < GEN_SLICES_MAX) {
 				w->sl->held[w->sl->nheld++] = b;  /* lives as long as the slices */
 				slices_point(w->sl, b->bytes + in, k);
 			} else {
-				uint8_t *q = w->sl ? slices_room(w->sl, k) : out + (at - skip);
+				uint8_t *q = w->sl ? slices_room(w->sl, k) : out + (done - skip);
 				if (q)
 					memcpy(q, b->bytes + in, k);
 				state_unit_bytes_unref(b);
 			}
-			at += k;
+			done += k;
+			at += clen;
 		}
+		if (!rc)
+			rc = it.error;
 	}
 	w->pos += len;
 	return rc;
@@ -583,7 +587,7 @@ static int unit_info_head(struct window *w, const struct state_unit *u, uint64_t
 
 /* Offers the whole of one unit's part of a section. info_off and line_off are the unit's
  * offsets in .debug_info and .debug_line. */
-static int unit_piece(const struct gen *g, struct window *w, struct state_unit *u,
+static int unit_piece(const struct gen *g, struct window *w, const struct state_unit *u,
 		      int dim, uint64_t info_off, uint64_t line_off)
 {
 	int rc;
@@ -626,7 +630,7 @@ static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, 
 	uint64_t line_off = before[STATE_W_LINE] + k * tables;
 	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim], sl};
 	while (!rc && !window_full(&w) && ptree_iter_valid(&it)) {
-		struct state_unit *u = ptree_iter_val(&it);  /* only its cache changes */
+		const struct state_unit *u = ptree_iter_val(&it);
 		uint64_t own[PTREE_NW];
 		ptree_iter_weights(&it, own);
 		rc = unit_piece(g, &w, u, dim, info_off, line_off);

@@ -77,13 +77,29 @@ static void unit_unref(void *v)
 	if (!u || __atomic_sub_fetch(&u->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	rec_file_unref(u->src);
-	for (int i = 0; i < PTREE_NW; i++) {
-		for (uint64_t c = 0; u->chunks[i] && c < state_unit_chunks(u, i); c++)
-			state_unit_bytes_unref(u->chunks[i][c]);
-		free(u->chunks[i]);
-	}
-	pthread_mutex_destroy(&u->lock);
 	free(u);
+}
+
+static void chunk_ref(void *v)
+{
+	struct state_chunk *c = v;
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void chunk_unref(void *v)
+{
+	struct state_chunk *c = v;
+	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (int i = 0; i < PTREE_NW; i++)
+		state_unit_bytes_unref(c->bytes[i]);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static void weigh_chunk(const void *v, uint64_t w[PTREE_NW])
+{
+	memcpy(w, ((const struct state_chunk *)v)->w, sizeof ((const struct state_chunk *)v)->w);
 }
 
 static void weigh_unit(const void *v, uint64_t w[PTREE_NW])
@@ -109,6 +125,7 @@ const struct ptree_ops state_fn_ops = {fn_ref, fn_unref, NULL};
 const struct ptree_ops state_fn_layout_ops = {fn_ref, fn_unref, weigh_fn_layout};
 const struct ptree_ops state_sym_ops = {sym_ref, sym_unref, weigh_sym};
 const struct ptree_ops state_unit_ops = {unit_ref, unit_unref, weigh_unit};
+const struct ptree_ops state_chunk_ops = {chunk_ref, chunk_unref, weigh_chunk};
 
 static void segs_unref(struct state_segs *s)
 {
@@ -167,6 +184,7 @@ int state_init(struct state *out, const struct macho_ident *ident,
 	out->fn_by_addr.ops = &state_fn_ops;
 	out->syms.ops = &state_sym_ops;
 	out->units.ops = &state_unit_ops;
+	out->chunks.ops = &state_chunk_ops;
 	if (state_set_segs(out, segs) || state_rebuild_files(out) || state_rebuild_types(out)) {
 		state_release(out);
 		return -ENOMEM;
@@ -186,6 +204,7 @@ void state_copy(const struct state *in, struct state *out)
 	ptree_copy(&in->fn_by_addr, &out->fn_by_addr);
 	ptree_copy(&in->syms, &out->syms);
 	ptree_copy(&in->units, &out->units);
+	ptree_copy(&in->chunks, &out->chunks);
 	out->marks = (struct state_marks){0};
 	out->ftab = in->ftab;
 	__atomic_add_fetch(&out->ftab->refs, 1, __ATOMIC_RELAXED);
@@ -203,7 +222,9 @@ void state_release(struct state *s)
 	ptree_release(&s->fn_by_addr);
 	ptree_release(&s->syms);
 	ptree_release(&s->units);
+	ptree_release(&s->chunks);
 	free(s->marks.ids);
+	free(s->marks.chunks);
 	files_unref(s->ftab);
 	types_unref(s->ttab);
 	memset(s, 0, sizeof *s);
@@ -356,6 +377,74 @@ int state_mark_unit(struct state *s, uint64_t file)
 	return 0;
 }
 
+/* Marks function id's chunk of unit `file`. */
+static int mark_chunk(struct state *s, uint64_t file, uint64_t id)
+{
+	struct state_marks *m = &s->marks;
+	struct ptree_key k = state_chunk_key(file, id);
+	if (m->nchunks && !ptree_key_cmp(m->chunks[m->nchunks - 1], k))
+		return 0;
+	if (m->nchunks == m->capchunks) {
+		size_t cap = m->capchunks ? 2 * m->capchunks : 16;
+		struct ptree_key *bigger = realloc(m->chunks, cap * sizeof *bigger);
+		if (!bigger)
+			return -ENOMEM;
+		m->chunks = bigger;
+		m->capchunks = cap;
+	}
+	m->chunks[m->nchunks++] = k;
+	return 0;
+}
+
+/* A function changes: its unit and its chunk. */
+static int mark_fn(struct state *s, const struct rec_fn *f)
+{
+	int rc = state_mark_unit(s, rec_fn_cu(f));
+	return rc ? rc : mark_chunk(s, rec_fn_cu(f), f->id);
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+	return ptree_key_cmp(*(const struct ptree_key *)x, *(const struct ptree_key *)y);
+}
+
+/* Makes the chunks tree agree with fn_layout for chunk k: a new record (nothing
+ * rendered) when it still has functions, none when it has none. */
+static int settle_chunk(struct state *s, struct ptree_key k)
+{
+	uint64_t lo[PTREE_NW], hi[PTREE_NW], nlo, nhi;
+	ptree_sum_before(&s->fn_layout, (struct ptree_key){k.a, k.b << STATE_CHUNK_SHIFT, NULL},
+			 lo, &nlo);
+	if (k.b == UINT64_MAX >> STATE_CHUNK_SHIFT) {  /* the last chunk of its unit's ids */
+		if (k.a == UINT64_MAX) {
+			ptree_sum(&s->fn_layout, hi);
+			nhi = ptree_count(&s->fn_layout);
+		} else {
+			ptree_sum_before(&s->fn_layout, state_id_key(k.a + 1), hi, &nhi);
+		}
+	} else {
+		ptree_sum_before(&s->fn_layout,
+				 (struct ptree_key){k.a, (k.b + 1) << STATE_CHUNK_SHIFT, NULL}, hi,
+				 &nhi);
+	}
+	if (nhi == nlo) {
+		int rc = state_del(&s->chunks, k);
+		return rc == -ENOENT ? 0 : rc;
+	}
+	struct state_chunk *c = calloc(1, sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	c->refs = 1;
+	c->file = k.a;
+	c->index = k.b;
+	for (int i = 0; i < PTREE_NW; i++)
+		c->w[i] = hi[i] - lo[i];
+	pthread_mutex_init(&c->lock, NULL);
+	int rc = state_put(&s->chunks, k, c);
+	chunk_unref(c);
+	return rc;
+}
+
 static int id_cmp(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -394,14 +483,6 @@ static int settle_unit(struct state *s, uint64_t file)
 	if (src)
 		rec_file_ref(src);
 	u->die_size = (uint32_t)dwarf_cu_die_size(state_unit_name(u), state_unit_dir(u));
-	pthread_mutex_init(&u->lock, NULL);
-	for (int i = 0; i < PTREE_NW; i++) {
-		uint64_t n = state_unit_chunks(u, i);
-		if (n && !(u->chunks[i] = calloc(n, sizeof *u->chunks[i]))) {
-			unit_unref(u);
-			return -ENOMEM;
-		}
-	}
 	int rc = state_put(&s->units, state_id_key(file), u);
 	unit_unref(u);
 	return rc;
@@ -410,6 +491,20 @@ static int settle_unit(struct state *s, uint64_t file)
 int state_settle(struct state *s)
 {
 	struct state_marks *m = &s->marks;
+	if (m->nchunks) {
+		qsort(m->chunks, m->nchunks, sizeof *m->chunks, key_cmp);
+		size_t n = 0;
+		for (size_t i = 0; i < m->nchunks; i++)
+			if (!n || ptree_key_cmp(m->chunks[n - 1], m->chunks[i]))
+				m->chunks[n++] = m->chunks[i];
+		m->nchunks = n;
+		while (m->nchunks) {
+			int rc = settle_chunk(s, m->chunks[m->nchunks - 1]);
+			if (rc)
+				return rc;
+			m->nchunks--;
+		}
+	}
 	if (!m->n)
 		return 0;
 	qsort(m->ids, m->n, sizeof *m->ids, id_cmp);
@@ -430,7 +525,7 @@ int state_settle(struct state *s)
 
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 {
-	if ((old && state_mark_unit(s, rec_fn_cu(old))) || state_mark_unit(s, rec_fn_cu(f)))
+	if ((old && mark_fn(s, old)) || mark_fn(s, f))
 		return -ENOMEM;
 	/* Keys are computed before any tree drops its reference to old. */
 	struct ptree_key old_layout = old ? state_layout_key(old) : state_id_key(0);
@@ -445,7 +540,7 @@ int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 
 int state_del_fn(struct state *s, const struct rec_fn *f)
 {
-	if (state_mark_unit(s, rec_fn_cu(f)))
+	if (mark_fn(s, f))
 		return -ENOMEM;
 	struct ptree_key layout = state_layout_key(f), addr = state_addr_key(f);
 	int rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));

@@ -23,12 +23,15 @@
  *                                                    .debug_info, .debug_line (less the
  *                                                    file tables every unit repeats) and
  *                                                    .debug_aranges
+ *   chunks     (cu file id, id >> STATE_CHUNK_SHIFT) -> struct state_chunk
+ *                                                    weights: its functions' fn_layout
+ *                                                    weights (a run of fn_layout)
  * fn_layout is the order functions appear in the file: grouped by compile unit. units is
  * its summary, one node per unit, so that a generation finds any unit and its offsets in
  * O(log U) and lays out nothing per unit.
  *
- * Settling: function and file updates only mark the units they touch; state_settle
- * brings those units' records up to date (O(log n) each). A state is settled before it
+ * Settling: function and file updates only mark the units (and function chunks) they
+ * touch; state_settle brings those records up to date (O(log n) each). A state is settled before it
  * is copied into a generation or handed to another owner: state_copy does not copy
  * marks.
  */
@@ -54,10 +57,9 @@
 struct state_files;
 struct state_types;
 
-/* A chunk of a unit's functions' bytes in one section (STATE_CHUNK bytes, the last one
- * shorter) with every slot resolved against the tables it holds: what gen.c renders on
- * the chunk's first read, so that later reads of any generation with the same tables
- * copy it at once. Immutable; reference counted (atomic). */
+/* A chunk's bytes in one section with every slot resolved against the tables it holds:
+ * what gen.c renders on the chunk's first read, so that later reads of any generation
+ * with the same tables copy them at once. Immutable; reference counted (atomic). */
 struct state_unit_bytes {
 	uint32_t refs;
 	struct state_files *ftab;  /* references to the tables the slots were resolved with; */
@@ -75,8 +77,7 @@ void state_unit_bytes_ref(struct state_unit_bytes *b);
 void state_unit_bytes_unref(struct state_unit_bytes *b);
 
 /* One compile unit: the functions of fn_layout whose unit file is `file`. Immutable and
- * reference counted (atomic), like a record; a change makes a new one. Its one mutable
- * part is the cache of rendered bytes, which any reader may fill or replace. */
+ * reference counted (atomic), like a record; a change makes a new one. */
 struct state_unit {
 	uint32_t refs;
 	uint64_t file;
@@ -84,21 +85,7 @@ struct state_unit {
 	uint64_t fn_w[PTREE_NW];  /* sums of its functions' fn_layout weights */
 	struct rec_file *src;     /* the unit's file (a reference); NULL if there is none */
 	uint32_t die_size;        /* its compile-unit DIE */
-	pthread_mutex_t lock;     /* guards the entries of chunks[] */
-	/* Per fn_layout dimension, state_unit_chunks(u, dim) rendered chunks (NULL: not yet):
-	 * a read renders only the chunks it touches, so the first read of a large unit after
-	 * a commit costs what it reads, not the unit. */
-	struct state_unit_bytes **chunks[PTREE_NW];
 };
-
-/* 8 KiB: a first read of a chunk renders it whole, and a random 4 KiB miss measured
- * 57-64 us p50 at 8 KiB, 82 us at 16 KiB, ~200 us at 64 KiB (1M functions). */
-#define STATE_CHUNK 8192u
-
-static inline uint64_t state_unit_chunks(const struct state_unit *u, int dim)
-{
-	return (u->fn_w[dim] + STATE_CHUNK - 1) / STATE_CHUNK;
-}
 
 static inline const char *state_unit_name(const struct state_unit *u)
 {
@@ -109,10 +96,34 @@ static inline const char *state_unit_dir(const struct state_unit *u)
 	return u->src ? u->src->dir : NULL;
 }
 
-/* Units marked by updates and not yet settled. */
+/* Functions are rendered and cached in chunks: the functions of one unit whose ids share
+ * id >> STATE_CHUNK_SHIFT (128 ids: 4-18 KiB of .debug_info for dense ids). A chunk's
+ * bytes depend on its functions and the tables only, so a commit that changes one
+ * function makes one new chunk record, and every other chunk, with whatever it has
+ * rendered, carries over to the new generation. */
+#define STATE_CHUNK_SHIFT 7
+
+/* One chunk: immutable and reference counted (atomic) like a record, but for its cache
+ * of rendered bytes, which any reader may fill or replace under lock. */
+struct state_chunk {
+	uint32_t refs;
+	uint64_t file, index;     /* its key */
+	uint64_t w[PTREE_NW];     /* sums of its functions' fn_layout weights */
+	pthread_mutex_t lock;     /* guards bytes[] */
+	struct state_unit_bytes *bytes[PTREE_NW];  /* per fn_layout dimension; NULL: none */
+};
+
+static inline struct ptree_key state_chunk_key(uint64_t file, uint64_t id)
+{
+	return (struct ptree_key){file, id >> STATE_CHUNK_SHIFT, NULL};
+}
+
+/* Units, and chunks (file, index), marked by updates and not yet settled. */
 struct state_marks {
 	uint64_t *ids;
 	size_t n, cap;
+	struct ptree_key *chunks;
+	size_t nchunks, capchunks;
 };
 
 /* A shared, immutable segment table. */
@@ -143,14 +154,14 @@ struct state_types {
 struct state {
 	struct macho_ident ident;
 	struct state_segs *segs;
-	struct ptree files, types, fn_by_id, fn_layout, fn_by_addr, syms, units;
+	struct ptree files, types, fn_by_id, fn_layout, fn_by_addr, syms, units, chunks;
 	struct state_marks marks;   /* this owner's own: never shared */
 	struct state_files *ftab;
 	struct state_types *ttab;
 };
 
 extern const struct ptree_ops state_file_ops, state_type_ops, state_fn_ops,
-	state_fn_layout_ops, state_sym_ops, state_unit_ops;
+	state_fn_layout_ops, state_sym_ops, state_unit_ops, state_chunk_ops;
 
 static inline struct ptree_key state_id_key(uint64_t id)
 {

@@ -2,7 +2,8 @@
  * puts, moves between units, deletions and file changes, settled at random moments, every
  * unit record must equal a recount made from scratch by walking fn_layout (count, the
  * sums of its functions' weights, its file record and DIE size), with no unit for a file
- * that heads no function; a state with nothing marked settles without building
+ * that heads no function, and the chunks tree likewise against a recount of each run of
+ * 128 ids; a state with nothing marked settles without building
  * anything; and a unit whose function changed gets a new record, the others keep theirs
  * (a record's identity is what tells a reader its bytes did not change). The recount shares no code with state_settle: it walks every function. */
 #include <stdbool.h>
@@ -117,6 +118,36 @@ static bool units_agree(const struct state *s)
 	return seen == expected;
 }
 
+/* The chunks tree against a recount: one chunk per (unit, id >> STATE_CHUNK_SHIFT) that
+ * has functions, weighing what its functions weigh, and no other. */
+static bool chunks_agree(const struct state *s)
+{
+	struct ptree_iter fit, cit;
+	ptree_iter_first(&fit, &s->fn_layout);
+	ptree_iter_first(&cit, &s->chunks);
+	while (ptree_iter_valid(&fit)) {
+		const struct rec_fn *f = ptree_iter_val(&fit);
+		struct ptree_key k = state_chunk_key(rec_fn_cu(f), f->id);
+		uint64_t w[PTREE_NW] = {0};
+		while (ptree_iter_valid(&fit)) {
+			const struct rec_fn *g = ptree_iter_val(&fit);
+			if (ptree_key_cmp(state_chunk_key(rec_fn_cu(g), g->id), k))
+				break;
+			w[STATE_W_INFO] += g->info.len;
+			w[STATE_W_LINE] += g->line_prog.len;
+			w[STATE_W_ARANGES] += DWARF_ARANGES_TUPLE_SIZE;
+			ptree_iter_next(&fit);
+		}
+		if (!ptree_iter_valid(&cit) || ptree_key_cmp(ptree_iter_key(&cit), k))
+			return false;
+		const struct state_chunk *c = ptree_iter_val(&cit);
+		if (c->file != k.a || c->index != k.b || memcmp(c->w, w, sizeof w))
+			return false;
+		ptree_iter_next(&cit);
+	}
+	return !ptree_iter_valid(&cit);
+}
+
 static void test_units_follow_random_edits(void)
 {
 	struct state s;
@@ -156,10 +187,12 @@ static void test_units_follow_random_edits(void)
 			CU_ASSERT_FATAL(state_settle(&s) == 0);
 			settles++;
 			CU_ASSERT_FATAL(units_agree(&s));
+			CU_ASSERT_FATAL(chunks_agree(&s));
 		}
 	}
 	CU_ASSERT_FATAL(state_settle(&s) == 0);
 	CU_ASSERT_TRUE(units_agree(&s));
+	CU_ASSERT_TRUE(chunks_agree(&s));
 	CU_ASSERT_TRUE(settles > 100);
 	state_release(&s);
 }
