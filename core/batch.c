@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "dwarf.h"
+#include "util.h"
 
 /* The appliers report through the batch's two reporters under these short names. */
 #define fail batch_fail
@@ -57,14 +58,8 @@ int batch_exe_syms(struct state *s, const struct macho_exe *exe)
 
 static int touch(struct batch *b, struct touches *t, uint64_t id)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct touch *v = realloc(t->v, cap * sizeof *v);
-		if (!v)
-			return oom(b);
-		t->v = v;
-		t->cap = cap;
-	}
+	if (util_grow(&t->v, &t->cap, t->n + 1, sizeof *t->v))
+		return oom(b);
 	t->v[t->n++] = (struct touch){id, b->line_no};
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "batch.h"
 #include "dwarf.h"
+#include "util.h"
 
 /* The checks report through the batch's two reporters under these short names. */
 #define fail batch_fail
@@ -21,17 +22,20 @@ static uint64_t touch_line(const struct touches *t, uint64_t id, uint64_t otherw
 	return otherwise;
 }
 
+struct type_probe {
+	const struct state_types *tt;
+	uint64_t id;
+};
+
+static bool type_before(const void *arg, size_t i)
+{
+	const struct type_probe *p = arg;
+	return p->tt->recs[i]->id < p->id;
+}
+
 static size_t type_index(const struct state_types *tt, uint64_t id)
 {
-	size_t lo = 0, hi = tt->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (tt->recs[mid]->id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return util_search(tt->n, type_before, &(struct type_probe){tt, id});
 }
 
 /* Every type's target exists, and const/typedef chains end. A pointer ends a chain:
