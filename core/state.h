@@ -1,6 +1,7 @@
 /* state: the complete content of one image at one point in time: identity, segment
  * table, and persistent trees of files, types, functions and symbols, plus the tables
- * derived from files and types that reads need. image.c builds states; gen.c reads them.
+ * derived from files and types that reads need. image.c and batch.c build states;
+ * gen.c reads them.
  *
  * A state is a bundle of references: copying one (state_copy) costs O(1) per tree and
  * shares everything; the working copy of a batch is a copy whose trees are replaced as
