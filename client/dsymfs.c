@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dsymfs.h"
+#include "util.h"
 
 #define WRITE_SIZE (1u << 20)  /* the daemon's largest single request */
 #define ERR_MAX    512
@@ -94,18 +95,11 @@ static bool reserve(struct dsymfs *c, size_t more)
 {
 	if (c->nomem)
 		return false;
-	if (c->len + more <= c->cap)
-		return true;
-	size_t cap = c->cap ? c->cap : 1u << 16;
-	while (cap < c->len + more)
-		cap *= 2;
-	char *p = realloc(c->buf, cap);
-	if (!p) {
+	size_t need = c->len + more;
+	if (util_grow(&c->buf, &c->cap, need < 1u << 16 ? 1u << 16 : need, 1)) {
 		c->nomem = true;
 		return false;
 	}
-	c->buf = p;
-	c->cap = cap;
 	return true;
 }
 

@@ -16,6 +16,7 @@
 
 #include "journal.h"
 #include "macho.h"
+#include "util.h"
 
 enum sec_kind {
 	SEC_NONE,    /* before the first section header */
@@ -547,16 +548,12 @@ static int read_all(const char *path, char **out, size_t *len)
 	size_t n = 0, cap = 0;
 	int rc = 0;
 	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			char *v = realloc(buf, cap + 1);
-			if (!v) {
-				rc = -ENOMEM;
-				break;
-			}
-			buf = v;
+		/* Room for a read of at least a page and the NUL that ends the text. */
+		if (util_grow(&buf, &cap, n + 4096 + 1, 1)) {
+			rc = -ENOMEM;
+			break;
 		}
-		size_t got = fread(buf + n, 1, cap - n, f);
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
 		n += got;
 		if (got == 0) {
 			if (ferror(f))

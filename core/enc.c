@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "enc.h"
+#include "util.h"
 
 /* The first allocation of a buffer: small enough for one-line texts, large enough that
  * a typical load command does not reallocate. */
@@ -142,17 +143,9 @@ uint8_t *enc_buf_grow(struct enc_buf *b, size_t n)
 		return NULL;
 	}
 	size_t need = b->len + n;
-	if (need > b->cap || !b->data) {
-		size_t cap = b->cap ? b->cap : ENC_BUF_MIN_CAP;
-		while (cap < need)
-			cap = cap > (size_t)PTRDIFF_MAX / 2 ? (size_t)PTRDIFF_MAX : cap * 2;
-		uint8_t *data = realloc(b->data, cap);
-		if (!data) {
-			b->failed = 1;
-			return NULL;
-		}
-		b->data = data;
-		b->cap = cap;
+	if (util_grow(&b->data, &b->cap, need < ENC_BUF_MIN_CAP ? ENC_BUF_MIN_CAP : need, 1)) {
+		b->failed = 1;
+		return NULL;
 	}
 	uint8_t *p = b->data + b->len;
 	b->len = need;

@@ -1,6 +1,7 @@
 /* image: one image (one executable's dSYM): its committed generations, the commit that
  * turns a batch of commands into a new generation, retention of old generations, and the
- * log of rejected batches.
+ * log of rejected batches. The commit's two halves have their own modules behind this
+ * header: batch.c applies the commands (batch.h), check.c runs the checks (check.h).
  *
  * Commit semantics (docs/protocol.md states them for users):
  *  - Commands apply in order to a working copy of the current generation's state; a

@@ -1,6 +1,7 @@
 /* state: the complete content of one image at one point in time: identity, segment
  * table, and persistent trees of files, types, functions and symbols, plus the tables
- * derived from files and types that reads need. image.c builds states; gen.c reads them.
+ * derived from files and types that reads need. image.c and batch.c build states;
+ * gen.c reads them.
  *
  * A state is a bundle of references: copying one (state_copy) costs O(1) per tree and
  * shares everything; the working copy of a batch is a copy whose trees are replaced as
@@ -46,6 +47,7 @@
 #include "macho.h"
 #include "ptree.h"
 #include "records.h"
+#include "util.h"
 
 /* Weight dimensions of fn_layout and syms. */
 #define STATE_W_INFO 0
@@ -175,13 +177,10 @@ static inline struct ptree_key state_addr_key(const struct rec_fn *f)
 {
 	return (struct ptree_key){f->low_pc, f->id, NULL};
 }
-/* FNV-1a: any stable hash will do; equal names must land in one key range. */
+/* Any stable hash will do; equal names must land in one key range. */
 static inline uint64_t state_name_hash(const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 0x100000001b3u;
-	return h;
+	return util_hash_str(name);
 }
 static inline struct ptree_key state_sym_key(const char *name)
 {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* Entries and attributes of generations and fixed nodes never change: the kernel may
  * keep them long (publishes retract what they outdate). */
 #define LONG_TIMEOUT 3600.0
@@ -52,15 +54,9 @@ static void add(struct list *l, enum node_kind kind, uint32_t image, struct gen 
 {
 	if (l->rc)
 		return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct tree_child *v = realloc(l->v, cap * sizeof *v);
-		if (!v) {
-			l->rc = -ENOMEM;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
+	if (util_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v)) {
+		l->rc = -ENOMEM;
+		return;
 	}
 	struct tree_child *c = &l->v[l->n];
 	va_list ap;
@@ -94,22 +90,21 @@ void tree_child_release(struct tree_child *c)
 
 static void list_generations(struct list *l, struct image *im, uint32_t idx)
 {
-	size_t cap = 16, n;
+	size_t cap = 0, n;
 	struct gen **v = NULL;
+	/* A full array may mean more were retained: grow and ask again. The first 16 hold
+	 * the default keep_generations in one call. */
 	for (;;) {
-		struct gen **w = realloc(v, cap * sizeof *w);
-		if (!w) {
+		if (util_grow(&v, &cap, cap + 16, sizeof *v)) {
 			l->rc = -ENOMEM;
 			free(v);
 			return;
 		}
-		v = w;
 		n = image_retained(im, v, cap);
 		if (n < cap)
 			break;
 		for (size_t i = 0; i < n; i++)
 			gen_unref(v[i]);
-		cap *= 2;
 	}
 	for (size_t i = 0; i < n; i++) {
 		add(l, NODE_GEN_DIR, idx, v[i], "%" PRIu64, gen_number(v[i]));
