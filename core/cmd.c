@@ -944,9 +944,12 @@ static int place(struct parse *p, const struct token *t)
 				return fail(p, "\"%s\" is a flag and takes no value", sb);
 		return fail(p, "unknown field \"%s\"", sb);
 	}
-	/* Positional rows come first, so the next positional word fills slot npos. */
-	if (fs[p->npos].key && fs[p->npos].pres == P_POS) {
-		p->val[p->npos++] = t->val;
+	/* A word fills the next positional slot while there is one. */
+	for (unsigned i = 0, n = 0; fs[i].key; i++) {
+		if (fs[i].pres != P_POS || n++ != p->npos)
+			continue;
+		p->val[i] = t->val;
+		p->npos++;
 		return 0;
 	}
 	for (unsigned i = 0; !t->quoted && fs[i].key; i++) {
