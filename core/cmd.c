@@ -1,9 +1,11 @@
-/* cmd: the control protocol's syntax.
+/* cmd: the control protocol's syntax, driven by the table in cmd.def.
  *
  * A line is lexed in a private copy that quotes are decoded into in place, then its words
- * and key=value fields are sorted into the slots a table row declares for the command
- * (positional words, keys, one bare flag), and the command's builder converts the slots
- * into typed fields. Everything the command keeps is copied out of the private buffer.
+ * and key=value fields are sorted into the slots of the command's fields (positional
+ * words in order, keys by name, flags by their word), and each field's decoder converts
+ * its slot into the member the row names, in row order. Everything the command keeps is
+ * copied out of the private buffer. The formatter walks the same rows, so what it writes
+ * parses back to the same command.
  *
  * Lexing choices the header leaves open: a bare value runs to the next blank and is taken
  * literally, so it may hold '=' and '\' (the formatter still quotes both); a quote may
@@ -21,35 +23,199 @@
 #include "cmd.h"
 #include "macho.h"
 
-#define MAX_POS   2
-#define MAX_KEYS  9
+#define MAX_FIELDS 16  /* fields of one command (checked for every row) */
 #define SHOW_MAX  48   /* longest rendering of a value inside an error message */
 #define WHY_MAX   64
 #define SEGNAME_MAX 16 /* the Mach-O segname/sectname fields */
 
-struct parse;
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-struct key_spec {
+/* The table's vocabulary (cmd.def explains each word). */
+
+enum presence { P_POS, P_REQ, P_OPT, P_FLAG, P_SELECT, P_WHEN, P_UPPER };
+
+enum decoder {
+	D_ID, D_HEX, D_UDEC, D_SDEC, D_NAME, D_SEGNAME, D_DIRNAME, D_PROT, D_ENUM, D_UUID,
+	D_ARCH, D_PARAMS, D_ROWS, D_BOOL,
+};
+
+/* What a member is, from its C type: the decoder writes it and the formatter reads it. */
+enum store { ST_BOOL, ST_U32, ST_U64, ST_I64, ST_STR, ST_BYTES, ST_PARAMS, ST_ROWS, ST_OTHER };
+
+struct named {
 	const char *name;
-	bool required;
+	unsigned value;
+};
+
+struct field {
+	const char *key;
+	enum presence pres;
+	enum decoder dec;
+	enum store store;
+	uint32_t applies, needs;    /* P_WHEN: masks of BIT(selector value) */
+	int64_t lo;                 /* D_SDEC */
+	uint64_t hi;                /* D_UDEC, D_SDEC */
+	const struct named *values; /* D_ENUM */
+	size_t nvalues;
+	size_t off;                 /* of the member in the payload */
+	size_t has;                 /* offset + 1 of the presence bool; 0: none */
 };
 
 struct cmd_spec {
-	const char *name;
+	const char *word;
 	enum cmd_kind kind;
-	const char *pos[MAX_POS];   /* positional words, all required, upper case */
-	struct key_spec keys[MAX_KEYS];
-	const char *flag;           /* a bare word that sets a bool, or NULL */
-	int (*build)(struct parse *p, struct cmd *c);
+	const struct field *fields; /* up to the first with a NULL key */
+	/* The payload the fields live in (writable when c is); make allocates a record,
+	 * drop frees what the payload owns. */
+	void *(*payload)(const struct cmd *c);
+	int (*make)(struct cmd *c);
+	void (*drop)(const struct cmd_spec *spec, struct cmd *c);
 };
 
-/* The raw slots of one line; the strings point into the private buffer. */
+static void free_strings(const struct cmd_spec *spec, void *base);
+
+/* The VALUES tables. */
+#define VALUE(word, v) { word, v },
+#define VALUES(table, values) static const struct named table[] = { values };
+#include "cmd.def"
+#undef VALUE
+
+/* Each command's payload type, so rows can name members: cmd_base_KIND. */
+#define BASE_INLINE(m) struct cmd_##m
+#define BASE_RECORD(r) struct rec_##r
+#define BASE_ID union cmd_payload
+#define BASE_NONE union cmd_payload
+#define CMD(kind, word, payload) typedef BASE_##payload cmd_base_##kind;
+#include "cmd.def"
+
+/* Each command's payload access. */
+#define PAYLOAD_INLINE(m) return (void *)&c->u.m;
+#define PAYLOAD_RECORD(r) return c->u.r;
+#define PAYLOAD_ID return (void *)&c->u.id;
+#define PAYLOAD_NONE return (void *)&c->u;
+#define MAKE_INLINE(m) (void)c; return 0;
+#define MAKE_RECORD(r) return (c->u.r = rec_##r##_new()) ? 0 : -ENOMEM;
+#define MAKE_ID (void)c; return 0;
+#define MAKE_NONE (void)c; return 0;
+#define DROP_INLINE(m) free_strings(spec, &c->u.m);
+#define DROP_RECORD(r) (void)spec; rec_##r##_unref(c->u.r);
+#define DROP_ID (void)spec; (void)c;
+#define DROP_NONE (void)spec; (void)c;
+#define CMD(kind, word, payload) \
+	static void *payload_##kind(const struct cmd *c) { PAYLOAD_##payload } \
+	static int make_##kind(struct cmd *c) { MAKE_##payload } \
+	static void drop_##kind(const struct cmd_spec *spec, struct cmd *c) \
+	{ DROP_##payload }
+#include "cmd.def"
+
+/* Field indices: every command's fields follow the slot its CMD row takes, which stays
+ * zeroed as the end of the previous command's fields. */
+enum field_index {
+#define CMD(kind, word, payload) FIELDS_##kind,
+#define FIELD(kind, key, presence, decoder, member) FIELD_##kind##_##key,
+#define FIELD_HAS(kind, key, decoder, member, has) FIELD_##kind##_##key,
+#include "cmd.def"
+	NFIELDS
+};
+
+/* Row columns as initializers. */
+#define ALL UINT32_MAX
+#define BIT(v) (1u << (v))
+#define PRES_POS .pres = P_POS
+#define PRES_REQ .pres = P_REQ
+#define PRES_OPT .pres = P_OPT
+#define PRES_FLAG .pres = P_FLAG
+#define PRES_SELECT .pres = P_SELECT
+#define PRES_WHEN(a, n) .pres = P_WHEN, .applies = (a), .needs = (n)
+#define PRES_UPPER .pres = P_UPPER
+#define DEC_ID .dec = D_ID
+#define DEC_HEX .dec = D_HEX
+#define DEC_UDEC(h) .dec = D_UDEC, .hi = (h)
+#define DEC_SDEC(l, h) .dec = D_SDEC, .lo = (l), .hi = (h)
+#define DEC_NAME .dec = D_NAME
+#define DEC_SEGNAME .dec = D_SEGNAME
+#define DEC_DIRNAME .dec = D_DIRNAME
+#define DEC_PROT .dec = D_PROT
+#define DEC_ENUM(t) .dec = D_ENUM, .values = (t), .nvalues = COUNT(t)
+#define DEC_UUID .dec = D_UUID
+#define DEC_ARCH .dec = D_ARCH
+#define DEC_PARAMS .dec = D_PARAMS
+#define DEC_ROWS .dec = D_ROWS
+#define DEC_BOOL .dec = D_BOOL
+
+#define MEMBER(base, m) (((base *)0)->m)
+#define STORE(base, m) _Generic(MEMBER(base, m), bool: ST_BOOL, uint32_t: ST_U32, \
+	uint64_t: ST_U64, int64_t: ST_I64, char *: ST_STR, uint8_t *: ST_BYTES, \
+	struct rec_param *: ST_PARAMS, struct rec_row *: ST_ROWS, default: ST_OTHER)
+
+static const struct field fields[NFIELDS + 1] = {
+#define FIELD(kind, k, presence, decoder, m) \
+	[FIELD_##kind##_##k] = { .key = #k, PRES_##presence, DEC_##decoder, \
+				 .store = STORE(cmd_base_##kind, m), \
+				 .off = offsetof(cmd_base_##kind, m) },
+#define FIELD_HAS(kind, k, decoder, m, h) \
+	[FIELD_##kind##_##k] = { .key = #k, .pres = P_OPT, DEC_##decoder, \
+				 .store = STORE(cmd_base_##kind, m), \
+				 .off = offsetof(cmd_base_##kind, m), \
+				 .has = offsetof(cmd_base_##kind, h) + 1 },
+#include "cmd.def"
+};
+
+/* Rows that the table's machinery cannot serve fail to build: a member whose type its
+ * decoder does not write, a presence bool that is not a bool, too many fields. */
+#define M(st) (1u << (st))
+#define STORES_ID M(ST_U64)
+#define STORES_HEX M(ST_U64)
+#define STORES_UDEC(h) (M(ST_U32) | M(ST_U64) | M(ST_I64))
+#define STORES_SDEC(l, h) M(ST_I64)
+#define STORES_NAME M(ST_STR)
+#define STORES_SEGNAME M(ST_STR)
+#define STORES_DIRNAME M(ST_STR)
+#define STORES_PROT M(ST_U32)
+#define STORES_ENUM(t) M(ST_U32)
+#define STORES_UUID M(ST_BYTES)
+#define STORES_ARCH M(ST_U32)
+#define STORES_PARAMS M(ST_PARAMS)
+#define STORES_ROWS M(ST_ROWS)
+#define STORES_BOOL M(ST_BOOL)
+#define CHECK_ROW(kind, k, decoder, m) \
+	_Static_assert(STORES_##decoder & M(STORE(cmd_base_##kind, m)), \
+		       "cmd.def: " #kind " " #k ": the member's type does not suit " #decoder); \
+	_Static_assert(FIELD_##kind##_##k - FIELDS_##kind <= MAX_FIELDS, \
+		       "cmd.def: " #kind " has more than MAX_FIELDS fields");
+#define FIELD(kind, k, presence, decoder, m) CHECK_ROW(kind, k, decoder, m)
+#define FIELD_HAS(kind, k, decoder, m, h) CHECK_ROW(kind, k, decoder, m) \
+	_Static_assert(STORE(cmd_base_##kind, h) == ST_BOOL, \
+		       "cmd.def: " #kind " " #k ": " #h " is not a bool");
+#include "cmd.def"
+_Static_assert(offsetof(struct cmd_image, cpusubtype) ==
+	       offsetof(struct cmd_image, cputype) + sizeof(uint32_t),
+	       "ARCH writes cpusubtype right after cputype");
+
+/* Indexed by kind - 1. */
+static const struct cmd_spec specs[CMD_COUNT] = {
+#define CMD(k, w, pl) \
+	[CMD_INDEX_##k] = { .word = w, .kind = CMD_##k, .fields = &fields[FIELDS_##k + 1], \
+			    .payload = payload_##k, .make = make_##k, .drop = drop_##k },
+#include "cmd.def"
+};
+
+const char *cmd_name(enum cmd_kind k)
+{
+	return k >= 1 && (unsigned)k <= (unsigned)CMD_COUNT ? specs[k - 1].word : "unknown";
+}
+
+static const struct cmd_spec *spec_of(enum cmd_kind k)
+{
+	return k >= 1 && (unsigned)k <= (unsigned)CMD_COUNT ? &specs[k - 1] : NULL;
+}
+
+/* The raw slots of one line, by field index within the command; the strings point into
+ * the private buffer. */
 struct parse {
 	const struct cmd_spec *spec;
-	const char *pos[MAX_POS];
+	const char *val[MAX_FIELDS];
 	unsigned npos;
-	const char *val[MAX_KEYS];
-	bool flag;
 	char *err;
 	size_t errlen;
 };
@@ -92,26 +258,19 @@ static const char *show(char out[SHOW_MAX], const char *s, size_t n)
 	return out;
 }
 
-static bool is_positional(const struct cmd_spec *spec, const char *name)
-{
-	for (unsigned i = 0; i < MAX_POS && spec->pos[i]; i++)
-		if (strcmp(spec->pos[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* Writes "<command>: <label><message>" once; label names the field or word at fault. */
-static int vfail(struct parse *p, const char *arg, const char *fmt, va_list ap)
+/* Writes "<command>: <label><message>" once; the label names the field or word at
+ * fault, f (NULL: the message names what it is about). */
+static int vfail(struct parse *p, const struct field *f, const char *fmt, va_list ap)
 {
 	if (!p->err || !p->errlen)
 		return -EINVAL;
 	char msg[256], label[64] = "";
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (arg && is_positional(p->spec, arg))
-		snprintf(label, sizeof label, "%s: ", arg);
-	else if (arg)
-		snprintf(label, sizeof label, "field \"%s\": ", arg);
-	snprintf(p->err, p->errlen, "%s%s%s%s", p->spec ? p->spec->name : "",
+	if (f && f->pres == P_POS)
+		snprintf(label, sizeof label, "%s: ", f->key);
+	else if (f)
+		snprintf(label, sizeof label, "field \"%s\": ", f->key);
+	snprintf(p->err, p->errlen, "%s%s%s%s", p->spec ? p->spec->word : "",
 		 p->spec ? ": " : "", label, msg);
 	return -EINVAL;
 }
@@ -126,13 +285,13 @@ static int fail(struct parse *p, const char *fmt, ...)
 	return rc;
 }
 
-static int fail_arg(struct parse *p, const char *arg, const char *fmt, ...)
+static int fail_at(struct parse *p, const struct field *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int fail_arg(struct parse *p, const char *arg, const char *fmt, ...)
+static int fail_at(struct parse *p, const struct field *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int rc = vfail(p, arg, fmt, ap);
+	int rc = vfail(p, f, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -140,10 +299,11 @@ static int fail_arg(struct parse *p, const char *arg, const char *fmt, ...)
 static int nomem(struct parse *p)
 {
 	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "%s%sout of memory", p->spec ? p->spec->name : "",
+		snprintf(p->err, p->errlen, "%s%sout of memory", p->spec ? p->spec->word : "",
 			 p->spec ? ": " : "");
 	return -ENOMEM;
 }
+
 
 /* Numbers. */
 
@@ -241,116 +401,14 @@ static bool num_s(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out,
 	return true;
 }
 
-/* Slot access. Every get_* returns 0 when it set *out, 1 when the slot is absent (so
- * *out keeps its default), or a negative errno with the message written. */
-
-static const char *arg(const struct parse *p, const char *name)
-{
-	for (unsigned i = 0; i < MAX_POS && p->spec->pos[i]; i++)
-		if (strcmp(p->spec->pos[i], name) == 0)
-			return p->pos[i];
-	for (unsigned i = 0; i < MAX_KEYS && p->spec->keys[i].name; i++)
-		if (strcmp(p->spec->keys[i].name, name) == 0)
-			return p->val[i];
-	return NULL;
-}
-
-static int get_u(struct parse *p, const char *name, uint64_t hi, uint64_t *out)
-{
-	const char *s = arg(p, name);
-	if (!s)
-		return 1;
-	char why[WHY_MAX], sb[SHOW_MAX];
-	if (!num_u(s, strlen(s), hi, out, why))
-		return fail_arg(p, name, "\"%s\" %s", show(sb, s, strlen(s)), why);
-	return 0;
-}
-
-static int get_u32(struct parse *p, const char *name, uint32_t hi, uint32_t *out)
-{
-	uint64_t v;
-	int rc = get_u(p, name, hi, &v);
-	if (rc == 0)
-		*out = (uint32_t)v;
-	return rc;
-}
-
-static int get_s(struct parse *p, const char *name, int64_t lo, int64_t hi, int64_t *out)
-{
-	const char *s = arg(p, name);
-	if (!s)
-		return 1;
-	char why[WHY_MAX], sb[SHOW_MAX];
-	if (!num_s(s, strlen(s), lo, hi, out, why))
-		return fail_arg(p, name, "\"%s\" %s", show(sb, s, strlen(s)), why);
-	return 0;
-}
-
-/* An id that names a record: 0 is the reserved "none" and cannot name one. */
-static int get_id(struct parse *p, const char *name, uint64_t *out)
-{
-	uint64_t v;
-	int rc = get_u(p, name, UINT64_MAX, &v);
-	if (rc)
-		return rc;
-	if (v == 0)
-		return fail_arg(p, name, "id 0 is reserved (it means none)");
-	*out = v;
-	return 0;
-}
-
-/* A non-empty string; *out is a copy the command owns. */
-static int get_name(struct parse *p, const char *name, char **out)
-{
-	const char *s = arg(p, name);
-	if (!s)
-		return 1;
-	if (!*s)
-		return fail_arg(p, name, "must not be empty");
-	*out = strdup(s);
-	return *out ? 0 : nomem(p);
-}
-
-static int get_segname(struct parse *p, const char *name, char **out)
-{
-	const char *s = arg(p, name);
-	char sb[SHOW_MAX];
-	if (s && (!*s || strlen(s) > SEGNAME_MAX))
-		return fail_arg(p, name, "\"%s\" must be 1 to %d bytes long",
-				show(sb, s, strlen(s)), SEGNAME_MAX);
-	return get_name(p, name, out);
-}
 
 /* Named values, shared by the parser and the formatter. */
-
-struct named {
-	const char *name;
-	unsigned value;
-};
-
-static const struct named type_kinds[] = {
-	{ "base", REC_TYPE_BASE },
-	{ "pointer", REC_TYPE_POINTER },
-	{ "const", REC_TYPE_CONST },
-	{ "typedef", REC_TYPE_TYPEDEF },
-};
-
-static const struct named base_encs[] = {
-	{ "signed", REC_ENC_SIGNED },
-	{ "unsigned", REC_ENC_UNSIGNED },
-	{ "bool", REC_ENC_BOOL },
-	{ "float", REC_ENC_FLOAT },
-	{ "signed_char", REC_ENC_SIGNED_CHAR },
-	{ "unsigned_char", REC_ENC_UNSIGNED_CHAR },
-};
 
 static const struct named row_flags[] = {
 	{ "s", REC_ROW_STMT },
 	{ "p", REC_ROW_PROLOGUE },
 	{ "e", REC_ROW_EPILOGUE },
 };
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* "?" for a value outside the table: a hand-built record then formats to a line the
  * parser refuses, instead of crashing the formatter. */
@@ -360,50 +418,6 @@ static const char *named_name(const struct named *t, size_t n, unsigned value)
 		if (t[i].value == value)
 			return t[i].name;
 	return "?";
-}
-
-static int get_named(struct parse *p, const char *name, const struct named *t, size_t n,
-		     unsigned *out)
-{
-	const char *s = arg(p, name);
-	if (!s)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(t[i].name, s) == 0) {
-			*out = t[i].value;
-			return 0;
-		}
-	}
-	char list[128] = "", sb[SHOW_MAX];
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(list);
-		snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", t[i].name);
-	}
-	return fail_arg(p, name, "\"%s\" is not one of %s", show(sb, s, strlen(s)), list);
-}
-
-/* Mach-O vm_prot_t: a number, or the "r-x" spelling vmmap and otool print. */
-static int get_prot(struct parse *p, const char *name, bool *has, uint32_t *out)
-{
-	const char *s = arg(p, name);
-	if (!s)
-		return 1;
-	static const char letters[3] = { 'r', 'w', 'x' };
-	uint64_t v = 0;
-	char why[WHY_MAX], sb[SHOW_MAX];
-	bool ok = strlen(s) == 3;
-	for (unsigned i = 0; ok && i < 3; i++) {
-		if (s[i] == letters[i])
-			v |= 1u << i;
-		else if (s[i] != '-')
-			ok = false;
-	}
-	if (!ok && !num_u(s, strlen(s), 7, &v, why))
-		return fail_arg(p, name, "\"%s\" is not a protection (a number 0 to 7 or a "
-				"string like \"r-x\")", show(sb, s, strlen(s)));
-	*has = true;
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* Lists inside one value (params=, rows=): comma-separated entries. */
@@ -426,14 +440,12 @@ static const char *entry_end(const char *s)
 	return e ? e : s + strlen(s);
 }
 
-static int parse_params(struct parse *p, struct rec_fn *f)
+static int parse_params(struct parse *p, const struct field *pf, const char *s,
+			struct rec_fn *f)
 {
-	const char *s = arg(p, "params");
-	if (!s)
-		return 1;
 	size_t n = list_count(s);
 	if (n > UINT32_MAX)
-		return fail_arg(p, "params", "too many entries");
+		return fail_at(p, pf, "too many entries");
 	if (!n)
 		return 0;
 	f->params = calloc(n, sizeof *f->params);
@@ -452,19 +464,19 @@ static int parse_params(struct parse *p, struct rec_fn *f)
 				colon = c;
 		show(sb, s, len);
 		if (!colon)
-			return fail_arg(p, "params", "entry %zu \"%s\": expected NAME:TYPEID",
+			return fail_at(p, pf, "entry %zu \"%s\": expected NAME:TYPEID",
 					i + 1, sb);
 		if (colon == s)
-			return fail_arg(p, "params", "entry %zu \"%s\": the name is empty", i + 1,
+			return fail_at(p, pf, "entry %zu \"%s\": the name is empty", i + 1,
 					sb);
 		uint64_t type;
 		if (!num_u(colon + 1, (size_t)(e - colon - 1), UINT64_MAX, &type, why)) {
 			char tb[SHOW_MAX];
-			return fail_arg(p, "params", "entry %zu \"%s\": type \"%s\" %s", i + 1, sb,
+			return fail_at(p, pf, "entry %zu \"%s\": type \"%s\" %s", i + 1, sb,
 					show(tb, colon + 1, (size_t)(e - colon - 1)), why);
 		}
 		if (type == 0)
-			return fail_arg(p, "params", "entry %zu \"%s\": type 0 (void) is not "
+			return fail_at(p, pf, "entry %zu \"%s\": type 0 (void) is not "
 					"allowed for a parameter", i + 1, sb);
 		f->params[i].name = strndup(s, (size_t)(colon - s));
 		if (!f->params[i].name)
@@ -509,8 +521,8 @@ static bool row_flag_bits(const char *s, size_t n, uint64_t *out, char *bad)
 	return true;
 }
 
-static int parse_row(struct parse *p, size_t idx, const char *s, const char *e,
-		     struct rec_row *row)
+static int parse_row(struct parse *p, const struct field *rf, size_t idx, const char *s,
+		     const char *e, struct rec_row *row)
 {
 	/* Defaults of the optional parts: column 0, flags "s", the function's own file. */
 	uint64_t v[ROW_NPARTS] = { [ROW_FLAGS] = REC_ROW_STMT };
@@ -521,17 +533,17 @@ static int parse_row(struct parse *p, size_t idx, const char *s, const char *e,
 		const char *c = memchr(b, ':', (size_t)(e - b));
 		const char *pe = c ? c : e;
 		if (part == ROW_NPARTS)
-			return fail_arg(p, "rows", "entry %zu \"%s\": too many parts (at most "
+			return fail_at(p, rf, "entry %zu \"%s\": too many parts (at most "
 					"OFF:LINE:COL:FLAGS:FILEID)", idx, sb);
 		size_t len = (size_t)(pe - b);
 		if (part == ROW_FLAGS) {
 			char bad;
 			if (!row_flag_bits(b, len, &v[ROW_FLAGS], &bad))
-				return fail_arg(p, "rows", "entry %zu \"%s\": flag \"%s\" is not "
+				return fail_at(p, rf, "entry %zu \"%s\": flag \"%s\" is not "
 						"one of s (is_stmt), p (prologue_end), e "
 						"(epilogue_begin)", idx, sb, show(pb, &bad, 1));
 		} else if (!num_u(b, len, row_parts[part].hi, &v[part], why)) {
-			return fail_arg(p, "rows", "entry %zu \"%s\": %s \"%s\" %s", idx, sb,
+			return fail_at(p, rf, "entry %zu \"%s\": %s \"%s\" %s", idx, sb,
 					row_parts[part].what, show(pb, b, len), why);
 		}
 		if (!c)
@@ -540,7 +552,7 @@ static int parse_row(struct parse *p, size_t idx, const char *s, const char *e,
 	}
 	/* part is now the index of the last part: OFF alone has no LINE. */
 	if (part < ROW_LINE)
-		return fail_arg(p, "rows", "entry %zu \"%s\": expected "
+		return fail_at(p, rf, "entry %zu \"%s\": expected "
 				"OFF:LINE[:COL[:FLAGS[:FILEID]]]", idx, sb);
 	row->off = (uint32_t)v[ROW_OFF];
 	row->line = (int32_t)v[ROW_LINE];
@@ -550,14 +562,12 @@ static int parse_row(struct parse *p, size_t idx, const char *s, const char *e,
 	return 0;
 }
 
-static int parse_rows(struct parse *p, struct rec_fn *f)
+static int parse_rows(struct parse *p, const struct field *rf, const char *s,
+		      struct rec_fn *f)
 {
-	const char *s = arg(p, "rows");
-	if (!s)
-		return 1;
 	size_t n = list_count(s);
 	if (n > UINT32_MAX)
-		return fail_arg(p, "rows", "too many entries");
+		return fail_at(p, rf, "too many entries");
 	if (!n)
 		return 0;
 	f->rows = calloc(n, sizeof *f->rows);
@@ -566,7 +576,7 @@ static int parse_rows(struct parse *p, struct rec_fn *f)
 	f->nrows = (uint32_t)n;
 	for (size_t i = 0; i < n; i++) {
 		const char *e = entry_end(s);
-		int rc = parse_row(p, i + 1, s, e, &f->rows[i]);
+		int rc = parse_row(p, rf, i + 1, s, e, &f->rows[i]);
 		if (rc)
 			return rc;
 		s = *e ? e + 1 : e;
@@ -574,240 +584,232 @@ static int parse_rows(struct parse *p, struct rec_fn *f)
 	return 0;
 }
 
-/* Builders: one per command, run once the slots are known to be complete. Each fills c,
- * whose kind is already set, so cmd_free can release a half-built command. */
+/* Members. The table's checks guarantee each pointer's type. */
 
-#define TRY(x) do { int rc_ = (x); if (rc_ < 0) return rc_; } while (0)
-
-static int build_image(struct parse *p, struct cmd *c)
+static void *member(const void *base, const struct field *f)
 {
-	const char *name = arg(p, "NAME");
+	return (char *)base + f->off;
+}
+
+static uint64_t get_num(const void *base, const struct field *f)
+{
+	const void *at = member(base, f);
+	switch (f->store) {
+	case ST_U32: return *(const uint32_t *)at;
+	case ST_I64: return (uint64_t)*(const int64_t *)at;
+	default: return *(const uint64_t *)at;
+	}
+}
+
+static void set_num(void *base, const struct field *f, uint64_t v)
+{
+	void *at = member(base, f);
+	switch (f->store) {
+	case ST_U32: *(uint32_t *)at = (uint32_t)v; break;
+	case ST_I64: *(int64_t *)at = (int64_t)v; break;
+	default: *(uint64_t *)at = v; break;
+	}
+}
+
+/* A number as the protocol spells it back: hex for HEX fields, decimal otherwise. */
+static void num_text(char out[24], const void *base, const struct field *f)
+{
+	uint64_t v = get_num(base, f);
+	if (f->dec == D_HEX)
+		snprintf(out, 24, "0x%" PRIx64, v);
+	else if (f->store == ST_I64)
+		snprintf(out, 24, "%" PRId64, (int64_t)v);
+	else
+		snprintf(out, 24, "%" PRIu64, v);
+}
+
+static bool in_mask(uint32_t mask, uint64_t v)
+{
+	return v < 32 && (mask >> v & 1);
+}
+
+/* Decoders: each converts one present slot into its member, or writes the message. */
+
+static int decode_name(struct parse *p, const struct field *f, const char *s, void *base)
+{
 	char sb[SHOW_MAX];
-	/* The name becomes a directory in the mount. */
-	if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return fail_arg(p, "NAME", "\"%s\" cannot name a directory (no '/', not . "
-				"or ..)", show(sb, name, strlen(name)));
-	for (const char *s = name; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return fail_arg(p, "NAME", "\"%s\" contains a control character",
-					show(sb, name, strlen(name)));
-	TRY(get_name(p, "NAME", &c->u.image.name));
-	c->u.image.create = p->flag;
-	TRY(get_name(p, "exe", &c->u.image.exe));
-	const char *uuid = arg(p, "uuid");
-	if (uuid) {
-		if (macho_uuid_parse(uuid, c->u.image.uuid) < 0)
-			return fail_arg(p, "uuid", "\"%s\" is not a UUID (8-4-4-4-12 hex digits)",
-					show(sb, uuid, strlen(uuid)));
-		c->u.image.has_uuid = true;
+	size_t n = strlen(s);
+	if (f->dec == D_SEGNAME && (!n || n > SEGNAME_MAX))
+		return fail_at(p, f, "\"%s\" must be 1 to %d bytes long", show(sb, s, n),
+			       SEGNAME_MAX);
+	if (f->dec == D_DIRNAME) {
+		/* The name becomes a directory in the mount. */
+		if (strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+			return fail_at(p, f, "\"%s\" cannot name a directory (no '/', not . "
+				       "or ..)", show(sb, s, n));
+		for (const char *c = s; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return fail_at(p, f, "\"%s\" contains a control character",
+					       show(sb, s, n));
 	}
-	const char *arch = arg(p, "arch");
-	if (arch) {
-		if (macho_arch_parse(arch, &c->u.image.cputype, &c->u.image.cpusubtype) < 0)
-			return fail_arg(p, "arch", "\"%s\" is not x86_64 or arm64",
-					show(sb, arch, strlen(arch)));
-		c->u.image.has_arch = true;
+	if (!n)
+		return fail_at(p, f, "must not be empty");
+	char *copy = strdup(s);
+	if (!copy)
+		return nomem(p);
+	*(char **)member(base, f) = copy;
+	return 0;
+}
+
+static int decode_enum(struct parse *p, const struct field *f, const char *s, void *base)
+{
+	for (size_t i = 0; i < f->nvalues; i++) {
+		if (strcmp(f->values[i].name, s) == 0) {
+			set_num(base, f, f->values[i].value);
+			return 0;
+		}
+	}
+	char list[128] = "", sb[SHOW_MAX];
+	for (size_t i = 0; i < f->nvalues; i++) {
+		size_t l = strlen(list);
+		snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", f->values[i].name);
+	}
+	return fail_at(p, f, "\"%s\" is not one of %s", show(sb, s, strlen(s)), list);
+}
+
+/* Mach-O vm_prot_t: a number, or the "r-x" spelling vmmap and otool print. */
+static int decode_prot(struct parse *p, const struct field *f, const char *s, void *base)
+{
+	static const char letters[3] = { 'r', 'w', 'x' };
+	uint64_t v = 0;
+	char why[WHY_MAX], sb[SHOW_MAX];
+	bool ok = strlen(s) == 3;
+	for (unsigned i = 0; ok && i < 3; i++) {
+		if (s[i] == letters[i])
+			v |= 1u << i;
+		else if (s[i] != '-')
+			ok = false;
+	}
+	if (!ok && !num_u(s, strlen(s), 7, &v, why))
+		return fail_at(p, f, "\"%s\" is not a protection (a number 0 to 7 or a "
+			       "string like \"r-x\")", show(sb, s, strlen(s)));
+	set_num(base, f, v);
+	return 0;
+}
+
+static int decode(struct parse *p, const struct field *f, const char *s, void *base)
+{
+	char why[WHY_MAX], sb[SHOW_MAX];
+	size_t n = strlen(s);
+	int rc = 0;
+	switch (f->dec) {
+	case D_ID:
+	case D_HEX:
+	case D_UDEC: {
+		uint64_t v;
+		if (!num_u(s, n, f->dec == D_UDEC ? f->hi : UINT64_MAX, &v, why))
+			return fail_at(p, f, "\"%s\" %s", show(sb, s, n), why);
+		if (f->dec == D_ID && v == 0)
+			return fail_at(p, f, "id 0 is reserved (it means none)");
+		set_num(base, f, v);
+		break;
+	}
+	case D_SDEC: {
+		int64_t v;
+		if (!num_s(s, n, f->lo, (int64_t)f->hi, &v, why))
+			return fail_at(p, f, "\"%s\" %s", show(sb, s, n), why);
+		set_num(base, f, (uint64_t)v);
+		break;
+	}
+	case D_NAME:
+	case D_SEGNAME:
+	case D_DIRNAME:
+		rc = decode_name(p, f, s, base);
+		break;
+	case D_PROT:
+		rc = decode_prot(p, f, s, base);
+		break;
+	case D_ENUM:
+		rc = decode_enum(p, f, s, base);
+		break;
+	case D_UUID:
+		if (macho_uuid_parse(s, member(base, f)) < 0)
+			return fail_at(p, f, "\"%s\" is not a UUID (8-4-4-4-12 hex digits)",
+				       show(sb, s, n));
+		break;
+	case D_ARCH: {
+		/* cpusubtype follows cputype (checked with the table). */
+		uint32_t *type = member(base, f);
+		uint32_t *sub = (uint32_t *)((char *)base + f->off + sizeof *type);
+		if (macho_arch_parse(s, type, sub) < 0)
+			return fail_at(p, f, "\"%s\" is not x86_64 or arm64", show(sb, s, n));
+		break;
+	}
+	case D_PARAMS:
+		rc = parse_params(p, f, s, base);
+		break;
+	case D_ROWS:
+		rc = parse_rows(p, f, s, base);
+		break;
+	case D_BOOL:
+		*(bool *)member(base, f) = true;
+		break;
+	}
+	if (rc == 0 && f->has)
+		*(bool *)((char *)base + f->has - 1) = true;
+	return rc;
+}
+
+/* The WHEN fields against the value of the SELECT field sel: first the keys that only
+ * some values allow and this one needs, then the keys it does not allow, then the keys
+ * every value allows and this one needs. */
+static int check_selected(struct parse *p, const struct field *sel, const void *base)
+{
+	const struct field *fs = p->spec->fields;
+	uint64_t v = get_num(base, sel);
+	const char *word = named_name(sel->values, sel->nvalues, (unsigned)v);
+	for (unsigned pass = 0; pass < 3; pass++) {
+		for (unsigned i = 0; fs[i].key; i++) {
+			const struct field *f = &fs[i];
+			if (f->pres != P_WHEN)
+				continue;
+			bool everywhere = f->applies == ALL;
+			if (pass == 1 && p->val[i] && !in_mask(f->applies, v))
+				return fail_at(p, f, "does not apply to %s=%s", sel->key, word);
+			if (pass != 1 && everywhere == (pass == 2) && !p->val[i] &&
+			    in_mask(f->needs, v))
+				return fail(p, "missing field \"%s\" (%s=%s needs it)", f->key,
+					    sel->key, word);
+		}
 	}
 	return 0;
 }
 
-static int build_exe(struct parse *p, struct cmd *c)
+/* Fills c's payload from the slots, in row order. */
+static int decode_fields(struct parse *p, struct cmd *c)
 {
-	TRY(get_name(p, "PATH", &c->u.exe.path));
-	return 0;
-}
-
-static int build_segment(struct parse *p, struct cmd *c)
-{
-	TRY(get_segname(p, "NAME", &c->u.segment.name));
-	TRY(get_u(p, "vmaddr", UINT64_MAX, &c->u.segment.vmaddr));
-	TRY(get_u(p, "vmsize", UINT64_MAX, &c->u.segment.vmsize));
-	TRY(get_prot(p, "maxprot", &c->u.segment.has_maxprot, &c->u.segment.maxprot));
-	TRY(get_prot(p, "initprot", &c->u.segment.has_initprot, &c->u.segment.initprot));
-	return 0;
-}
-
-static int build_section(struct parse *p, struct cmd *c)
-{
-	TRY(get_segname(p, "SEG", &c->u.section.seg));
-	TRY(get_segname(p, "SECT", &c->u.section.sect));
-	TRY(get_u(p, "addr", UINT64_MAX, &c->u.section.addr));
-	TRY(get_u(p, "size", UINT64_MAX, &c->u.section.size));
-	int rc = get_u32(p, "align", 15, &c->u.section.align);
-	if (rc < 0)
-		return rc;
-	c->u.section.has_align = rc == 0;
-	return 0;
-}
-
-static int build_file(struct parse *p, struct cmd *c)
-{
-	struct rec_file *f = c->u.file = rec_file_new();
-	if (!f)
+	const struct cmd_spec *spec = p->spec;
+	const struct field *fs = spec->fields;
+	if (spec->make(c))
 		return nomem(p);
-	TRY(get_id(p, "ID", &f->id));
-	TRY(get_name(p, "path", &f->path));
-	TRY(get_name(p, "dir", &f->dir));
+	void *base = spec->payload(c);
+	for (unsigned i = 0; fs[i].key; i++) {
+		int rc = p->val[i] ? decode(p, &fs[i], p->val[i], base) : 0;
+		if (rc == 0 && fs[i].pres == P_SELECT)
+			rc = check_selected(p, &fs[i], base);
+		if (rc)
+			return rc;
+	}
+	/* A range's bounds, once every field is known to be well-formed. */
+	for (unsigned i = 0; fs[i].key; i++) {
+		if (fs[i].pres != P_UPPER || i == 0)
+			continue;
+		const struct field *lo = &fs[i - 1], *hi = &fs[i];
+		uint64_t a = get_num(base, lo), b = get_num(base, hi);
+		bool below = hi->store == ST_I64 ? (int64_t)a < (int64_t)b : a < b;
+		if (!below) {
+			char at[24], bt[24];
+			num_text(at, base, lo);
+			num_text(bt, base, hi);
+			return fail(p, "%s (%s) must be below %s (%s)", lo->key, at, hi->key, bt);
+		}
+	}
 	return 0;
-}
-
-static int build_del(struct parse *p, struct cmd *c)
-{
-	TRY(get_id(p, "ID", &c->u.id));
-	return 0;
-}
-
-static int build_type(struct parse *p, struct cmd *c)
-{
-	struct rec_type *t = c->u.type = rec_type_new();
-	if (!t)
-		return nomem(p);
-	TRY(get_id(p, "ID", &t->id));
-	unsigned kind = 0;
-	TRY(get_named(p, "kind", type_kinds, COUNT(type_kinds), &kind));
-	t->kind = (enum rec_type_kind)kind;
-	/* A base type is described by its own fields; the others by their target. */
-	static const char *const base_keys[] = { "size", "enc", NULL };
-	static const char *const target_keys[] = { "to", NULL };
-	bool base = t->kind == REC_TYPE_BASE;
-	const char *kname = named_name(type_kinds, COUNT(type_kinds), kind);
-	for (const char *const *k = base ? base_keys : target_keys; *k; k++)
-		if (!arg(p, *k))
-			return fail(p, "missing field \"%s\" (kind=%s needs it)", *k, kname);
-	for (const char *const *k = base ? target_keys : base_keys; *k; k++)
-		if (arg(p, *k))
-			return fail_arg(p, *k, "does not apply to kind=%s", kname);
-	if ((base || t->kind == REC_TYPE_TYPEDEF) && !arg(p, "name"))
-		return fail(p, "missing field \"name\" (kind=%s needs it)", kname);
-	TRY(get_name(p, "name", &t->name));
-	TRY(get_u(p, "size", UINT64_MAX, &t->size));
-	unsigned enc = 0;
-	TRY(get_named(p, "enc", base_encs, COUNT(base_encs), &enc));
-	t->enc = (enum rec_base_enc)enc;
-	TRY(get_u(p, "to", UINT64_MAX, &t->to));
-	return 0;
-}
-
-static int build_fn(struct parse *p, struct cmd *c)
-{
-	struct rec_fn *f = c->u.fn = rec_fn_new();
-	if (!f)
-		return nomem(p);
-	uint64_t line;
-	TRY(get_id(p, "ID", &f->id));
-	TRY(get_name(p, "name", &f->name));
-	TRY(get_u(p, "low_pc", UINT64_MAX, &f->low_pc));
-	TRY(get_u(p, "size", UINT64_MAX, &f->size));
-	TRY(get_id(p, "file", &f->file));
-	TRY(get_u(p, "line", INT32_MAX, &line));
-	f->line = (int64_t)line;
-	TRY(get_u(p, "cu", UINT64_MAX, &f->cu));
-	TRY(get_u(p, "ret", UINT64_MAX, &f->ret));
-	TRY(parse_params(p, f));
-	TRY(parse_rows(p, f));
-	return 0;
-}
-
-static int build_move(struct parse *p, struct cmd *c)
-{
-	TRY(get_id(p, "ID", &c->u.move.id));
-	TRY(get_u(p, "low_pc", UINT64_MAX, &c->u.move.low_pc));
-	int rc = get_u(p, "size", UINT64_MAX, &c->u.move.size);
-	if (rc < 0)
-		return rc;
-	c->u.move.has_size = rc == 0;
-	return 0;
-}
-
-static int build_move_range(struct parse *p, struct cmd *c)
-{
-	TRY(get_u(p, "from", UINT64_MAX, &c->u.move_range.from));
-	TRY(get_u(p, "to", UINT64_MAX, &c->u.move_range.to));
-	TRY(get_s(p, "by", INT64_MIN, INT64_MAX, &c->u.move_range.by));
-	if (c->u.move_range.from >= c->u.move_range.to)
-		return fail(p, "from (0x%" PRIx64 ") must be below to (0x%" PRIx64 ")",
-			    c->u.move_range.from, c->u.move_range.to);
-	return 0;
-}
-
-static int build_line(struct parse *p, struct cmd *c)
-{
-	TRY(get_id(p, "ID", &c->u.line.id));
-	TRY(get_s(p, "delta", INT64_MIN, INT64_MAX, &c->u.line.delta));
-	TRY(get_u(p, "file", UINT64_MAX, &c->u.line.file));
-	return 0;
-}
-
-static int build_line_range(struct parse *p, struct cmd *c)
-{
-	TRY(get_id(p, "file", &c->u.line_range.file));
-	TRY(get_s(p, "from", 1, INT32_MAX, &c->u.line_range.from));
-	TRY(get_s(p, "to", 1, INT32_MAX, &c->u.line_range.to));
-	TRY(get_s(p, "by", INT64_MIN, INT64_MAX, &c->u.line_range.by));
-	if (c->u.line_range.from >= c->u.line_range.to)
-		return fail(p, "from (%" PRId64 ") must be below to (%" PRId64 ")",
-			    c->u.line_range.from, c->u.line_range.to);
-	return 0;
-}
-
-static int build_sym(struct parse *p, struct cmd *c)
-{
-	TRY(get_name(p, "NAME", &c->u.sym.name));
-	TRY(get_u(p, "value", UINT64_MAX, &c->u.sym.value));
-	/* n_sect is one byte. */
-	TRY(get_u32(p, "sect", 255, &c->u.sym.sect));
-	c->u.sym.ext = p->flag;
-	return 0;
-}
-
-static int build_unsym(struct parse *p, struct cmd *c)
-{
-	TRY(get_name(p, "NAME", &c->u.unsym.name));
-	return 0;
-}
-
-/* Required and optional keys of a table row. */
-#define REQ(k) { k, true }
-#define OPT(k) { k, false }
-
-static const struct cmd_spec specs[] = {
-	{ "image", CMD_IMAGE, { "NAME" }, { OPT("exe"), OPT("uuid"), OPT("arch") },
-	  "create", build_image },
-	{ "exe", CMD_EXE, { "PATH" }, { { 0 } }, NULL, build_exe },
-	{ "segment", CMD_SEGMENT, { "NAME" },
-	  { REQ("vmaddr"), REQ("vmsize"), OPT("maxprot"), OPT("initprot") },
-	  NULL, build_segment },
-	{ "section", CMD_SECTION, { "SEG", "SECT" },
-	  { REQ("addr"), REQ("size"), OPT("align") }, NULL, build_section },
-	{ "file", CMD_FILE, { "ID" }, { REQ("path"), OPT("dir") }, NULL, build_file },
-	{ "delfile", CMD_DELFILE, { "ID" }, { { 0 } }, NULL, build_del },
-	{ "type", CMD_TYPE, { "ID" },
-	  { REQ("kind"), OPT("name"), OPT("size"), OPT("enc"), OPT("to") },
-	  NULL, build_type },
-	{ "deltype", CMD_DELTYPE, { "ID" }, { { 0 } }, NULL, build_del },
-	{ "fn", CMD_FN, { "ID" },
-	  { REQ("name"), REQ("low_pc"), REQ("size"), REQ("file"), REQ("line"),
-	    OPT("cu"), OPT("ret"), OPT("params"), OPT("rows") },
-	  NULL, build_fn },
-	{ "move", CMD_MOVE, { "ID" }, { REQ("low_pc"), OPT("size") }, NULL, build_move },
-	{ "move-range", CMD_MOVE_RANGE, { 0 }, { REQ("from"), REQ("to"), REQ("by") },
-	  NULL, build_move_range },
-	{ "line", CMD_LINE, { "ID" }, { REQ("delta"), OPT("file") }, NULL, build_line },
-	{ "line-range", CMD_LINE_RANGE, { 0 },
-	  { REQ("file"), REQ("from"), REQ("to"), REQ("by") }, NULL, build_line_range },
-	{ "del", CMD_DEL, { "ID" }, { { 0 } }, NULL, build_del },
-	{ "sym", CMD_SYM, { "NAME" }, { REQ("value"), OPT("sect") }, "ext", build_sym },
-	{ "unsym", CMD_UNSYM, { "NAME" }, { { 0 } }, NULL, build_unsym },
-	{ "commit", CMD_COMMIT, { 0 }, { { 0 } }, NULL, NULL },
-	{ "abort", CMD_ABORT, { 0 }, { { 0 } }, NULL, NULL },
-};
-
-const char *cmd_name(enum cmd_kind k)
-{
-	for (size_t i = 0; i < COUNT(specs); i++)
-		if (specs[i].kind == k)
-			return specs[i].name;
-	return "unknown";
 }
 
 /* Lexing. */
@@ -823,9 +825,6 @@ struct token {
 	bool quoted;
 };
 
-/* Decodes the quoted string opening at q in place (the result starts at q) and returns
- * the position just after the closing quote through *end. `what` names the token for
- * messages; buf gives columns. */
 static int unquote(struct parse *p, const char *buf, char *q, char **end, const char *what)
 {
 	char *w = q, *r = q + 1;
@@ -884,10 +883,12 @@ static int next_token(struct parse *p, char *buf, size_t *pos, struct token *t)
 {
 	char *s = buf + *pos, *e;
 	char what[64] = "", sb[SHOW_MAX];
+	int rc;
 	t->key = NULL;
 	t->quoted = *s == '"';
 	if (t->quoted) {
-		TRY(unquote(p, buf, s, &e, ""));
+		if ((rc = unquote(p, buf, s, &e, "")))
+			return rc;
 		t->val = s;
 	} else {
 		for (e = s; *e && !is_blank(*e) && *e != '=' && *e != '"'; e++)
@@ -902,7 +903,8 @@ static int next_token(struct parse *p, char *buf, size_t *pos, struct token *t)
 			snprintf(what, sizeof what, "field \"%s\": ", show(sb, t->key, strlen(t->key)));
 			t->quoted = *s == '"';
 			if (t->quoted) {
-				TRY(unquote(p, buf, s, &e, what));
+				if ((rc = unquote(p, buf, s, &e, what)))
+					return rc;
 			} else {
 				for (e = s; *e && !is_blank(*e) && *e != '"'; e++)
 					;
@@ -921,14 +923,15 @@ static int next_token(struct parse *p, char *buf, size_t *pos, struct token *t)
 	return 0;
 }
 
-/* Sorts one token into its slot of the command's table row. */
+/* Sorts one token into its field's slot. */
 static int place(struct parse *p, const struct token *t)
 {
-	const struct cmd_spec *spec = p->spec;
+	const struct field *fs = p->spec->fields;
 	char sb[SHOW_MAX];
 	if (t->key) {
-		for (unsigned i = 0; i < MAX_KEYS && spec->keys[i].name; i++) {
-			if (strcmp(spec->keys[i].name, t->key) != 0)
+		for (unsigned i = 0; fs[i].key; i++) {
+			if (fs[i].pres == P_POS || fs[i].pres == P_FLAG ||
+			    strcmp(fs[i].key, t->key) != 0)
 				continue;
 			if (p->val[i])
 				return fail(p, "field \"%s\" given twice", t->key);
@@ -936,18 +939,25 @@ static int place(struct parse *p, const struct token *t)
 			return 0;
 		}
 		show(sb, t->key, strlen(t->key));
-		if (spec->flag && strcmp(spec->flag, t->key) == 0)
-			return fail(p, "\"%s\" is a flag and takes no value", sb);
+		for (unsigned i = 0; fs[i].key; i++)
+			if (fs[i].pres == P_FLAG && strcmp(fs[i].key, t->key) == 0)
+				return fail(p, "\"%s\" is a flag and takes no value", sb);
 		return fail(p, "unknown field \"%s\"", sb);
 	}
-	if (p->npos < MAX_POS && spec->pos[p->npos]) {
-		p->pos[p->npos++] = t->val;
+	/* A word fills the next positional slot while there is one. */
+	for (unsigned i = 0, n = 0; fs[i].key; i++) {
+		if (fs[i].pres != P_POS || n++ != p->npos)
+			continue;
+		p->val[i] = t->val;
+		p->npos++;
 		return 0;
 	}
-	if (!t->quoted && spec->flag && strcmp(spec->flag, t->val) == 0) {
-		if (p->flag)
-			return fail(p, "\"%s\" given twice", spec->flag);
-		p->flag = true;
+	for (unsigned i = 0; !t->quoted && fs[i].key; i++) {
+		if (fs[i].pres != P_FLAG || strcmp(fs[i].key, t->val) != 0)
+			continue;
+		if (p->val[i])
+			return fail(p, "\"%s\" given twice", fs[i].key);
+		p->val[i] = t->val;
 		return 0;
 	}
 	return fail(p, "unexpected word \"%s\"", show(sb, t->val, strlen(t->val)));
@@ -956,7 +966,6 @@ static int place(struct parse *p, const struct token *t)
 static int parse_line(struct parse *p, char *buf, size_t len, struct cmd *c)
 {
 	size_t pos = 0;
-	bool first = true;
 	char sb[SHOW_MAX];
 	for (;;) {
 		while (pos < len && is_blank(buf[pos]))
@@ -964,28 +973,33 @@ static int parse_line(struct parse *p, char *buf, size_t len, struct cmd *c)
 		if (pos >= len)
 			break;
 		struct token t = {0};
-		TRY(next_token(p, buf, &pos, &t));
-		if (!first) {
-			TRY(place(p, &t));
+		int rc = next_token(p, buf, &pos, &t);
+		if (rc)
+			return rc;
+		if (p->spec) {
+			if ((rc = place(p, &t)))
+				return rc;
 			continue;
 		}
-		first = false;
 		if (t.key || t.quoted)
 			return fail(p, "a line must start with a command word");
 		for (size_t i = 0; i < COUNT(specs) && !p->spec; i++)
-			if (strcmp(specs[i].name, t.val) == 0)
+			if (strcmp(specs[i].word, t.val) == 0)
 				p->spec = &specs[i];
 		if (!p->spec)
 			return fail(p, "unknown command \"%s\"", show(sb, t.val, strlen(t.val)));
 	}
-	const struct cmd_spec *spec = p->spec;
-	if (p->npos < MAX_POS && spec->pos[p->npos])
-		return fail(p, "missing %s", spec->pos[p->npos]);
-	for (unsigned i = 0; i < MAX_KEYS && spec->keys[i].name; i++)
-		if (spec->keys[i].required && !p->val[i])
-			return fail(p, "missing field \"%s\"", spec->keys[i].name);
-	c->kind = spec->kind;
-	return spec->build ? spec->build(p, c) : 0;
+	const struct field *fs = p->spec->fields;
+	for (unsigned i = 0; fs[i].key; i++) {
+		if (p->val[i])
+			continue;
+		if (fs[i].pres == P_POS)
+			return fail(p, "missing %s", fs[i].key);
+		if (fs[i].pres == P_REQ || fs[i].pres == P_SELECT || fs[i].pres == P_UPPER)
+			return fail(p, "missing field \"%s\"", fs[i].key);
+	}
+	c->kind = p->spec->kind;
+	return decode_fields(p, c);
 }
 
 int cmd_parse(const char *line, size_t len, struct cmd *out, char *err, size_t errlen)
@@ -1020,49 +1034,19 @@ int cmd_parse(const char *line, size_t len, struct cmd *out, char *err, size_t e
 	return 0;
 }
 
+/* The strings an INLINE payload owns (a record frees its own). */
+static void free_strings(const struct cmd_spec *spec, void *base)
+{
+	for (const struct field *f = spec->fields; f->key; f++)
+		if (f->store == ST_STR)
+			free(*(char **)member(base, f));
+}
+
 void cmd_free(struct cmd *c)
 {
-	switch (c->kind) {
-	case CMD_IMAGE:
-		free(c->u.image.name);
-		free(c->u.image.exe);
-		break;
-	case CMD_EXE:
-		free(c->u.exe.path);
-		break;
-	case CMD_SEGMENT:
-		free(c->u.segment.name);
-		break;
-	case CMD_SECTION:
-		free(c->u.section.seg);
-		free(c->u.section.sect);
-		break;
-	case CMD_FILE:
-		rec_file_unref(c->u.file);
-		break;
-	case CMD_TYPE:
-		rec_type_unref(c->u.type);
-		break;
-	case CMD_FN:
-		rec_fn_unref(c->u.fn);
-		break;
-	case CMD_SYM:
-		free(c->u.sym.name);
-		break;
-	case CMD_UNSYM:
-		free(c->u.unsym.name);
-		break;
-	case CMD_DELFILE:
-	case CMD_DELTYPE:
-	case CMD_MOVE:
-	case CMD_MOVE_RANGE:
-	case CMD_LINE:
-	case CMD_LINE_RANGE:
-	case CMD_DEL:
-	case CMD_COMMIT:
-	case CMD_ABORT:
-		break;
-	}
+	const struct cmd_spec *spec = spec_of(c->kind);
+	if (spec)
+		spec->drop(spec, c);
 	memset(c, 0, sizeof *c);
 }
 
@@ -1113,36 +1097,6 @@ void cmd_format_value(struct enc_buf *b, const char *s)
 	enc_buf_u8(b, '"');
 }
 
-/* ` key=value`, the value quoted when needed. */
-static void put_field(struct enc_buf *b, const char *key, const char *val)
-{
-	enc_buf_printf(b, " %s=", key);
-	cmd_format_value(b, val);
-}
-
-void cmd_format_file(struct enc_buf *b, const struct rec_file *f)
-{
-	enc_buf_printf(b, "file %" PRIu64, f->id);
-	put_field(b, "path", f->path);
-	if (f->dir)
-		put_field(b, "dir", f->dir);
-	enc_buf_u8(b, '\n');
-}
-
-void cmd_format_type(struct enc_buf *b, const struct rec_type *t)
-{
-	enc_buf_printf(b, "type %" PRIu64 " kind=%s", t->id,
-		       named_name(type_kinds, COUNT(type_kinds), t->kind));
-	if (t->name)
-		put_field(b, "name", t->name);
-	if (t->kind == REC_TYPE_BASE)
-		enc_buf_printf(b, " size=0x%" PRIx64 " enc=%s", t->size,
-			       named_name(base_encs, COUNT(base_encs), t->enc));
-	else
-		enc_buf_printf(b, " to=%" PRIu64, t->to);
-	enc_buf_u8(b, '\n');
-}
-
 /* The list is quoted as a whole when a name needs it; ':' and ',' never do. Names that
  * contain ',' cannot be written (the parser never makes one). */
 static void put_params(struct enc_buf *b, const struct rec_fn *f)
@@ -1150,7 +1104,8 @@ static void put_params(struct enc_buf *b, const struct rec_fn *f)
 	bool quote = false;
 	for (uint32_t i = 0; i < f->nparams; i++)
 		quote |= !all_bare(f->params[i].name);
-	enc_buf_put(b, quote ? " params=\"" : " params=", quote ? 9 : 8);
+	if (quote)
+		enc_buf_u8(b, '"');
 	for (uint32_t i = 0; i < f->nparams; i++) {
 		if (i)
 			enc_buf_u8(b, ',');
@@ -1166,7 +1121,6 @@ static void put_params(struct enc_buf *b, const struct rec_fn *f)
 
 static void put_rows(struct enc_buf *b, const struct rec_fn *f)
 {
-	enc_buf_put(b, " rows=", 6);
 	for (uint32_t i = 0; i < f->nrows; i++) {
 		const struct rec_row *r = &f->rows[i];
 		enc_buf_printf(b, "%s0x%" PRIx32 ":%" PRId32 ":%" PRIu32 ":", i ? "," : "",
@@ -1178,119 +1132,140 @@ static void put_rows(struct enc_buf *b, const struct rec_fn *f)
 	}
 }
 
-void cmd_format_fn(struct enc_buf *b, const struct rec_fn *f)
+/* Whether the formatter writes f: what is required always, an optional field only when
+ * set (its presence bool, or not 0), a WHEN field when the selected value allows it and
+ * needs it or it is set. A NULL string is never written (it cannot be spelled). */
+static bool shown(const struct field *f, const void *base, uint64_t sel)
 {
-	enc_buf_printf(b, "fn %" PRIu64, f->id);
-	put_field(b, "name", f->name);
-	enc_buf_printf(b, " low_pc=0x%" PRIx64 " size=0x%" PRIx64 " file=%" PRIu64
-		       " line=%" PRId64, f->low_pc, f->size, f->file, f->line);
-	if (f->cu)
-		enc_buf_printf(b, " cu=%" PRIu64, f->cu);
-	if (f->ret)
-		enc_buf_printf(b, " ret=%" PRIu64, f->ret);
-	if (f->nparams)
-		put_params(b, f);
-	if (f->nrows)
-		put_rows(b, f);
+	const void *at = member(base, f);
+	bool set;
+	switch (f->store) {
+	case ST_STR:
+		if (!*(char *const *)at)
+			return false;
+		set = true;
+		break;
+	case ST_BOOL:
+		set = *(const bool *)at;
+		break;
+	case ST_PARAMS:
+		set = ((const struct rec_fn *)base)->nparams != 0;
+		break;
+	case ST_ROWS:
+		set = ((const struct rec_fn *)base)->nrows != 0;
+		break;
+	case ST_U32:
+	case ST_U64:
+	case ST_I64:
+		set = get_num(base, f) != 0;
+		break;
+	default:
+		set = true;
+		break;
+	}
+	if (f->has)
+		set = *(const bool *)((const char *)base + f->has - 1);
+	switch (f->pres) {
+	case P_POS:
+	case P_REQ:
+	case P_SELECT:
+	case P_UPPER:
+		return true;
+	case P_WHEN:
+		return in_mask(f->applies, sel) && (in_mask(f->needs, sel) || set);
+	case P_OPT:
+	case P_FLAG:
+		break;
+	}
+	return set;
+}
+
+static void put_value(struct enc_buf *b, const struct field *f, const void *base)
+{
+	const void *at = member(base, f);
+	char text[37];
+	switch (f->dec) {
+	case D_ID:
+	case D_HEX:
+	case D_UDEC:
+	case D_SDEC:
+	case D_PROT:
+		num_text(text, base, f);
+		enc_buf_put(b, text, strlen(text));
+		break;
+	case D_NAME:
+	case D_SEGNAME:
+	case D_DIRNAME:
+		cmd_format_value(b, *(char *const *)at);
+		break;
+	case D_ENUM: {
+		const char *w = named_name(f->values, f->nvalues, (unsigned)get_num(base, f));
+		enc_buf_put(b, w, strlen(w));
+		break;
+	}
+	case D_UUID:
+		macho_uuid_format(at, text);
+		enc_buf_put(b, text, strlen(text));
+		break;
+	case D_ARCH: {
+		const char *w = macho_arch_name(*(const uint32_t *)at);
+		enc_buf_put(b, w, strlen(w));
+		break;
+	}
+	case D_PARAMS:
+		put_params(b, base);
+		break;
+	case D_ROWS:
+		put_rows(b, base);
+		break;
+	case D_BOOL:
+		break;
+	}
+}
+
+/* One line in the spelling the parser reads back exactly: the fields in row order,
+ * names and paths quoted when needed, optional fields only when set. */
+static void format_fields(struct enc_buf *b, const struct cmd_spec *spec, const void *base)
+{
+	uint64_t sel = 0;
+	enc_buf_put(b, spec->word, strlen(spec->word));
+	for (const struct field *f = spec->fields; f->key; f++) {
+		if (f->pres == P_SELECT)
+			sel = get_num(base, f);
+		if (!shown(f, base, sel))
+			continue;
+		enc_buf_u8(b, ' ');
+		if (f->pres != P_POS)
+			enc_buf_put(b, f->key, strlen(f->key));
+		if (f->pres == P_FLAG)
+			continue;
+		if (f->pres != P_POS)
+			enc_buf_u8(b, '=');
+		put_value(b, f, base);
+	}
 	enc_buf_u8(b, '\n');
 }
 
-/* Any command, for a journal that replays batches: numbers in the spelling the parser
- * reads back exactly, names and paths quoted when needed, optional fields only when set. */
+void cmd_format_file(struct enc_buf *b, const struct rec_file *f)
+{
+	format_fields(b, &specs[CMD_INDEX_FILE], f);
+}
+
+void cmd_format_type(struct enc_buf *b, const struct rec_type *t)
+{
+	format_fields(b, &specs[CMD_INDEX_TYPE], t);
+}
+
+void cmd_format_fn(struct enc_buf *b, const struct rec_fn *f)
+{
+	format_fields(b, &specs[CMD_INDEX_FN], f);
+}
+
 void cmd_format(struct enc_buf *b, const struct cmd *c)
 {
-	char uuid[37];
-	switch (c->kind) {
-	case CMD_IMAGE:
-		enc_buf_printf(b, "image ");
-		cmd_format_value(b, c->u.image.name);
-		if (c->u.image.create)
-			enc_buf_printf(b, " create");
-		if (c->u.image.exe)
-			put_field(b, "exe", c->u.image.exe);
-		if (c->u.image.has_uuid) {
-			macho_uuid_format(c->u.image.uuid, uuid);
-			enc_buf_printf(b, " uuid=%s", uuid);
-		}
-		if (c->u.image.has_arch)
-			enc_buf_printf(b, " arch=%s", macho_arch_name(c->u.image.cputype));
-		break;
-	case CMD_EXE:
-		enc_buf_printf(b, "exe ");
-		cmd_format_value(b, c->u.exe.path);
-		break;
-	case CMD_SEGMENT:
-		enc_buf_printf(b, "segment ");
-		cmd_format_value(b, c->u.segment.name);
-		enc_buf_printf(b, " vmaddr=0x%" PRIx64 " vmsize=0x%" PRIx64, c->u.segment.vmaddr,
-			       c->u.segment.vmsize);
-		if (c->u.segment.has_maxprot)
-			enc_buf_printf(b, " maxprot=%" PRIu32, c->u.segment.maxprot);
-		if (c->u.segment.has_initprot)
-			enc_buf_printf(b, " initprot=%" PRIu32, c->u.segment.initprot);
-		break;
-	case CMD_SECTION:
-		enc_buf_printf(b, "section ");
-		cmd_format_value(b, c->u.section.seg);
-		enc_buf_u8(b, ' ');
-		cmd_format_value(b, c->u.section.sect);
-		enc_buf_printf(b, " addr=0x%" PRIx64 " size=0x%" PRIx64, c->u.section.addr,
-			       c->u.section.size);
-		if (c->u.section.has_align)
-			enc_buf_printf(b, " align=%" PRIu32, c->u.section.align);
-		break;
-	case CMD_FILE:
-		cmd_format_file(b, c->u.file);
-		return;
-	case CMD_TYPE:
-		cmd_format_type(b, c->u.type);
-		return;
-	case CMD_FN:
-		cmd_format_fn(b, c->u.fn);
-		return;
-	case CMD_DELFILE:
-	case CMD_DELTYPE:
-	case CMD_DEL:
-		enc_buf_printf(b, "%s %" PRIu64, cmd_name(c->kind), c->u.id);
-		break;
-	case CMD_MOVE:
-		enc_buf_printf(b, "move %" PRIu64 " low_pc=0x%" PRIx64, c->u.move.id,
-			       c->u.move.low_pc);
-		if (c->u.move.has_size)
-			enc_buf_printf(b, " size=0x%" PRIx64, c->u.move.size);
-		break;
-	case CMD_MOVE_RANGE:
-		enc_buf_printf(b, "move-range from=0x%" PRIx64 " to=0x%" PRIx64 " by=%" PRId64,
-			       c->u.move_range.from, c->u.move_range.to, c->u.move_range.by);
-		break;
-	case CMD_LINE:
-		enc_buf_printf(b, "line %" PRIu64 " delta=%" PRId64, c->u.line.id,
-			       c->u.line.delta);
-		if (c->u.line.file)
-			enc_buf_printf(b, " file=%" PRIu64, c->u.line.file);
-		break;
-	case CMD_LINE_RANGE:
-		enc_buf_printf(b, "line-range file=%" PRIu64 " from=%" PRId64 " to=%" PRId64
-			       " by=%" PRId64, c->u.line_range.file, c->u.line_range.from,
-			       c->u.line_range.to, c->u.line_range.by);
-		break;
-	case CMD_SYM:
-		enc_buf_printf(b, "sym ");
-		cmd_format_value(b, c->u.sym.name);
-		enc_buf_printf(b, " value=0x%" PRIx64, c->u.sym.value);
-		if (c->u.sym.sect)
-			enc_buf_printf(b, " sect=%" PRIu32, c->u.sym.sect);
-		if (c->u.sym.ext)
-			enc_buf_printf(b, " ext");
-		break;
-	case CMD_UNSYM:
-		enc_buf_printf(b, "unsym ");
-		cmd_format_value(b, c->u.unsym.name);
-		break;
-	case CMD_COMMIT:
-	case CMD_ABORT:
-		enc_buf_printf(b, "%s", cmd_name(c->kind));
-		break;
-	}
-	enc_buf_u8(b, '\n');
+	const struct cmd_spec *spec = spec_of(c->kind);
+	if (spec)
+		format_fields(b, spec, spec->payload(c));
+	else
+		enc_buf_u8(b, '\n');
 }

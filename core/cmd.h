@@ -12,6 +12,11 @@
  * Parsing checks syntax only: an unknown command or key, a missing or repeated field, a
  * malformed number, an id of 0, a range with from >= to. Everything that depends on other
  * records is checked when a batch is committed (see image.h).
+ *
+ * cmd.def is the one table of commands and their fields: the kinds and payloads below,
+ * the parser, the formatter and cmd_free are generated from it, so a command or field
+ * is added there (and, for its meaning, in image.c's apply(), whose switch the compiler
+ * checks for a missing kind).
  */
 #ifndef DSYMFS_CMD_H
 #define DSYMFS_CMD_H
@@ -23,85 +28,88 @@
 #include "enc.h"
 #include "records.h"
 
+/* The command kinds, numbered from 1 in cmd.def's order (0 is no command). */
+enum cmd_index {
+#define CMD(kind, word, payload) CMD_INDEX_##kind,
+#include "cmd.def"
+	CMD_COUNT
+};
 enum cmd_kind {
-	CMD_IMAGE = 1,   /* image NAME [create] [exe=PATH] [uuid=UUID] [arch=x86_64|arm64] */
-	CMD_EXE,         /* exe PATH */
-	CMD_SEGMENT,     /* segment NAME vmaddr=A vmsize=N [maxprot=P] [initprot=P] */
-	CMD_SECTION,     /* section SEG SECT addr=A size=N [align=K] */
-	CMD_FILE,        /* file ID path=PATH [dir=DIR] */
-	CMD_DELFILE,     /* delfile ID */
-	CMD_TYPE,        /* type ID kind=... */
-	CMD_DELTYPE,     /* deltype ID */
-	CMD_FN,          /* fn ID name=... */
-	CMD_MOVE,        /* move ID low_pc=A [size=N] */
-	CMD_MOVE_RANGE,  /* move-range from=A to=B by=D */
-	CMD_LINE,        /* line ID delta=D [file=F] */
-	CMD_LINE_RANGE,  /* line-range file=F from=L1 to=L2 by=D */
-	CMD_DEL,         /* del ID */
-	CMD_SYM,         /* sym NAME value=A [sect=N] [ext] */
-	CMD_UNSYM,       /* unsym NAME */
-	CMD_COMMIT,      /* commit */
-	CMD_ABORT,       /* abort */
+#define CMD(kind, word, payload) CMD_##kind = CMD_INDEX_##kind + 1,
+#include "cmd.def"
+};
+
+/* The payloads of the INLINE commands; fields as cmd.def decodes them. */
+struct cmd_image {
+	char *name;
+	bool create;
+	char *exe;          /* NULL: absent */
+	bool has_uuid;
+	uint8_t uuid[16];
+	bool has_arch;
+	uint32_t cputype, cpusubtype;   /* in this order: the decoder writes both */
+};
+struct cmd_exe {
+	char *path;
+};
+struct cmd_segment {
+	char *name;
+	uint64_t vmaddr, vmsize;
+	bool has_maxprot, has_initprot;
+	uint32_t maxprot, initprot;
+};
+struct cmd_section {
+	char *seg, *sect;
+	uint64_t addr, size;
+	bool has_align;
+	uint32_t align;
+};
+struct cmd_move {
+	uint64_t id, low_pc, size;
+	bool has_size;
+};
+struct cmd_move_range {
+	uint64_t from, to;
+	int64_t by;
+};
+struct cmd_line {
+	uint64_t id;
+	int64_t delta;
+	uint64_t file;          /* 0: the function's declaring file */
+};
+struct cmd_line_range {
+	uint64_t file;
+	int64_t from, to, by;
+};
+struct cmd_sym {
+	char *name;
+	uint64_t value;
+	uint32_t sect;
+	bool ext;
+};
+struct cmd_unsym {
+	char *name;
+};
+
+union cmd_payload {
+	uint64_t id;            /* the ID commands: delfile, deltype, del */
+	/* INLINE(m): struct cmd_m m; RECORD(r): struct rec_r *r, unencoded, owned by the
+	 * command (a file has refs = 1). */
+#define CMD_MEMBER_INLINE(m) struct cmd_##m m;
+#define CMD_MEMBER_RECORD(r) struct rec_##r *r;
+#define CMD_MEMBER_ID
+#define CMD_MEMBER_NONE
+#define CMD(kind, word, payload) CMD_MEMBER_##payload
+#include "cmd.def"
+#undef CMD_MEMBER_INLINE
+#undef CMD_MEMBER_RECORD
+#undef CMD_MEMBER_ID
+#undef CMD_MEMBER_NONE
 };
 
 struct cmd {
 	enum cmd_kind kind;
-	union {
-		struct {
-			char *name;
-			bool create;
-			char *exe;          /* NULL: absent */
-			bool has_uuid;
-			uint8_t uuid[16];
-			bool has_arch;
-			uint32_t cputype, cpusubtype;
-		} image;
-		struct {
-			char *path;
-		} exe;
-		struct {
-			char *name;
-			uint64_t vmaddr, vmsize;
-			bool has_maxprot, has_initprot;
-			uint32_t maxprot, initprot;
-		} segment;
-		struct {
-			char *seg, *sect;
-			uint64_t addr, size;
-			bool has_align;
-			uint32_t align;
-		} section;
-		struct rec_file *file;   /* CMD_FILE: refs = 1, owned by the command */
-		struct rec_type *type;   /* CMD_TYPE: unencoded, owned */
-		struct rec_fn *fn;       /* CMD_FN: unencoded, owned */
-		uint64_t id;             /* CMD_DELFILE, CMD_DELTYPE, CMD_DEL */
-		struct {
-			uint64_t id, low_pc, size;
-			bool has_size;
-		} move;
-		struct {
-			uint64_t from, to;
-			int64_t by;
-		} move_range;
-		struct {
-			uint64_t id;
-			int64_t delta;
-			uint64_t file;          /* 0: the function's declaring file */
-		} line;
-		struct {
-			uint64_t file;
-			int64_t from, to, by;
-		} line_range;
-		struct {
-			char *name;
-			uint64_t value;
-			uint32_t sect;
-			bool ext;
-		} sym;
-		struct {
-			char *name;
-		} unsym;
-	} u;
+	union cmd_payload u;
 };
 
 /* Parses one line (without its newline; len bytes, need not be NUL-terminated).

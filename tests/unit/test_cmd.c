@@ -1079,6 +1079,104 @@ static void test_format_any(void)
 	}
 }
 
+/* A line with several faults is refused for the first, in the order of the command's
+ * synopsis in docs/protocol.md: the words, then which keys are missing, then each field
+ * in turn (a type's kind rules right after its kind), then a range's bounds against each
+ * other. Two faults per line, so a reordered table shows here. */
+static void test_first_fault(void)
+{
+	static const struct {
+		const char *line, *want;
+	} lines[] = {
+		{ "fn name=a low_pc=x size=1 file=1 line=1", "fn: missing ID" },
+		{ "fn 1 low_pc=x size=1 file=1", "fn: missing field \"name\"" },
+		{ "fn 1 name=a low_pc=0 file=1", "fn: missing field \"size\"" },
+		{ "fn 0 name=\"\" low_pc=0 size=1 file=1 line=1", "fn: ID: id 0 is reserved" },
+		{ "fn 1 name=\"\" low_pc=x size=1 file=1 line=1",
+		  "fn: field \"name\": must not be empty" },
+		{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 rows=1 params=a",
+		  "fn: field \"params\": entry 1 \"a\": expected NAME:TYPEID" },
+		{ "section __TEXT \"\" addr=x size=1", "section: SECT: \"\" must be 1 to 16" },
+		{ "segment __T vmaddr=1 vmsize=1 initprot=9 maxprot=9",
+		  "segment: field \"maxprot\": \"9\" is not a protection" },
+		{ "image x arch=ppc uuid=nope", "image: field \"uuid\": \"nope\" is not a UUID" },
+		{ "image a/b exe=\"\"", "image: NAME: \"a/b\" cannot name a directory" },
+		{ "type 1 kind=pointer size=x", "type: missing field \"to\" (kind=pointer needs it)" },
+		{ "type 1 kind=pointer to=x size=x",
+		  "type: field \"size\": does not apply to kind=pointer" },
+		{ "type 1 kind=base size=4 to=1", "type: missing field \"enc\" (kind=base needs it)" },
+		{ "type 1 kind=base size=4 enc=signed to=1",
+		  "type: field \"to\": does not apply to kind=base" },
+		{ "type 1 kind=typedef name=\"\" to=x", "type: field \"name\": must not be empty" },
+		{ "type 1 kind=base name=i size=x enc=bogus", "type: field \"size\": \"x\" is not a "
+		  "number" },
+		{ "move-range from=9 to=1 by=x", "move-range: field \"by\": \"x\" is not a number" },
+		{ "line-range file=1 from=9 to=0 by=1",
+		  "line-range: field \"to\": \"0\" must be between 1 and 2147483647" },
+		{ "sym a value=x sect=256", "sym: field \"value\": \"x\" is not a number" },
+	};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		struct cmd c = { .kind = CMD_ABORT };
+		char err[ERRLEN] = "";
+		int rc = cmd_parse(lines[i].line, strlen(lines[i].line), &c, err, sizeof err);
+		char what[3 * ERRLEN];
+		snprintf(what, sizeof what, "%s: rc %d: \"%s\", want \"%s\"", lines[i].line, rc,
+			 err, lines[i].want);
+		CHECK_NAMED(rc == -EINVAL && strncmp(err, lines[i].want, strlen(lines[i].want)) == 0,
+			    what);
+	}
+}
+
+/* Commands built by hand, as the journal builds them from a state: flags and optional
+ * fields are written where the synopsis puts them, and only when set. */
+static void test_format_built(void)
+{
+	static const uint8_t uuid[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+					  0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	struct cmd cs[8] = {
+		{ .kind = CMD_IMAGE, .u.image = { .name = "a", .create = true, .exe = "/e",
+						  .has_arch = true, .cputype = MACHO_CPU_ARM64,
+						  .cpusubtype = MACHO_SUBTYPE_ARM64_ALL } },
+		{ .kind = CMD_IMAGE, .u.image = { .name = "b", .has_uuid = true } },
+		{ .kind = CMD_SEGMENT, .u.segment = { .name = "__T", .vmaddr = 1, .vmsize = 2,
+						      .has_initprot = true } },
+		{ .kind = CMD_SECTION, .u.section = { .seg = "__T", .sect = "__t" } },
+		{ .kind = CMD_SECTION, .u.section = { .seg = "__T", .sect = "__t",
+						      .has_align = true } },
+		{ .kind = CMD_MOVE, .u.move = { .id = 3, .low_pc = 16, .has_size = true } },
+		{ .kind = CMD_SYM, .u.sym = { .name = "_s", .value = 5, .sect = 0, .ext = true } },
+		{ .kind = CMD_DELTYPE, .u.id = 9 },
+	};
+	memcpy(cs[1].u.image.uuid, uuid, 16);
+	struct enc_buf b;
+	enc_buf_init(&b);
+	for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+		cmd_format(&b, &cs[i]);
+	char *s = take_text(&b);
+	CU_ASSERT_STRING_EQUAL(s, "image a create exe=/e arch=arm64\n"
+			       "image b uuid=01234567-89AB-CDEF-0123-456789ABCDEF\n"
+			       "segment __T vmaddr=0x1 vmsize=0x2 initprot=0\n"
+			       "section __T __t addr=0x0 size=0x0\n"
+			       "section __T __t addr=0x0 size=0x0 align=0\n"
+			       "move 3 low_pc=0x10 size=0x0\n"
+			       "sym _s value=0x5 ext\n"
+			       "deltype 9\n");
+	free(s);
+	/* Each parses back to what was built. */
+	for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+		enc_buf_init(&b);
+		cmd_format(&b, &cs[i]);
+		char *line = take_text(&b);
+		struct cmd c;
+		char err[ERRLEN] = "";
+		int rc = cmd_parse(line, strlen(line) - 1, &c, err, sizeof err);
+		CHECK_NAMED(rc == 0 && cmd_same(&cs[i], &c), line);
+		if (rc == 0)
+			cmd_free(&c);
+		free(line);
+	}
+}
+
 static const struct unit_test cmd_tests[] = {
 	{ "image", test_image },
 	{ "exe, segment, section", test_exe_segment_section },
@@ -1094,6 +1192,8 @@ static const struct unit_test cmd_tests[] = {
 	{ "random records round trip", test_round_trip },
 	{ "prefixes and mangled lines fail cleanly", test_prefixes_and_mangling },
 	{ "cmd_format: canonical spelling, every kind round trips", test_format_any },
+	{ "a line with two faults names the first", test_first_fault },
+	{ "hand-built commands format where the synopsis puts each field", test_format_built },
 	{ NULL, NULL },
 };
 
