@@ -11,10 +11,6 @@
 #include "dwarf.h"
 #include "util.h"
 
-/* The appliers report through the batch's two reporters under these short names. */
-#define fail batch_fail
-#define oom batch_oom
-
 int batch_fail(struct batch *b, int rc, uint64_t line_no, const char *fmt, ...)
 {
 	char msg[768];
@@ -59,7 +55,7 @@ int batch_exe_syms(struct state *s, const struct macho_exe *exe)
 static int touch(struct batch *b, struct touches *t, uint64_t id)
 {
 	if (util_grow(&t->v, &t->cap, t->n + 1, sizeof *t->v))
-		return oom(b);
+		return batch_oom(b);
 	t->v[t->n++] = (struct touch){id, b->line_no};
 	return 0;
 }
@@ -68,7 +64,7 @@ static struct rec_fn *find_fn(struct batch *b, const char *cmd, uint64_t id, int
 {
 	struct rec_fn *f = ptree_get(&b->w.fn_by_id, state_id_key(id));
 	if (!f)
-		*rc = fail(b, -EINVAL, b->line_no, "%s %llu: no function with this id", cmd,
+		*rc = batch_fail(b, -EINVAL, b->line_no, "%s %llu: no function with this id", cmd,
 			   (unsigned long long)id);
 	return f;
 }
@@ -80,10 +76,10 @@ static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 		return 0;
 	int rc = dwarf_encode_fn(f);
 	if (rc == -EINVAL)
-		return fail(b, rc, b->line_no, "fn %llu (%s): rows are not in ascending "
+		return batch_fail(b, rc, b->line_no, "fn %llu (%s): rows are not in ascending "
 			    "pc offset order", (unsigned long long)f->id, f->name);
 	if (rc || state_put_fn(&b->w, old, f))
-		return oom(b);
+		return batch_oom(b);
 	b->changed = true;
 	return touch(b, &b->fns, f->id);
 }
@@ -98,7 +94,7 @@ static int move_fn(struct batch *b, struct rec_fn *old, uint64_t low_pc, bool ha
 {
 	struct rec_fn *f = rec_fn_clone(old);
 	if (!f)
-		return oom(b);
+		return batch_oom(b);
 	f->low_pc = low_pc;
 	if (has_size)
 		f->size = size;
@@ -121,14 +117,14 @@ static int apply_move_range(struct batch *b, uint64_t from, uint64_t to, int64_t
 		struct rec_fn *f = ptree_iter_val(&it);
 		uint64_t np = f->low_pc + (uint64_t)by;
 		if ((by < 0 && np > f->low_pc) || (by > 0 && np < f->low_pc))
-			rc = fail(b, -EINVAL, b->line_no, "move-range: fn %llu (%s) at 0x%llx "
+			rc = batch_fail(b, -EINVAL, b->line_no, "move-range: fn %llu (%s) at 0x%llx "
 				  "cannot move by %lld", (unsigned long long)f->id, f->name,
 				  (unsigned long long)f->low_pc, (long long)by);
 		else
 			rc = move_fn(b, f, np, false, 0);
 	}
 	if (!rc && it.error)
-		rc = oom(b);
+		rc = batch_oom(b);
 	ptree_release(&snap);
 	return rc;
 }
@@ -150,7 +146,7 @@ static int shift_fn(struct batch *b, struct rec_fn *old, int64_t delta, uint64_t
 	uint64_t in = file ? file : old->file;
 	struct rec_fn *f = rec_fn_clone(old);
 	if (!f)
-		return oom(b);
+		return batch_oom(b);
 	bool poisons = false;
 	if (f->file == in) {
 		f->line = shift_line(f->line, delta);
@@ -184,7 +180,7 @@ static int apply_line_range(struct batch *b, uint64_t file, int64_t from, int64_
 			rc = shift_fn(b, f, by, file);
 	}
 	if (!rc && it.error)
-		rc = oom(b);
+		rc = batch_oom(b);
 	ptree_release(&snap);
 	return rc;
 }
@@ -195,7 +191,7 @@ static int apply_file(struct batch *b, struct rec_file *f)
 	if (old && rec_file_same(old, f))
 		return 0;
 	if (state_mark_unit(&b->w, f->id) || state_put(&b->w.files, state_id_key(f->id), f))
-		return oom(b);
+		return batch_oom(b);
 	b->files_changed = b->changed = true;
 	return 0;
 }
@@ -206,7 +202,7 @@ static int apply_type(struct batch *b, struct rec_type *t)
 	if (old && rec_type_same(old, t))
 		return 0;
 	if (dwarf_encode_type(t) || state_put(&b->w.types, state_id_key(t->id), t))
-		return oom(b);
+		return batch_oom(b);
 	b->types_changed = b->changed = true;
 	return touch(b, &b->types, t->id);
 }
@@ -214,13 +210,13 @@ static int apply_type(struct batch *b, struct rec_type *t)
 static int apply_delete(struct batch *b, struct ptree *t, const char *what, uint64_t id)
 {
 	if (t == &b->w.files && state_mark_unit(&b->w, id))
-		return oom(b);
+		return batch_oom(b);
 	int rc = state_del(t, state_id_key(id));
 	if (rc == -ENOENT)
-		return fail(b, -EINVAL, b->line_no, "%s %llu: no %s with this id",
+		return batch_fail(b, -EINVAL, b->line_no, "%s %llu: no %s with this id",
 			    t == &b->w.files ? "delfile" : "deltype", (unsigned long long)id, what);
 	if (rc)
-		return oom(b);
+		return batch_oom(b);
 	if (t == &b->w.files)
 		b->files_changed = true;
 	else
@@ -233,7 +229,7 @@ static int apply_delete(struct batch *b, struct ptree *t, const char *what, uint
 static int segs_edit(struct batch *b, struct macho_segtab *t)
 {
 	if (macho_segtab_copy(&b->w.segs->t, t))
-		return oom(b);
+		return batch_oom(b);
 	return 0;
 }
 
@@ -297,7 +293,7 @@ static int segs_commit(struct batch *b, struct macho_segtab *t)
 	int rc = state_set_segs(&b->w, t);
 	macho_segtab_free(t);
 	if (rc)
-		return oom(b);
+		return batch_oom(b);
 	b->segs_line = b->line_no;
 	b->changed = true;
 	return 0;
@@ -320,13 +316,13 @@ static int apply_segment(struct batch *b, const struct cmd *c)
 	if (!seg) {
 		if (t.nsegs == MACHO_MAX_SEGS) {
 			macho_segtab_free(&t);
-			return fail(b, -ENOSPC, b->line_no, "segment %s: already %d segments",
+			return batch_fail(b, -ENOSPC, b->line_no, "segment %s: already %d segments",
 				    c->u.segment.name, MACHO_MAX_SEGS);
 		}
 		struct macho_segment *v = realloc(t.segs, (t.nsegs + 1) * sizeof *v);
 		if (!v) {
 			macho_segtab_free(&t);
-			return oom(b);
+			return batch_oom(b);
 		}
 		t.segs = v;
 		/* New segments go before __LINKEDIT, which stays last as in any executable. */
@@ -357,7 +353,7 @@ static int apply_section(struct batch *b, const struct cmd *c)
 	struct macho_segment *seg = find_seg(&t, c->u.section.seg);
 	if (!seg) {
 		macho_segtab_free(&t);
-		return fail(b, -EINVAL, b->line_no, "section %s %s: no segment %s",
+		return batch_fail(b, -EINVAL, b->line_no, "section %s %s: no segment %s",
 			    c->u.section.seg, c->u.section.sect, c->u.section.seg);
 	}
 	struct macho_section *sect = NULL;
@@ -367,13 +363,13 @@ static int apply_section(struct batch *b, const struct cmd *c)
 	if (!sect) {
 		if (macho_segtab_nsects(&t) >= MACHO_MAX_SECTS) {
 			macho_segtab_free(&t);
-			return fail(b, -ENOSPC, b->line_no, "section %s %s: already %d sections",
+			return batch_fail(b, -ENOSPC, b->line_no, "section %s %s: already %d sections",
 				    c->u.section.seg, c->u.section.sect, MACHO_MAX_SECTS);
 		}
 		struct macho_section *v = realloc(seg->sects, (seg->nsects + 1) * sizeof *v);
 		if (!v) {
 			macho_segtab_free(&t);
-			return oom(b);
+			return batch_oom(b);
 		}
 		seg->sects = v;
 		sect = &seg->sects[seg->nsects++];
@@ -394,18 +390,18 @@ static int read_exe(struct batch *b, const char *path, struct macho_exe *exe)
 {
 	struct image_blob *v = realloc(b->exes, (b->nexes + 1) * sizeof *v);
 	if (!v)
-		return oom(b);
+		return batch_oom(b);
 	b->exes = v;
 	uint8_t *data;
 	size_t len;
 	char msg[512];
 	int rc = macho_read_file(path, &data, &len, msg, sizeof msg);
 	if (rc)
-		return fail(b, rc, b->line_no, "exe %s: %s", path, msg);
+		return batch_fail(b, rc, b->line_no, "exe %s: %s", path, msg);
 	b->exes[b->nexes++] = (struct image_blob){data, len};
 	rc = macho_parse_exe(data, len, exe, msg, sizeof msg);
 	if (rc)
-		return fail(b, rc, b->line_no, "exe %s: %s: %s", path, path, msg);
+		return batch_fail(b, rc, b->line_no, "exe %s: %s: %s", path, path, msg);
 	return 0;
 }
 
@@ -424,7 +420,7 @@ static int apply_exe(struct batch *b, const char *path)
 	if (!same && state_set_segs(&b->w, &exe.segtab)) {
 		ptree_release(&old_syms);
 		macho_exe_free(&exe);
-		return oom(b);
+		return batch_oom(b);
 	}
 	/* The executable's old symbols go; the compiler's own stay. */
 	struct ptree snap;
@@ -441,7 +437,7 @@ static int apply_exe(struct batch *b, const char *path)
 	macho_exe_free(&exe);
 	if (rc) {
 		ptree_release(&old_syms);
-		return oom(b);
+		return batch_oom(b);
 	}
 	if (same && syms_same(&old_syms, &b->w.syms)) {
 		ptree_release(&b->w.syms);
@@ -481,7 +477,7 @@ static int apply_sym(struct batch *b, const struct cmd *c)
 	struct rec_sym *s = rec_sym_new();
 	if (!s || !(s->name = strdup(c->u.sym.name))) {
 		rec_sym_unref(s);
-		return oom(b);
+		return batch_oom(b);
 	}
 	s->value = c->u.sym.value;
 	s->sect = c->u.sym.sect;
@@ -498,7 +494,7 @@ static int apply_sym(struct batch *b, const struct cmd *c)
 		rc = state_put(&b->w.syms, state_sym_key(s->name), s);
 	rec_sym_unref(s);
 	if (rc)
-		return oom(b);
+		return batch_oom(b);
 	b->sym_line = b->line_no;
 	b->changed = true;
 	return 0;
@@ -508,9 +504,9 @@ static int apply_unsym(struct batch *b, const char *name)
 {
 	bool found;
 	if (drop_syms(&b->w, name, false, &found))
-		return oom(b);
+		return batch_oom(b);
 	if (!found)
-		return fail(b, -EINVAL, b->line_no, "unsym %s: no such symbol", name);
+		return batch_fail(b, -EINVAL, b->line_no, "unsym %s: no such symbol", name);
 	b->changed = true;
 	return 0;
 }
@@ -556,7 +552,7 @@ static int apply(struct batch *b, struct image_item *it)
 		if (!f)
 			return rc;
 		if (state_del_fn(&b->w, f))
-			return oom(b);
+			return batch_oom(b);
 		b->changed = true;
 		return 0;
 	case CMD_SYM:
@@ -568,7 +564,7 @@ static int apply(struct batch *b, struct image_item *it)
 	case CMD_ABORT:
 		break;
 	}
-	return fail(b, -EINVAL, b->line_no, "%s is not allowed inside a batch", cmd_name(c->kind));
+	return batch_fail(b, -EINVAL, b->line_no, "%s is not allowed inside a batch", cmd_name(c->kind));
 }
 
 int batch_run(struct batch *b, const struct state *base, struct image_item *items,
@@ -581,7 +577,7 @@ int batch_run(struct batch *b, const struct state *base, struct image_item *item
 	if (!rc && b->changed)
 		rc = check_final(b);
 	if (!rc && b->changed && state_settle(&b->w))
-		rc = oom(b);
+		rc = batch_oom(b);
 	return rc;
 }
 

@@ -9,10 +9,6 @@
 #include "dwarf.h"
 #include "util.h"
 
-/* The checks report through the batch's two reporters under these short names. */
-#define fail batch_fail
-#define oom batch_oom
-
 /* The line of the last touch of id in t, or `otherwise`. */
 static uint64_t touch_line(const struct touches *t, uint64_t id, uint64_t otherwise)
 {
@@ -49,7 +45,7 @@ static int check_types(struct batch *b)
 	if (!color || !chain) {
 		free(color);
 		free(chain);
-		return oom(b);
+		return batch_oom(b);
 	}
 	const struct rec_type *bad = NULL;
 	uint64_t line = 0;
@@ -88,11 +84,11 @@ static int check_types(struct batch *b)
 	if (!bad)
 		return 0;
 	if (line)
-		return fail(b, -EINVAL, line, "type %llu: its const/typedef chain loops back on "
+		return batch_fail(b, -EINVAL, line, "type %llu: its const/typedef chain loops back on "
 			    "itself", (unsigned long long)bad->id);
 	line = touch_line(&b->dropped_types, bad->to,
 			  touch_line(&b->types, bad->id, b->line_no));
-	return fail(b, -EINVAL, line, "type %llu: refers to type %llu, which does not exist",
+	return batch_fail(b, -EINVAL, line, "type %llu: refers to type %llu, which does not exist",
 		    (unsigned long long)bad->id, (unsigned long long)bad->to);
 }
 
@@ -112,35 +108,35 @@ static int check_fn(struct batch *b, const struct rec_fn *f, uint64_t line)
 	const struct state_files *ft = b->w.ftab;
 	const struct state_types *tt = b->w.ttab;
 	if (!f->size)
-		return fail(b, -EINVAL, line, "fn %llu (%s): size is 0", id, f->name);
+		return batch_fail(b, -EINVAL, line, "fn %llu (%s): size is 0", id, f->name);
 	if (!state_file_index(ft, f->file))
-		return fail(b, -EINVAL, FILE_LINE(f->file), "fn %llu (%s): file %llu does not exist", id,
+		return batch_fail(b, -EINVAL, FILE_LINE(f->file), "fn %llu (%s): file %llu does not exist", id,
 			    f->name, (unsigned long long)f->file);
 	if (f->cu && !state_file_index(ft, f->cu))
-		return fail(b, -EINVAL, FILE_LINE(f->cu), "fn %llu (%s): cu file %llu does not exist", id,
+		return batch_fail(b, -EINVAL, FILE_LINE(f->cu), "fn %llu (%s): cu file %llu does not exist", id,
 			    f->name, (unsigned long long)f->cu);
 	if (f->line < 0 || f->line > INT32_MAX)
-		return fail(b, -EINVAL, touch_line(&b->poisoned, f->id, line), "fn %llu (%s): a line shift takes its declaration "
+		return batch_fail(b, -EINVAL, touch_line(&b->poisoned, f->id, line), "fn %llu (%s): a line shift takes its declaration "
 			    "line to 0 or below (or past 2^31-1)", id, f->name);
 	if (f->ret && state_type_offset(tt, f->ret) == UINT64_MAX)
-		return fail(b, -EINVAL, TYPE_LINE(f->ret), "fn %llu (%s): return type %llu does not exist", id,
+		return batch_fail(b, -EINVAL, TYPE_LINE(f->ret), "fn %llu (%s): return type %llu does not exist", id,
 			    f->name, (unsigned long long)f->ret);
 	for (uint32_t i = 0; i < f->nparams; i++)
 		if (state_type_offset(tt, f->params[i].type) == UINT64_MAX)
-			return fail(b, -EINVAL, TYPE_LINE(f->params[i].type), "fn %llu (%s): parameter %s: type %llu does "
+			return batch_fail(b, -EINVAL, TYPE_LINE(f->params[i].type), "fn %llu (%s): parameter %s: type %llu does "
 				    "not exist", id, f->name, f->params[i].name,
 				    (unsigned long long)f->params[i].type);
 	for (uint32_t i = 0; i < f->nrows; i++) {
 		const struct rec_row *r = &f->rows[i];
 		if (r->off >= f->size)
-			return fail(b, -EINVAL, line, "fn %llu (%s): row %u at offset 0x%x is past "
+			return batch_fail(b, -EINVAL, line, "fn %llu (%s): row %u at offset 0x%x is past "
 				    "the function's end (size 0x%llx)", id, f->name, i, r->off,
 				    (unsigned long long)f->size);
 		if (r->line < 0)
-			return fail(b, -EINVAL, touch_line(&b->poisoned, f->id, line), "fn %llu (%s): a line shift takes row %u to "
+			return batch_fail(b, -EINVAL, touch_line(&b->poisoned, f->id, line), "fn %llu (%s): a line shift takes row %u to "
 				    "line 0 or below", id, f->name, i);
 		if (!state_file_index(ft, rec_row_file(f, r)))
-			return fail(b, -EINVAL, FILE_LINE(rec_row_file(f, r)), "fn %llu (%s): row %u: file %llu does not "
+			return batch_fail(b, -EINVAL, FILE_LINE(rec_row_file(f, r)), "fn %llu (%s): row %u: file %llu does not "
 				    "exist", id, f->name, i,
 				    (unsigned long long)rec_row_file(f, r));
 	}
@@ -153,10 +149,10 @@ static int check_in_text(struct batch *b, const struct rec_fn *f, uint64_t line)
 {
 	const struct macho_section *t = text_section(&b->w);
 	if (!t)
-		return fail(b, -EINVAL, line, "fn %llu (%s): the image has no __TEXT,__text "
+		return batch_fail(b, -EINVAL, line, "fn %llu (%s): the image has no __TEXT,__text "
 			    "section", (unsigned long long)f->id, f->name);
 	if (f->low_pc < t->addr || f->size > t->size || f->low_pc - t->addr > t->size - f->size)
-		return fail(b, -EINVAL, line, "fn %llu (%s): [0x%llx, 0x%llx) is outside "
+		return batch_fail(b, -EINVAL, line, "fn %llu (%s): [0x%llx, 0x%llx) is outside "
 			    "__TEXT,__text [0x%llx, 0x%llx)", (unsigned long long)f->id, f->name,
 			    (unsigned long long)f->low_pc,
 			    (unsigned long long)(f->low_pc + f->size),
@@ -180,7 +176,7 @@ static int check_overlap(struct batch *b, const struct rec_fn *f, uint64_t line)
 		other = next;
 	if (!other)
 		return 0;
-	return fail(b, -EINVAL, line, "fn %llu (%s) [0x%llx, 0x%llx) overlaps fn %llu (%s) "
+	return batch_fail(b, -EINVAL, line, "fn %llu (%s) [0x%llx, 0x%llx) overlaps fn %llu (%s) "
 		    "[0x%llx, 0x%llx)", (unsigned long long)f->id, f->name,
 		    (unsigned long long)f->low_pc, (unsigned long long)(f->low_pc + f->size),
 		    (unsigned long long)other->id, other->name,
@@ -197,7 +193,7 @@ static int check_sections(struct batch *b)
 			const struct macho_section *s = &sg->sects[j];
 			if (s->addr < sg->vmaddr || s->size > sg->vmsize ||
 			    s->addr - sg->vmaddr > sg->vmsize - s->size)
-				return fail(b, -EINVAL, b->segs_line, "section %s,%s [0x%llx, 0x%llx) "
+				return batch_fail(b, -EINVAL, b->segs_line, "section %s,%s [0x%llx, 0x%llx) "
 					    "lies outside segment %s", sg->segname, s->sectname,
 					    (unsigned long long)s->addr,
 					    (unsigned long long)(s->addr + s->size), sg->segname);
@@ -221,10 +217,10 @@ static int check_sym_sections(struct batch *b)
 	for (ptree_iter_first(&it, &b->w.syms); ptree_iter_valid(&it); ptree_iter_next(&it)) {
 		const struct rec_sym *s = ptree_iter_val(&it);
 		if (s->sect > nsects)
-			return fail(b, -EINVAL, line, "sym %s: section %u does not exist (the image "
+			return batch_fail(b, -EINVAL, line, "sym %s: section %u does not exist (the image "
 				    "has %u sections)", s->name, s->sect, nsects);
 	}
-	return it.error ? oom(b) : 0;
+	return it.error ? batch_oom(b) : 0;
 }
 
 /* After a delfile/deltype: does any function still refer to what went? (Types that
@@ -236,7 +232,7 @@ static int check_dropped(struct batch *b)
 	for (ptree_iter_first(&it, &b->w.fn_by_id); ptree_iter_valid(&it) && !rc;
 	     ptree_iter_next(&it))
 		rc = check_fn(b, ptree_iter_val(&it), 0);
-	return rc ? rc : it.error ? oom(b) : 0;
+	return rc ? rc : it.error ? batch_oom(b) : 0;
 }
 
 /* By id, then by line, so the last entry of an id is its latest touch whatever the
@@ -253,15 +249,15 @@ int check_final(struct batch *b)
 {
 	uint64_t n = ptree_count(&b->w.fn_by_id);
 	if (b->max_decls && n > b->max_decls)
-		return fail(b, -ENOSPC, b->line_no, "the batch leaves %llu functions; the limit "
+		return batch_fail(b, -ENOSPC, b->line_no, "the batch leaves %llu functions; the limit "
 			    "is %llu (max_decls)", (unsigned long long)n,
 			    (unsigned long long)b->max_decls);
 	if (b->files_changed && state_rebuild_files(&b->w))
-		return oom(b);
+		return batch_oom(b);
 	if (b->w.ftab->n > DWARF_MAX_FILE_INDEX)
-		return fail(b, -ENOSPC, b->line_no, "too many files (%zu)", b->w.ftab->n);
+		return batch_fail(b, -ENOSPC, b->line_no, "too many files (%zu)", b->w.ftab->n);
 	if (b->types_changed && state_rebuild_types(&b->w))
-		return oom(b);
+		return batch_oom(b);
 	if (b->types_changed) {
 		int rc = check_types(b);
 		if (rc)
