@@ -25,6 +25,7 @@
 #include "enc.h"
 #include "macho.h"
 #include "state.h"
+#include "util.h"
 
 #define PAGE 0x1000u
 
@@ -641,34 +642,39 @@ static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, 
 	return rc ? rc : it.error;
 }
 
+/* util_search predicates over sorted start offsets: entry i starts at or before *arg. */
+struct offset_at {
+	uint64_t off;
+	const struct gen *g;
+};
+
+static bool type_starts_by(const void *arg, size_t i)
+{
+	const struct offset_at *a = arg;
+	return a->g->st.ttab->offs[i] <= a->off;
+}
+
+static bool extent_starts_by(const void *arg, size_t i)
+{
+	const struct offset_at *a = arg;
+	return a->g->ext[i].off <= a->off;
+}
+
 static void read_types(const struct gen *g, uint64_t local, uint64_t n, uint8_t *out)
 {
 	const struct state_types *tt = g->st.ttab;
-	size_t lo = 0, hi = tt->n;
-	while (hi - lo > 1) {  /* last type whose offset is <= local */
-		size_t mid = lo + (hi - lo) / 2;
-		if (tt->offs[mid] <= local)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	struct offset_at a = {local, g};
+	size_t lo = util_search(tt->n, type_starts_by, &a) - 1;  /* the first starts at 0 */
 	struct window w = {out, local, n, tt->offs[lo], NULL};
 	for (size_t i = lo; i < tt->n && !window_full(&w); i++)
 		window_frag(&w, g, &tt->recs[i]->info);
 }
 
-/* The extent holding off: the last whose start is <= off. */
+/* The extent holding off: the last whose start is <= off (the first starts at 0). */
 static size_t extent_at(const struct gen *g, uint64_t off)
 {
-	size_t lo = 0, hi = g->next;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (g->ext[mid].off <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	struct offset_at a = {off, g};
+	return util_search(g->next, extent_starts_by, &a) - 1;
 }
 
 /* Copies n bytes at offset local of an extent into out: everything but the units

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dwarf.h"
+#include "util.h"
 
 static void file_ref(void *v) { rec_file_ref(v); }
 static void file_unref(void *v) { rec_file_unref(v); }
@@ -300,42 +301,46 @@ fail:
 	return -ENOMEM;
 }
 
-/* Index of id in a sorted array of records that start with refs then id, or -1. */
-#define FIND_ID(arr, n, want)                                      \
-	({                                                         \
-		size_t lo_ = 0, hi_ = (n);                         \
-		long found_ = -1;                                  \
-		while (lo_ < hi_) {                                \
-			size_t mid_ = lo_ + (hi_ - lo_) / 2;       \
-			uint64_t id_ = (arr)[mid_]->id;            \
-			if (id_ == (want)) {                       \
-				found_ = (long)mid_;               \
-				break;                             \
-			}                                          \
-			if (id_ < (want))                          \
-				lo_ = mid_ + 1;                    \
-			else                                       \
-				hi_ = mid_;                        \
-		}                                                  \
-		found_;                                            \
-	})
+/* util_search predicates: record i's id sorts before the wanted one. */
+struct find_id {
+	uint64_t want;
+	const void *const *recs;
+	bool types;
+};
+
+static bool id_before(const void *arg, size_t i)
+{
+	const struct find_id *f = arg;
+	uint64_t id = f->types ? ((const struct rec_type *)f->recs[i])->id
+			       : ((const struct rec_file *)f->recs[i])->id;
+	return id < f->want;
+}
+
+/* Index of the file record with this id in ft, or ft->n. */
+static size_t file_at(const struct state_files *ft, uint64_t id)
+{
+	struct find_id f = {id, (const void *const *)ft->recs, false};
+	size_t i = util_search(ft->n, id_before, &f);
+	return i < ft->n && ft->recs[i]->id == id ? i : ft->n;
+}
 
 uint32_t state_file_index(const struct state_files *ft, uint64_t id)
 {
-	long i = FIND_ID(ft->recs, ft->n, id);
-	return i < 0 ? 0 : (uint32_t)i + 1;
+	size_t i = file_at(ft, id);
+	return i == ft->n ? 0 : (uint32_t)i + 1;
 }
 
 const struct rec_file *state_file(const struct state_files *ft, uint64_t id)
 {
-	long i = FIND_ID(ft->recs, ft->n, id);
-	return i < 0 ? NULL : ft->recs[i];
+	size_t i = file_at(ft, id);
+	return i == ft->n ? NULL : ft->recs[i];
 }
 
 uint64_t state_type_offset(const struct state_types *tt, uint64_t id)
 {
-	long i = FIND_ID(tt->recs, tt->n, id);
-	return i < 0 ? UINT64_MAX : tt->offs[i];
+	struct find_id f = {id, (const void *const *)tt->recs, true};
+	size_t i = util_search(tt->n, id_before, &f);
+	return i < tt->n && tt->recs[i]->id == id ? tt->offs[i] : UINT64_MAX;
 }
 
 int state_put(struct ptree *t, struct ptree_key k, void *val)
@@ -365,14 +370,8 @@ int state_mark_unit(struct state *s, uint64_t file)
 	struct state_marks *m = &s->marks;
 	if (m->n && m->ids[m->n - 1] == file)  /* a batch of one unit's functions: one mark */
 		return 0;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 16;
-		uint64_t *bigger = realloc(m->ids, cap * sizeof *bigger);
-		if (!bigger)
-			return -ENOMEM;
-		m->ids = bigger;
-		m->cap = cap;
-	}
+	if (util_grow(&m->ids, &m->cap, m->n + 1, sizeof *m->ids))
+		return -ENOMEM;
 	m->ids[m->n++] = file;
 	return 0;
 }
@@ -384,14 +383,8 @@ static int mark_chunk(struct state *s, uint64_t file, uint64_t id)
 	struct ptree_key k = state_chunk_key(file, id);
 	if (m->nchunks && !ptree_key_cmp(m->chunks[m->nchunks - 1], k))
 		return 0;
-	if (m->nchunks == m->capchunks) {
-		size_t cap = m->capchunks ? 2 * m->capchunks : 16;
-		struct ptree_key *bigger = realloc(m->chunks, cap * sizeof *bigger);
-		if (!bigger)
-			return -ENOMEM;
-		m->chunks = bigger;
-		m->capchunks = cap;
-	}
+	if (util_grow(&m->chunks, &m->capchunks, m->nchunks + 1, sizeof *m->chunks))
+		return -ENOMEM;
 	m->chunks[m->nchunks++] = k;
 	return 0;
 }
