@@ -1,6 +1,7 @@
 /* conf: dsymfs's configuration. Owns the INI syntax (read with inih), the table of keys
  * with their defaults and documentation, and the embedded default configuration used
- * when no file is given; turns a configuration into the core's registry of images.
+ * when no file is given. It only fills struct conf: fs/registry.h builds the registry and
+ * the journal from one.
  *
  * Syntax: a global section `[dsymfs]` and one section `[image NAME]` per image. Every
  * key is in one table (conf.c); unknown sections and keys, repeated keys, bad values and
@@ -66,16 +67,6 @@ const char *conf_default_text(void);
 
 /* Frees what *c owns and zeroes it. Safe on a zeroed or already-freed conf. */
 void conf_free(struct conf *c);
-
-/* Builds a registry holding every configured image. With state_dir, the journal there
- * is restored first (journal_attach) and the registry made durable; a configured image
- * the journal already holds keeps its journaled identity. *out is owned by the caller
- * (ctl_registry_free). Errors are those of ctl_registry_new/journal_attach/
- * ctl_registry_add; err names
- * the image section ("ORIGIN:LINE: image NAME: ..."). On success err holds the
- * journal's notice for the log (journal_attach), or "". */
-int conf_registry_new(const struct conf *c, struct ctl_registry **out, char *err,
-		      size_t errlen);
 
 /* "error", "warn", "info", "debug". */
 const char *conf_log_level_name(enum conf_log_level l);

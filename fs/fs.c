@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "registry.h"
 
 long fs_image_index(struct fs *fs, const struct image *im)
 {
@@ -82,7 +83,7 @@ int fs_new(struct conf *conf, struct fs **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	rc = conf_registry_new(&fs->conf, &fs->reg, err, errlen);
+	rc = registry_from_conf(&fs->conf, &fs->reg, err, errlen);
 	if (rc)
 		goto fail;
 	if (*err)
@@ -111,7 +112,7 @@ void fs_free(struct fs *fs)
 
 int fs_start(struct fs *fs, struct fuse_session *se)
 {
-	return notify_start(fs, se, &fs->notify);
+	return notify_start(fs->reg, fs->pins, fs->conf.log_level, se, &fs->notify);
 }
 
 void fs_stop(struct fs *fs)

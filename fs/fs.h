@@ -13,8 +13,7 @@
 #ifndef DSYMFS_FS_H
 #define DSYMFS_FS_H
 
-#define FUSE_USE_VERSION 314
-#include <fuse_lowlevel.h>
+#include "fuse_api.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -45,7 +44,7 @@ struct fs {
 
 /* Takes over *conf (left zeroed), builds the registry and hooks it to the mount. On
  * success *out is owned by the caller (fs_free). On failure err holds the message.
- * -ENOMEM or errors of conf_registry_new. */
+ * -ENOMEM or errors of registry_from_conf. */
 int fs_new(struct conf *conf, struct fs **out, char *err, size_t errlen);
 /* Stops the notifier if running, frees every handle still open, the pins, the
  * registry. Safe on NULL and on a half-built fs. */

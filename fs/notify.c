@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 /* A control write waiting for the invalidations of its publish. */
 struct reply {
 	struct reply *next;
@@ -18,7 +20,9 @@ struct reply {
 };
 
 struct notify {
-	struct fs *fs;
+	struct ctl_registry *reg;
+	struct node_pins *pins;
+	enum conf_log_level log_level;
 	struct fuse_session *se;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -38,12 +42,12 @@ static void inval_entry(struct notify *n, uint64_t parent, const char *name)
 	int rc = fuse_lowlevel_notify_inval_entry(n->se, parent, name, strlen(name));
 	/* -ENOENT: the kernel had not cached that name, which is the common case. */
 	if (rc && rc != -ENOENT)
-		FS_LOG(n->fs, CONF_LOG_DEBUG, "invalidating %s: %s", name, strerror(-rc));
+		log_msg(n->log_level, CONF_LOG_DEBUG, "invalidating %s: %s", name, strerror(-rc));
 }
 
 static void invalidate(struct notify *n, uint32_t idx)
 {
-	struct image *im = ctl_registry_at(n->fs->reg, idx);
+	struct image *im = ctl_registry_at(n->reg, idx);
 	if (!im)
 		return;
 	inval_entry(n, node_encode(NODE_DWARF_DIR, idx, 0), image_name(im));
@@ -52,14 +56,14 @@ static void invalidate(struct notify *n, uint32_t idx)
 	/* The kernel can only have cached generations/N for a generation it holds a lookup
 	 * of, and those are exactly the pinned ones. */
 	uint64_t small[64], *nums = small;
-	size_t cnt = node_pinned_numbers(n->fs->pins, idx, small, 64);
+	size_t cnt = node_pinned_numbers(n->pins, idx, small, 64);
 	if (cnt > 64) {
 		size_t max = cnt;
 		nums = malloc(max * sizeof *nums);
 		if (!nums)
 			return;
 		/* Lookups may have pinned more since: those are newer than this publish. */
-		cnt = node_pinned_numbers(n->fs->pins, idx, nums, max);
+		cnt = node_pinned_numbers(n->pins, idx, nums, max);
 		if (cnt > max)
 			cnt = max;
 	}
@@ -130,14 +134,17 @@ static void destroy(struct notify *n)
 	free(n);
 }
 
-int notify_start(struct fs *fs, struct fuse_session *se, struct notify **out)
+int notify_start(struct ctl_registry *reg, struct node_pins *pins,
+		 enum conf_log_level log_level, struct fuse_session *se, struct notify **out)
 {
 	struct notify *n = calloc(1, sizeof *n);
 	if (!n)
 		return -ENOMEM;
-	n->fs = fs;
+	n->reg = reg;
+	n->pins = pins;
+	n->log_level = log_level;
 	n->se = se;
-	n->max = ctl_registry_limits(fs->reg)->max_images;
+	n->max = ctl_registry_limits(reg)->max_images;
 	n->replies_end = &n->replies;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);

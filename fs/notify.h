@@ -24,13 +24,19 @@
 
 #include <stdint.h>
 
-#include "fs.h"
+#include "conf.h"
+#include "ctl.h"
+#include "fuse_api.h"
+#include "node.h"
 
 struct notify;
 
-/* Starts the thread for a mounted session. *out is owned by the caller (notify_stop).
- * -ENOMEM or -errno of pthread_create. */
-int notify_start(struct fs *fs, struct fuse_session *se, struct notify **out);
+/* Starts the thread for a mounted session: it reads the registry's images and the pins
+ * (which generations the kernel still names), and logs at log_level; all three must
+ * outlive it. *out is owned by the caller (notify_stop). -ENOMEM or -errno of
+ * pthread_create. */
+int notify_start(struct ctl_registry *reg, struct node_pins *pins,
+		 enum conf_log_level log_level, struct fuse_session *se, struct notify **out);
 /* Stops the thread once it has done the queued work (answering every queued write),
  * joins it, frees. Safe on NULL. */
 void notify_stop(struct notify *n);

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "registry.h"
 
 #define CHUNK (1u << 20)
 
@@ -154,7 +155,7 @@ int render_main(const char *config, int argc, char **argv)
 	 * nor journals. */
 	free(conf.state_dir);
 	conf.state_dir = NULL;
-	rc = conf_registry_new(&conf, &reg, err, sizeof err);
+	rc = registry_from_conf(&conf, &reg, err, sizeof err);
 	if (rc)
 		goto fail;
 	rc = map_script(script, &text, &len);

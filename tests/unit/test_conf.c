@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "registry.h"
 #include "unit.h"
 
 #define CPU_X86_64 0x01000007u   /* <mach/machine.h> CPU_TYPE_X86_64 */
@@ -357,8 +358,8 @@ static void test_default(void)
 
 	/* Two registries from the default: one image Foo each, x86_64, different UUIDs. */
 	struct ctl_registry *r1 = NULL, *r2 = NULL;
-	CU_ASSERT_EQUAL_FATAL(conf_registry_new(&c, &r1, err, sizeof err), 0);
-	CU_ASSERT_EQUAL_FATAL(conf_registry_new(&c, &r2, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(registry_from_conf(&c, &r1, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(registry_from_conf(&c, &r2, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(ctl_registry_count(r1), 1);
 	struct image *i1 = ctl_registry_find(r1, "Foo"), *i2 = ctl_registry_find(r2, "Foo");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(i1);
@@ -383,7 +384,7 @@ static void test_registry(void)
 				      "[image A]\nuuid = 00112233-4455-6677-8899-AABBCCDDEEFF\n"
 				      "arch = arm64\n[image B]\n"), 0);
 	struct ctl_registry *r = NULL;
-	CU_ASSERT_EQUAL_FATAL(conf_registry_new(&c, &r, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(registry_from_conf(&c, &r, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(ctl_registry_count(r), 2);
 	CU_ASSERT_EQUAL(ctl_registry_limits(r)->keep_generations, 2);
 	CU_ASSERT_EQUAL(ctl_registry_limits(r)->max_images, 3);
@@ -403,7 +404,7 @@ static void test_registry(void)
 	CU_ASSERT_EQUAL_FATAL(load(&c, "[dsymfs]\n[image A]\narch = arm64\n\n"
 				      "[image Bad]\nexe = /nonexistent/dsymfs-test-exe\n"), 0);
 	r = NULL;
-	int rc = conf_registry_new(&c, &r, err, sizeof err);
+	int rc = registry_from_conf(&c, &r, err, sizeof err);
 	CU_ASSERT_TRUE(rc < 0);
 	CU_ASSERT_PTR_NULL(r);
 	CU_ASSERT_EQUAL(strncmp(err, "t.ini:5: image Bad: ", 20), 0);
