@@ -35,18 +35,26 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "dwarf.h"
 #include "enc.h"
 #include "gen.h"
 #include "image.h"
 #include "macho.h"
 #include "state.h"
 
-enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT };
+enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT, KIND_IMAGE,
+       KIND_CHUNK };
+/* The sections of an image in a binary snapshot, in the order they are written. */
+enum { SEC_FILES = 1, SEC_TYPES, SEC_FNS, SEC_SYMS };
 
 #define HEADER 32
 #define MAGIC "DSJ1"
 #define FLUSH_AT (1u << 20)   /* bytes of payload buffered before a write */
 #define BLOB_MAX 48
+#define SNAP_MAGIC "DSSB"
+#define SNAP_VERSION 1
+#define SNAP_HEAD_LEN 16
+#define SNAP_CHUNK (1u << 20)  /* payload bytes after which a CHUNK record ends */
 /* Records in the journal past which a snapshot is due whatever their size: replaying a
  * small batch costs far more per byte than a snapshot's lines do. */
 #define COMPACT_RECORDS 65536
@@ -67,7 +75,7 @@ struct names {
 /* What a snapshot is written from: copies taken when the journal rotates, so the
  * compactor thread touches no image and holds no lock while it writes. */
 struct snap_image {
-	char *create;             /* the CREATE line */
+	char *name;               /* the image's name */
 	char exe[BLOB_MAX];
 	struct state st;
 	uint64_t generation;
@@ -605,128 +613,180 @@ static void journal_free(void *arg)
 
 /* ---- snapshots ---- */
 
-static int name_cmp(const void *x, const void *y)
+/* Binary snapshots (see journal.h for the layout). Every integer goes through enc.h's
+ * little-endian and LEB128 helpers, field by field. */
+
+static void put_str(struct enc_buf *b, const char *s)
 {
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
+	size_t n = strlen(s);
+	enc_buf_uleb(b, n);
+	enc_buf_put(b, s, n);
 }
 
-/* Does the state hold an entry of the executable named name? */
-static bool has_exe_sym(const struct state *s, const char *name)
+/* A string that may be absent: its length + 1, or 0 for NULL. */
+static void put_opt_str(struct enc_buf *b, const char *s)
 {
-	uint64_t h = state_name_hash(name);
-	struct ptree_iter it;
-	for (ptree_iter_seek_key(&it, &s->syms, (struct ptree_key){h, 0, NULL});
-	     ptree_iter_valid(&it) && ptree_iter_key(&it).a == h; ptree_iter_next(&it)) {
-		const struct rec_sym *sym = ptree_iter_val(&it);
-		if (sym->from_exe && !strcmp(sym->name, name))
-			return true;
+	if (!s) {
+		enc_buf_uleb(b, 0);
+		return;
 	}
-	return false;
+	size_t n = strlen(s);
+	enc_buf_uleb(b, n + 1);
+	enc_buf_put(b, s, n);
 }
 
-/* `unsym` for each name the executable defines whose entries the state no longer has
- * and that no compiler symbol replaced (a later `sym` line drops those itself). */
-static int put_dropped_exe_syms(struct journal *j, struct rec_writer *w,
-				const struct snap_image *e, char *err, size_t errlen)
+/* The IMAGE record: what the image is (name, executable, identity, segment table) and
+ * how many records each section holds. */
+static void put_image_head(struct enc_buf *b, const struct snap_image *e)
 {
-	size_t plen = strlen(j->dir) + BLOB_MAX + 8;
-	char *path = malloc(plen);
-	if (!path)
-		return say(err, errlen, -ENOMEM, "out of memory");
-	snprintf(path, plen, "%s/exe/%s", j->dir, e->exe);
-	struct macho_exe exe;
-	int rc = macho_read_exe(path, &exe, err, errlen);
-	free(path);
-	if (rc)
-		return rc;
-	const char **names = malloc((exe.nsyms ? exe.nsyms : 1) * sizeof *names);
-	if (!names) {
-		macho_exe_free(&exe);
-		return say(err, errlen, -ENOMEM, "out of memory");
-	}
-	for (uint32_t i = 0; i < exe.nsyms; i++)
-		names[i] = exe.syms[i].name;
-	qsort(names, exe.nsyms, sizeof *names, name_cmp);
-	for (uint32_t i = 0; i < exe.nsyms; i++) {
-		if ((i && !strcmp(names[i], names[i - 1])) || !*names[i])
-			continue;
-		if (has_exe_sym(&e->st, names[i]) ||
-		    ptree_get(&e->st.syms, state_sym_key(names[i])))
-			continue;
-		struct cmd c = {.kind = CMD_UNSYM};
-		c.u.unsym.name = (char *)names[i];
-		cmd_format(&w->buf, &c);
-		rw_maybe_flush(w);
-	}
-	free(names);
-	macho_exe_free(&exe);
-	return 0;
-}
-
-/* The STATE record's batch: on an image created from its CREATE line (whose
- * executable, if any, brings identity, segments and its symbols), the segment table
- * as it is now, the executable's dropped names, then every file, type, function and
- * compiler symbol. */
-static int put_state(struct journal *j, struct rec_writer *w, const struct snap_image *e,
-		     char *err, size_t errlen)
-{
-	struct enc_buf *b = &w->buf;
 	const struct state *s = &e->st;
+	put_str(b, e->name);
+	put_str(b, e->exe);
+	enc_buf_put(b, s->ident.uuid, sizeof s->ident.uuid);
+	enc_buf_u32(b, s->ident.cputype);
+	enc_buf_u32(b, s->ident.cpusubtype);
+	enc_buf_u8(b, s->ident.has_build);
+	enc_buf_u32(b, s->ident.platform);
+	enc_buf_u32(b, s->ident.minos);
+	enc_buf_u32(b, s->ident.sdk);
 	const struct macho_segtab *t = &s->segs->t;
+	enc_buf_uleb(b, t->nsegs);
 	for (uint32_t i = 0; i < t->nsegs; i++) {
 		const struct macho_segment *seg = &t->segs[i];
-		struct cmd c = {.kind = CMD_SEGMENT};
-		c.u.segment.name = (char *)seg->segname;
-		c.u.segment.vmaddr = seg->vmaddr;
-		c.u.segment.vmsize = seg->vmsize;
-		c.u.segment.has_maxprot = c.u.segment.has_initprot = true;
-		c.u.segment.maxprot = seg->maxprot;
-		c.u.segment.initprot = seg->initprot;
-		cmd_format(b, &c);
+		put_str(b, seg->segname);
+		enc_buf_u64(b, seg->vmaddr);
+		enc_buf_u64(b, seg->vmsize);
+		enc_buf_u32(b, seg->maxprot);
+		enc_buf_u32(b, seg->initprot);
+		enc_buf_u32(b, seg->flags);
+		enc_buf_uleb(b, seg->nsects);
 		for (uint32_t k = 0; k < seg->nsects; k++) {
 			const struct macho_section *sect = &seg->sects[k];
-			struct cmd cs = {.kind = CMD_SECTION};
-			cs.u.section.seg = (char *)seg->segname;
-			cs.u.section.sect = (char *)sect->sectname;
-			cs.u.section.addr = sect->addr;
-			cs.u.section.size = sect->size;
-			cs.u.section.has_align = true;
-			cs.u.section.align = sect->align;
-			cmd_format(b, &cs);
+			put_str(b, sect->sectname);
+			put_str(b, sect->segname);
+			enc_buf_u64(b, sect->addr);
+			enc_buf_u64(b, sect->size);
+			enc_buf_u32(b, sect->align);
+			enc_buf_u32(b, sect->flags);
+			enc_buf_u32(b, sect->reserved1);
+			enc_buf_u32(b, sect->reserved2);
+			enc_buf_u32(b, sect->reserved3);
 		}
 	}
-	int rc = *e->exe ? put_dropped_exe_syms(j, w, e, err, errlen) : 0;
-	if (rc)
-		return rc;
+	enc_buf_uleb(b, ptree_count(&s->files));
+	enc_buf_uleb(b, ptree_count(&s->types));
+	enc_buf_uleb(b, ptree_count(&s->fn_by_id));
+	enc_buf_uleb(b, ptree_count(&s->syms));
+}
+
+static void put_file(struct enc_buf *b, const struct rec_file *f)
+{
+	enc_buf_uleb(b, f->id);
+	put_str(b, f->path);
+	put_opt_str(b, f->dir);
+}
+
+static void put_type(struct enc_buf *b, const struct rec_type *t)
+{
+	enc_buf_uleb(b, t->id);
+	enc_buf_u8(b, (uint8_t)t->kind);
+	put_opt_str(b, t->name);
+	enc_buf_uleb(b, t->size);
+	enc_buf_u8(b, (uint8_t)t->enc);
+	enc_buf_uleb(b, t->to);
+}
+
+static void put_fn(struct enc_buf *b, const struct rec_fn *f)
+{
+	enc_buf_uleb(b, f->id);
+	put_str(b, f->name);
+	enc_buf_uleb(b, f->low_pc);
+	enc_buf_uleb(b, f->size);
+	enc_buf_uleb(b, f->file);
+	enc_buf_sleb(b, f->line);
+	enc_buf_uleb(b, f->cu);
+	enc_buf_uleb(b, f->ret);
+	enc_buf_uleb(b, f->nparams);
+	for (uint32_t i = 0; i < f->nparams; i++) {
+		put_str(b, f->params[i].name);
+		enc_buf_uleb(b, f->params[i].type);
+	}
+	enc_buf_uleb(b, f->nrows);
+	for (uint32_t i = 0; i < f->nrows; i++) {
+		const struct rec_row *r = &f->rows[i];
+		enc_buf_uleb(b, r->off);
+		enc_buf_sleb(b, r->line);
+		enc_buf_uleb(b, r->col);
+		enc_buf_uleb(b, r->flags);
+		enc_buf_uleb(b, r->file);
+	}
+}
+
+/* k: the symbol's place in its key (0 for the compiler's, the executable's index + 1). */
+static void put_sym(struct enc_buf *b, uint64_t k, const struct rec_sym *sym)
+{
+	enc_buf_uleb(b, k);
+	put_str(b, sym->name);
+	enc_buf_uleb(b, sym->value);
+	enc_buf_uleb(b, sym->sect);
+	enc_buf_u8(b, (uint8_t)(sym->ext | sym->from_exe << 1));
+	enc_buf_uleb(b, sym->desc);
+}
+
+/* Writes one section of an image as CHUNK records of about SNAP_CHUNK bytes each. */
+static int put_section(struct rec_writer *w, int fd, uint64_t *off, uint8_t sec,
+		       const struct ptree *t)
+{
 	struct ptree_iter it;
-	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id};
-	for (size_t k = 0; k < 3 && !w->rc; k++) {
-		for (ptree_iter_first(&it, trees[k]); ptree_iter_valid(&it) && !w->rc;
-		     ptree_iter_next(&it)) {
-			if (k == 0)
-				cmd_format_file(b, ptree_iter_val(&it));
-			else if (k == 1)
-				cmd_format_type(b, ptree_iter_val(&it));
-			else
-				cmd_format_fn(b, ptree_iter_val(&it));
-			rw_maybe_flush(w);
+	bool open = false;
+	int rc = 0;
+	for (ptree_iter_first(&it, t); ptree_iter_valid(&it) && !rc; ptree_iter_next(&it)) {
+		if (!open) {
+			rw_begin(w, fd, *off);
+			enc_buf_u8(&w->buf, sec);
+			open = true;
 		}
-		if (it.error)
-			return say(err, errlen, -ENOMEM, "out of memory");
+		const void *v = ptree_iter_val(&it);
+		switch (sec) {
+		case SEC_FILES:
+			put_file(&w->buf, v);
+			break;
+		case SEC_TYPES:
+			put_type(&w->buf, v);
+			break;
+		case SEC_FNS:
+			put_fn(&w->buf, v);
+			break;
+		default:
+			put_sym(&w->buf, ptree_iter_key(&it).b, v);
+		}
+		if (w->buf.len >= SNAP_CHUNK) {
+			rc = rw_end(w, KIND_CHUNK, 0);
+			*off = w->off;
+			open = false;
+		}
 	}
-	for (ptree_iter_first(&it, &s->syms); ptree_iter_valid(&it); ptree_iter_next(&it)) {
-		const struct rec_sym *sym = ptree_iter_val(&it);
-		if (sym->from_exe)
-			continue;
-		struct cmd c = {.kind = CMD_SYM};
-		c.u.sym.name = sym->name;
-		c.u.sym.value = sym->value;
-		c.u.sym.sect = sym->sect;
-		c.u.sym.ext = sym->ext;
-		cmd_format(b, &c);
-		rw_maybe_flush(w);
+	if (open && !it.error) {
+		rc = rw_end(w, KIND_CHUNK, 0);
+		*off = w->off;
+	} else if (open) {
+		rw_abandon(w);
 	}
-	return it.error ? say(err, errlen, -ENOMEM, "out of memory") : 0;
+	return rc ? rc : it.error;
+}
+
+/* One image: its IMAGE record, then its files, types, functions and symbols. */
+static int put_image(int fd, uint64_t *off, const struct snap_image *e)
+{
+	struct rec_writer w;
+	rw_begin(&w, fd, *off);
+	put_image_head(&w.buf, e);
+	int rc = rw_end(&w, KIND_IMAGE, e->generation);
+	*off = w.off;
+	const struct ptree *trees[] = {&e->st.files, &e->st.types, &e->st.fn_by_id, &e->st.syms};
+	for (uint8_t k = 0; k < 4 && !rc; k++)
+		rc = put_section(&w, fd, off, SEC_FILES + k, trees[k]);
+	return rc;
 }
 
 /* A listing of the directory open as dirfd, from its start (a dup shares the offset of
@@ -838,7 +898,7 @@ static int rotate(struct journal *j, char *err, size_t errlen)
 static void snap_free(struct snap_image *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(v[i].create);
+		free(v[i].name);
 		state_release(&v[i].st);
 	}
 	free(v);
@@ -856,25 +916,15 @@ static int write_snapshot(struct journal *j, const struct snap_image *v, size_t 
 			   strerror(errno));
 	struct rec_writer w;
 	rw_begin(&w, fd, 0);
-	enc_buf_printf(&w.buf, "%zu\n", n);
+	enc_buf_put(&w.buf, SNAP_MAGIC, 4);
+	enc_buf_u32(&w.buf, SNAP_VERSION);
+	enc_buf_u64(&w.buf, n);
 	int rc = rw_end(&w, KIND_HEAD, next);
+	uint64_t off = w.off;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = put_image(fd, &off, &v[i]);
 	if (rc)
 		say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir, strerror(-rc));
-	uint64_t off = w.off;
-	for (size_t i = 0; i < n && !rc; i++) {
-		rw_begin(&w, fd, off);
-		enc_buf_put(&w.buf, v[i].create, strlen(v[i].create));
-		rc = put_state(j, &w, &v[i], err, errlen);
-		if (rc) {
-			rw_abandon(&w);
-			break;
-		}
-		rc = rw_end(&w, KIND_STATE, v[i].generation);
-		off = w.off;
-		if (rc)
-			say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir,
-			    strerror(-rc));
-	}
 	if (!rc && fsync(fd) < 0)
 		rc = say(err, errlen, -errno, "cannot sync %s/snapshot.tmp: %s", j->dir,
 			 strerror(errno));
@@ -953,19 +1003,24 @@ static void maybe_compact(struct journal *j)
 	bool big = j->journal_bytes >= j->compact_bytes && j->journal_bytes >= j->snapshot_bytes &&
 		   j->journal_bytes >= j->retry_bytes;
 	bool many = j->journal_records >= COMPACT_RECORDS && j->journal_records >= j->retry_records;
-	if (j->compacting || j->broken || !j->have_compactor || (!big && !many))
+	if (j->compacting || j->broken || (!big && !many))
 		return;
+	/* Started at the first compaction, not at attach: a daemon that forks into the
+	 * background after attaching would keep no thread started before the fork. */
+	int rc = j->have_compactor ? 0 : -pthread_create(&j->compactor, NULL, compactor, j);
+	if (rc) {
+		char why[100];
+		snprintf(why, sizeof why, "cannot start the compactor: %s", strerror(-rc));
+		compaction_failed(j, why);
+		return;
+	}
+	j->have_compactor = true;
 	struct snap_image *v = calloc(j->nentries ? j->nentries : 1, sizeof *v);
 	bool ok = v != NULL;
 	for (size_t i = 0; ok && i < j->nentries; i++) {
 		const struct entry *e = &j->entries[i];
-		struct enc_buf b;
-		enc_buf_init(&b);
-		put_create_line(&b, e->im, e->exe);
-		enc_buf_u8(&b, 0);
-		size_t len;
-		v[i].create = (char *)enc_buf_take(&b, &len);
-		ok = v[i].create != NULL;
+		v[i].name = strdup(image_name(e->im));
+		ok = v[i].name != NULL;
 		snprintf(v[i].exe, sizeof v[i].exe, "%s", e->exe);
 		state_copy(&e->st, &v[i].st);
 		v[i].generation = e->generation;
@@ -1376,6 +1431,531 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 	return rc;
 }
 
+/* ---- loading a binary snapshot ---- */
+
+/* A bounds-checked reader of one record's payload: reading past its end sets `bad` and
+ * yields zeros, so a decoder checks once per record rather than once per field. */
+struct dec {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t get_uleb(struct dec *d)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; d->p < d->end && shift < 64; shift += 7) {
+		uint8_t c = *d->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	d->bad = true;
+	return 0;
+}
+
+static int64_t get_sleb(struct dec *d)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; d->p < d->end && shift < 64;) {
+		uint8_t c = *d->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		shift += 7;
+		if (!(c & 0x80)) {
+			if (shift < 64 && (c & 0x40))
+				v |= ~(uint64_t)0 << shift;
+			return (int64_t)v;
+		}
+	}
+	d->bad = true;
+	return 0;
+}
+
+static const uint8_t *get_bytes(struct dec *d, uint64_t n)
+{
+	if ((uint64_t)(d->end - d->p) < n) {
+		d->bad = true;
+		d->p = d->end;
+		return NULL;
+	}
+	const uint8_t *p = d->p;
+	d->p += n;
+	return p;
+}
+
+static uint8_t get_u8(struct dec *d)
+{
+	const uint8_t *p = get_bytes(d, 1);
+	return p ? *p : 0;
+}
+
+static uint32_t get_u32(struct dec *d)
+{
+	const uint8_t *p = get_bytes(d, 4);
+	return p ? enc_get_u32(p) : 0;
+}
+
+static uint64_t get_u64(struct dec *d)
+{
+	const uint8_t *p = get_bytes(d, 8);
+	return p ? enc_get_u64(p) : 0;
+}
+
+/* A ULEB that must fit in 32 bits. */
+static uint32_t get_uleb32(struct dec *d)
+{
+	uint64_t v = get_uleb(d);
+	if (v > UINT32_MAX)
+		d->bad = true;
+	return (uint32_t)v;
+}
+
+/* A string (put_str; put_opt_str when opt) into *out, malloc'd; NULL when absent or
+ * bad. -ENOMEM. */
+static int get_str(struct dec *d, bool opt, char **out)
+{
+	*out = NULL;
+	uint64_t n = get_uleb(d);
+	if (opt && !n)
+		return 0;
+	n -= opt;
+	const uint8_t *p = get_bytes(d, n);
+	if (!p)
+		return 0;
+	if (memchr(p, 0, n)) {
+		d->bad = true;
+		return 0;
+	}
+	*out = malloc(n + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, p, n);
+	(*out)[n] = 0;
+	return 0;
+}
+
+/* A string into a fixed field of cap bytes (a Mach-O name). */
+static void get_name(struct dec *d, char *out, size_t cap)
+{
+	uint64_t n = get_uleb(d);
+	const uint8_t *p = n < cap ? get_bytes(d, n) : NULL;
+	if (!p || memchr(p, 0, n)) {
+		d->bad = true;
+		n = 0;
+	}
+	if (n)
+		memcpy(out, p, n);
+	out[n] = 0;
+}
+
+/* The image a snapshot is loading: its records go straight into a state of its own,
+ * which becomes the image's once its last section is read. */
+struct snap_load {
+	bool active;
+	size_t entry;             /* its index in j->entries */
+	uint64_t generation;
+	struct state st;
+	uint64_t want[4];         /* records per section, as the IMAGE record counts them */
+	uint8_t sec;              /* the section being read; 0: none yet */
+	bool any;                 /* a record of it was read: last_id is set */
+	uint64_t last_id;
+	struct rec_fn **fns;      /* borrowed from fn_by_id, in id order */
+	size_t nfns, capfns;
+};
+
+static void load_reset(struct snap_load *l)
+{
+	state_release(&l->st);
+	free(l->fns);
+	memset(l, 0, sizeof *l);
+}
+
+/* The IMAGE record: creates the image (with the snapshot's identity; its state comes
+ * from the sections). */
+static int load_image_head(struct journal *j, struct ctl_registry *r, struct snap_load *l,
+			   struct dec *d, uint64_t generation, char *err, size_t errlen)
+{
+	char *name = NULL, *exe = NULL;
+	struct macho_ident id = {0};
+	struct macho_segtab t = {0};
+	int rc = get_str(d, false, &name);
+	if (!rc)
+		rc = get_str(d, false, &exe);
+	const uint8_t *uuid = get_bytes(d, sizeof id.uuid);
+	if (uuid)
+		memcpy(id.uuid, uuid, sizeof id.uuid);
+	id.cputype = get_u32(d);
+	id.cpusubtype = get_u32(d);
+	id.has_build = get_u8(d) != 0;
+	id.platform = get_u32(d);
+	id.minos = get_u32(d);
+	id.sdk = get_u32(d);
+	uint64_t nsegs = get_uleb(d);
+	if (nsegs > MACHO_MAX_SEGS)
+		d->bad = true;
+	t.segs = !rc && !d->bad && nsegs ? calloc(nsegs, sizeof *t.segs) : NULL;
+	if (nsegs && !d->bad && !t.segs)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < nsegs; i++) {
+		struct macho_segment *seg = &t.segs[i];
+		t.nsegs++;
+		get_name(d, seg->segname, sizeof seg->segname);
+		seg->vmaddr = get_u64(d);
+		seg->vmsize = get_u64(d);
+		seg->maxprot = get_u32(d);
+		seg->initprot = get_u32(d);
+		seg->flags = get_u32(d);
+		uint64_t nsects = get_uleb(d);
+		if (nsects > MACHO_MAX_SECTS)
+			d->bad = true;
+		seg->sects = !d->bad && nsects ? calloc(nsects, sizeof *seg->sects) : NULL;
+		if (nsects && !d->bad && !seg->sects)
+			rc = -ENOMEM;
+		for (uint32_t k = 0; !rc && !d->bad && k < nsects; k++) {
+			struct macho_section *sect = &seg->sects[k];
+			seg->nsects++;
+			get_name(d, sect->sectname, sizeof sect->sectname);
+			get_name(d, sect->segname, sizeof sect->segname);
+			sect->addr = get_u64(d);
+			sect->size = get_u64(d);
+			sect->align = get_u32(d);
+			sect->flags = get_u32(d);
+			sect->reserved1 = get_u32(d);
+			sect->reserved2 = get_u32(d);
+			sect->reserved3 = get_u32(d);
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		l->want[k] = get_uleb(d);
+	if (!rc && (d->bad || d->p != d->end))
+		rc = say(err, errlen, -EINVAL, "an image record that does not decode");
+	else if (rc)
+		say(err, errlen, rc, "out of memory");
+	if (!rc && *exe && !blob_name_ok(exe))
+		rc = say(err, errlen, -EINVAL, "names an executable \"%s\" that is not one of "
+			 "exe/", exe);
+	if (!rc && *exe && !names_has(&j->blobs, exe)) {
+		rc = verify_blob(j, exe, err, errlen);
+		if (!rc && names_add(&j->blobs, exe))
+			rc = say(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (!rc) {
+		struct image_origin o = {.has_uuid = true, .has_arch = true,
+					 .cputype = id.cputype, .cpusubtype = id.cpusubtype};
+		memcpy(o.uuid, id.uuid, sizeof o.uuid);
+		rc = ctl_registry_add(r, name, &o, err, errlen);
+	}
+	if (!rc && add_entry(j, ctl_registry_find(r, name), exe))
+		rc = say(err, errlen, -ENOMEM, "out of memory");
+	if (!rc && state_init(&l->st, &id, &t))
+		rc = say(err, errlen, -ENOMEM, "out of memory");
+	if (!rc) {
+		l->active = true;
+		l->entry = j->nentries - 1;
+		l->generation = generation;
+	}
+	macho_segtab_free(&t);
+	free(name);
+	free(exe);
+	return rc;
+}
+
+static int load_file(struct snap_load *l, struct dec *d)
+{
+	struct rec_file *f = rec_file_new();
+	if (!f)
+		return -ENOMEM;
+	f->id = get_uleb(d);
+	int rc = get_str(d, false, &f->path);
+	if (!rc)
+		rc = get_str(d, true, &f->dir);
+	if (!rc && d->bad)
+		rc = -EINVAL;
+	if (!rc)
+		rc = state_put(&l->st.files, state_id_key(f->id), f);
+	l->last_id = f->id;
+	rec_file_unref(f);
+	return rc;
+}
+
+static int load_type(struct snap_load *l, struct dec *d)
+{
+	struct rec_type *t = rec_type_new();
+	if (!t)
+		return -ENOMEM;
+	t->id = get_uleb(d);
+	uint8_t kind = get_u8(d);
+	t->kind = (enum rec_type_kind)kind;
+	int rc = get_str(d, true, &t->name);
+	t->size = get_uleb(d);
+	uint8_t enc = get_u8(d);
+	t->enc = (enum rec_base_enc)enc;
+	t->to = get_uleb(d);
+	if (!rc && (d->bad || kind < REC_TYPE_BASE || kind > REC_TYPE_TYPEDEF ||
+		    enc > REC_ENC_UNSIGNED_CHAR))
+		rc = -EINVAL;
+	if (!rc)
+		rc = dwarf_encode_type(t);
+	if (!rc)
+		rc = state_put(&l->st.types, state_id_key(t->id), t);
+	l->last_id = t->id;
+	rec_type_unref(t);
+	return rc;
+}
+
+static int load_fn(struct snap_load *l, struct dec *d)
+{
+	if (l->nfns == l->capfns) {
+		size_t cap = l->capfns ? 2 * l->capfns : 1024;
+		struct rec_fn **v = realloc(l->fns, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		l->fns = v;
+		l->capfns = cap;
+	}
+	struct rec_fn *f = rec_fn_new();
+	if (!f)
+		return -ENOMEM;
+	f->id = get_uleb(d);
+	int rc = get_str(d, false, &f->name);
+	f->low_pc = get_uleb(d);
+	f->size = get_uleb(d);
+	f->file = get_uleb(d);
+	f->line = get_sleb(d);
+	f->cu = get_uleb(d);
+	f->ret = get_uleb(d);
+	uint64_t np = get_uleb(d);
+	/* Each parameter and row takes at least 2 and 5 bytes: a count past what is left
+	 * is damage, not an allocation to try. */
+	if (np > (uint64_t)(d->end - d->p) / 2)
+		d->bad = true;
+	f->params = !rc && !d->bad && np ? calloc(np, sizeof *f->params) : NULL;
+	if (np && !d->bad && !f->params)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < np; i++) {
+		f->nparams++;
+		rc = get_str(d, false, &f->params[i].name);
+		f->params[i].type = get_uleb(d);
+	}
+	uint64_t nr = get_uleb(d);
+	if (nr > (uint64_t)(d->end - d->p) / 5)
+		d->bad = true;
+	f->rows = !rc && !d->bad && nr ? calloc(nr, sizeof *f->rows) : NULL;
+	if (nr && !d->bad && !f->rows)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < nr; i++) {
+		struct rec_row *row = &f->rows[i];
+		f->nrows++;
+		row->off = get_uleb32(d);
+		int64_t line = get_sleb(d);
+		if (line < INT32_MIN || line > INT32_MAX)
+			d->bad = true;
+		row->line = (int32_t)line;
+		row->col = get_uleb32(d);
+		row->flags = get_uleb32(d);
+		row->file = get_uleb(d);
+	}
+	if (!rc && d->bad)
+		rc = -EINVAL;
+	if (!rc)
+		rc = dwarf_encode_fn(f);
+	if (!rc)
+		rc = state_put(&l->st.fn_by_id, state_id_key(f->id), f);
+	if (!rc)
+		l->fns[l->nfns++] = f;
+	l->last_id = f->id;
+	rec_fn_unref(f);
+	return rc;
+}
+
+static int load_sym(struct snap_load *l, struct dec *d)
+{
+	struct rec_sym *s = rec_sym_new();
+	if (!s)
+		return -ENOMEM;
+	uint64_t k = get_uleb(d);
+	int rc = get_str(d, false, &s->name);
+	s->value = get_uleb(d);
+	s->sect = get_uleb32(d);
+	uint8_t flags = get_u8(d);
+	s->ext = flags & 1;
+	s->from_exe = (flags & 2) != 0;
+	uint64_t desc = get_uleb(d);
+	s->desc = (uint16_t)desc;
+	if (!rc && (d->bad || flags > 3 || desc > UINT16_MAX || (k != 0) != s->from_exe))
+		rc = -EINVAL;
+	if (!rc)
+		rc = state_put(&l->st.syms, k ? state_exe_sym_key(k, s->name) : state_sym_key(s->name),
+			       s);
+	rec_sym_unref(s);
+	return rc;
+}
+
+/* A CHUNK record: records of one section, in key order, to the payload's end. */
+static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errlen)
+{
+	uint8_t sec = get_u8(d);
+	if (!l->active || sec < SEC_FILES || sec > SEC_SYMS || sec < l->sec)
+		return say(err, errlen, -EINVAL, "a section record that does not belong there");
+	if (sec != l->sec)
+		l->any = false;
+	l->sec = sec;
+	while (d->p < d->end) {
+		uint64_t prev = l->last_id;
+		int rc = sec == SEC_FILES ? load_file(l, d) : sec == SEC_TYPES ? load_type(l, d)
+			: sec == SEC_FNS ? load_fn(l, d) : load_sym(l, d);
+		/* Files, types and functions come in strictly increasing id order: a repeat
+		 * would replace a record another tree still refers to. */
+		if (!rc && sec != SEC_SYMS && l->any && l->last_id <= prev)
+			rc = -EINVAL;
+		l->any = true;
+		if (rc == -ENOMEM)
+			return say(err, errlen, rc, "out of memory");
+		if (rc)
+			return say(err, errlen, rc, "a record of section %u that does not decode",
+				   sec);
+	}
+	return 0;
+}
+
+static int layout_cmp(const void *x, const void *y)
+{
+	return ptree_key_cmp(state_layout_key(*(const struct rec_fn *const *)x),
+			     state_layout_key(*(const struct rec_fn *const *)y));
+}
+
+static int addr_cmp(const void *x, const void *y)
+{
+	return ptree_key_cmp(state_addr_key(*(const struct rec_fn *const *)x),
+			     state_addr_key(*(const struct rec_fn *const *)y));
+}
+
+/* The image's sections are all read: derives the other trees and tables and hands the
+ * state to the image. Trees are filled in key order, so each insertion walks the path
+ * the previous one left in the cache. */
+static int load_image_end(struct journal *j, struct snap_load *l, char *err, size_t errlen)
+{
+	struct state *s = &l->st;
+	struct entry *e = &j->entries[l->entry];
+	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id, &s->syms};
+	static const char *const what[] = {"files", "types", "functions", "symbols"};
+	for (int k = 0; k < 4; k++)
+		if (ptree_count(trees[k]) != l->want[k])
+			return say(err, errlen, -EINVAL, "image %s has %" PRIu64 " of its %" PRIu64
+				   " %s", image_name(e->im), ptree_count(trees[k]), l->want[k],
+				   what[k]);
+	int rc = 0;
+	if (l->nfns)
+		qsort(l->fns, l->nfns, sizeof *l->fns, layout_cmp);
+	for (size_t i = 0; i < l->nfns && !rc; i++) {
+		rc = state_put(&s->fn_layout, state_layout_key(l->fns[i]), l->fns[i]);
+		if (!rc)
+			rc = state_mark_unit(s, rec_fn_cu(l->fns[i]));
+	}
+	if (l->nfns)
+		qsort(l->fns, l->nfns, sizeof *l->fns, addr_cmp);
+	for (size_t i = 0; i < l->nfns && !rc; i++)
+		rc = state_put(&s->fn_by_addr, state_addr_key(l->fns[i]), l->fns[i]);
+	if (!rc)
+		rc = state_rebuild_files(s);
+	if (!rc)
+		rc = state_rebuild_types(s);
+	if (!rc)
+		rc = state_settle(s);
+	if (rc)
+		return say(err, errlen, rc, "out of memory");
+	char why[300];
+	rc = image_restore_state(e->im, s, why, sizeof why);
+	if (rc)
+		return say(err, errlen, rc, "image %s does not restore: %s", image_name(e->im),
+			   why);
+	e->generation = l->generation;
+	load_reset(l);
+	return 0;
+}
+
+/* Reports a failure of the snapshot's record at off: damage for -EINVAL. */
+static int snapshot_failed(struct journal *j, int rc, uint64_t off, const char *why,
+			   char *err, size_t errlen)
+{
+	if (rc == -EINVAL)
+		return damaged(j, "snapshot", off, err, errlen, "%s", why);
+	return say(err, errlen, rc, "%s/snapshot, record at offset %" PRIu64 ": %s", j->dir, off,
+		   why);
+}
+
+/* Restores every image of the snapshot; *first_index gets the journal index it does not
+ * cover. A snapshot of protocol text (written before the binary format) is replayed. */
+static int load_snapshot(struct journal *j, struct ctl_registry *r, uint64_t *first_index,
+			 char *err, size_t errlen)
+{
+	struct mapped m;
+	int rc = map_file(j, "snapshot", &m, err, errlen);
+	if (rc)
+		return rc;
+	uint32_t kind;
+	uint64_t generation;
+	const char *payload;
+	size_t len;
+	if (record_at(&m, 0, &kind, &generation, &payload, &len) && kind == KIND_HEAD &&
+	    (len != SNAP_HEAD_LEN || memcmp(payload, SNAP_MAGIC, 4))) {
+		unmap_file(&m);
+		uint64_t torn, none;
+		return replay_file(j, r, "snapshot", true, false, &torn, first_index, &none, err,
+				   errlen);
+	}
+	struct snap_load l = {0};
+	uint64_t images = 0, want_images = 0;
+	char why[1024];
+	uint64_t off = 0;
+	for (; off < m.len && !rc; off += HEADER + len) {
+		if (!record_at(&m, off, &kind, &generation, &payload, &len)) {
+			uint64_t good = next_good_record(&m, off);
+			if (good == UINT64_MAX)
+				rc = damaged(j, "snapshot", off, err, errlen, "not a whole record "
+					     "with a good checksum");
+			else
+				rc = damaged(j, "snapshot", off, err, errlen, "not a whole record "
+					     "with a good checksum, yet a good one follows at offset %"
+					     PRIu64, good);
+			break;
+		}
+		struct dec d = {(const uint8_t *)payload, (const uint8_t *)payload + len, false};
+		if ((off == 0) != (kind == KIND_HEAD) ||
+		    (kind != KIND_HEAD && kind != KIND_IMAGE && kind != KIND_CHUNK)) {
+			rc = damaged(j, "snapshot", off, err, errlen, "record kind %u does not "
+				     "belong there", kind);
+		} else if (kind == KIND_HEAD) {
+			get_bytes(&d, 4);
+			uint32_t version = get_u32(&d);
+			want_images = get_u64(&d);
+			*first_index = generation;
+			if (version != SNAP_VERSION)
+				rc = damaged(j, "snapshot", off, err, errlen, "it has format version "
+					     "%" PRIu32 ", which this dsymfs does not read (it "
+					     "reads %d)", version, SNAP_VERSION);
+		} else if (kind == KIND_IMAGE) {
+			rc = l.active ? load_image_end(j, &l, why, sizeof why) : 0;
+			if (!rc)
+				rc = load_image_head(j, r, &l, &d, generation, why, sizeof why);
+			images++;
+			if (rc)
+				snapshot_failed(j, rc, off, why, err, errlen);
+		} else if ((rc = load_chunk(&l, &d, why, sizeof why))) {
+			snapshot_failed(j, rc, off, why, err, errlen);
+		}
+	}
+	if (!rc && l.active && (rc = load_image_end(j, &l, why, sizeof why)))
+		snapshot_failed(j, rc, m.len, why, err, errlen);
+	if (!rc && !m.len)
+		rc = damaged(j, "snapshot", 0, err, errlen, "it is empty");
+	if (!rc && images != want_images)
+		rc = damaged(j, "snapshot", m.len, err, errlen, "it ends after %" PRIu64 " of its %"
+			     PRIu64 " images", images, want_images);
+	load_reset(&l);
+	unmap_file(&m);
+	return rc;
+}
+
 static int index_cmp(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -1513,9 +2093,7 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 	bool have_snapshot = fstatat(j->dirfd, "snapshot", &st, 0) == 0;
 	if (have_snapshot) {
 		j->snapshot_bytes = (uint64_t)st.st_size;
-		uint64_t none;
-		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, &none,
-				 err, errlen);
+		rc = load_snapshot(j, r, &j->first_index, err, errlen);
 	} else if (errno != ENOENT) {
 		rc = say(err, errlen, -errno, "cannot read %s/snapshot: %s", j->dir,
 			 strerror(errno));
@@ -1685,22 +2263,14 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 	if (rc)
 		return rc;
 	rc = restore(j, r, false, err, errlen);
-	if (rc)
-		goto fail;
-	rc = -pthread_create(&j->compactor, NULL, compactor, j);
 	if (rc) {
-		say(err, errlen, rc, "state_dir %s: cannot start the compactor: %s", dir,
-		    strerror(-rc));
-		goto fail;
+		journal_free(j);
+		return rc;
 	}
-	j->have_compactor = true;
 	say(err, errlen, 0, "%s", j->restore_warn);
 	struct ctl_durable d = {on_created, on_committed, on_status, journal_free, j};
 	ctl_registry_set_durable(r, &d);
 	return 0;
-fail:
-	journal_free(j);
-	return rc;
 }
 
 /* ---- recovery ---- */
