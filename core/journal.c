@@ -783,7 +783,10 @@ static int put_image(int fd, uint64_t *off, const struct snap_image *e)
 	put_image_head(&w.buf, e);
 	int rc = rw_end(&w, KIND_IMAGE, e->generation);
 	*off = w.off;
-	const struct ptree *trees[] = {&e->st.files, &e->st.types, &e->st.fn_by_id, &e->st.syms};
+	/* Functions in fn_layout order: the tree a restart fills in file order, and the one
+	 * that marks each unit once. */
+	const struct ptree *trees[] = {&e->st.files, &e->st.types, &e->st.fn_layout,
+				       &e->st.syms};
 	for (uint8_t k = 0; k < 4 && !rc; k++)
 		rc = put_section(&w, fd, off, SEC_FILES + k, trees[k]);
 	return rc;
@@ -1556,9 +1559,9 @@ struct snap_load {
 	struct state st;
 	uint64_t want[4];         /* records per section, as the IMAGE record counts them */
 	uint8_t sec;              /* the section being read; 0: none yet */
-	bool any;                 /* a record of it was read: last_id is set */
-	uint64_t last_id;
-	struct rec_fn **fns;      /* borrowed from fn_by_id, in id order */
+	bool any;                 /* a record of it was read: last is set */
+	struct ptree_key last;    /* its key (files, types: the id; functions: layout) */
+	struct rec_fn **fns;      /* borrowed from fn_layout, in its order */
 	size_t nfns, capfns;
 };
 
@@ -1672,7 +1675,7 @@ static int load_file(struct snap_load *l, struct dec *d)
 		rc = -EINVAL;
 	if (!rc)
 		rc = state_put(&l->st.files, state_id_key(f->id), f);
-	l->last_id = f->id;
+	l->last = state_id_key(f->id);
 	rec_file_unref(f);
 	return rc;
 }
@@ -1697,7 +1700,7 @@ static int load_type(struct snap_load *l, struct dec *d)
 		rc = dwarf_encode_type(t);
 	if (!rc)
 		rc = state_put(&l->st.types, state_id_key(t->id), t);
-	l->last_id = t->id;
+	l->last = state_id_key(t->id);
 	rec_type_unref(t);
 	return rc;
 }
@@ -1759,10 +1762,12 @@ static int load_fn(struct snap_load *l, struct dec *d)
 	if (!rc)
 		rc = dwarf_encode_fn(f);
 	if (!rc)
-		rc = state_put(&l->st.fn_by_id, state_id_key(f->id), f);
+		rc = state_put(&l->st.fn_layout, state_layout_key(f), f);
+	if (!rc)
+		rc = state_mark_unit(&l->st, rec_fn_cu(f));
 	if (!rc)
 		l->fns[l->nfns++] = f;
-	l->last_id = f->id;
+	l->last = state_layout_key(f);
 	rec_fn_unref(f);
 	return rc;
 }
@@ -1800,12 +1805,12 @@ static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errl
 		l->any = false;
 	l->sec = sec;
 	while (d->p < d->end) {
-		uint64_t prev = l->last_id;
+		struct ptree_key prev = l->last;
 		int rc = sec == SEC_FILES ? load_file(l, d) : sec == SEC_TYPES ? load_type(l, d)
 			: sec == SEC_FNS ? load_fn(l, d) : load_sym(l, d);
-		/* Files, types and functions come in strictly increasing id order: a repeat
-		 * would replace a record another tree still refers to. */
-		if (!rc && sec != SEC_SYMS && l->any && l->last_id <= prev)
+		/* Files, types and functions come in strictly increasing key order, so the
+		 * trees fill in order and a repeat is damage. */
+		if (!rc && sec != SEC_SYMS && l->any && ptree_key_cmp(l->last, prev) <= 0)
 			rc = -EINVAL;
 		l->any = true;
 		if (rc == -ENOMEM)
@@ -1817,16 +1822,31 @@ static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errl
 	return 0;
 }
 
-static int layout_cmp(const void *x, const void *y)
+static int id_cmp(const void *x, const void *y)
 {
-	return ptree_key_cmp(state_layout_key(*(const struct rec_fn *const *)x),
-			     state_layout_key(*(const struct rec_fn *const *)y));
+	const struct rec_fn *f = *(const struct rec_fn *const *)x;
+	const struct rec_fn *g = *(const struct rec_fn *const *)y;
+	return f->id < g->id ? -1 : f->id > g->id;
 }
 
 static int addr_cmp(const void *x, const void *y)
 {
-	return ptree_key_cmp(state_addr_key(*(const struct rec_fn *const *)x),
-			     state_addr_key(*(const struct rec_fn *const *)y));
+	const struct rec_fn *f = *(const struct rec_fn *const *)x;
+	const struct rec_fn *g = *(const struct rec_fn *const *)y;
+	if (f->low_pc != g->low_pc)
+		return f->low_pc < g->low_pc ? -1 : 1;
+	return f->id < g->id ? -1 : f->id > g->id;
+}
+
+/* Sorts the functions unless they already are in that order (a compiler that numbers
+ * functions in file or address order leaves nothing to sort). */
+static void sort_fns(struct rec_fn **v, size_t n, int (*cmp)(const void *, const void *))
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp(&v[i - 1], &v[i]) > 0) {
+			qsort(v, n, sizeof *v, cmp);
+			return;
+		}
 }
 
 /* The image's sections are all read: derives the other trees and tables and hands the
@@ -1836,7 +1856,7 @@ static int load_image_end(struct journal *j, struct snap_load *l, char *err, siz
 {
 	struct state *s = &l->st;
 	struct entry *e = &j->entries[l->entry];
-	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id, &s->syms};
+	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_layout, &s->syms};
 	static const char *const what[] = {"files", "types", "functions", "symbols"};
 	for (int k = 0; k < 4; k++)
 		if (ptree_count(trees[k]) != l->want[k])
@@ -1844,15 +1864,14 @@ static int load_image_end(struct journal *j, struct snap_load *l, char *err, siz
 				   " %s", image_name(e->im), ptree_count(trees[k]), l->want[k],
 				   what[k]);
 	int rc = 0;
-	if (l->nfns)
-		qsort(l->fns, l->nfns, sizeof *l->fns, layout_cmp);
-	for (size_t i = 0; i < l->nfns && !rc; i++) {
-		rc = state_put(&s->fn_layout, state_layout_key(l->fns[i]), l->fns[i]);
-		if (!rc)
-			rc = state_mark_unit(s, rec_fn_cu(l->fns[i]));
-	}
-	if (l->nfns)
-		qsort(l->fns, l->nfns, sizeof *l->fns, addr_cmp);
+	sort_fns(l->fns, l->nfns, id_cmp);
+	for (size_t i = 0; i < l->nfns && !rc; i++)
+		rc = state_put(&s->fn_by_id, state_id_key(l->fns[i]->id), l->fns[i]);
+	/* The same id in two units is damage; fn_layout holds both, so none is freed. */
+	if (!rc && ptree_count(&s->fn_by_id) != l->nfns)
+		return say(err, errlen, -EINVAL, "image %s has a function id twice",
+			   image_name(e->im));
+	sort_fns(l->fns, l->nfns, addr_cmp);
 	for (size_t i = 0; i < l->nfns && !rc; i++)
 		rc = state_put(&s->fn_by_addr, state_addr_key(l->fns[i]), l->fns[i]);
 	if (!rc)
