@@ -1560,13 +1560,15 @@ struct snap_load {
 	uint64_t want[4];         /* records per section, as the IMAGE record counts them */
 	uint8_t sec;              /* the section being read; 0: none yet */
 	bool any;                 /* a record of it was read: last is set */
-	struct ptree_key last;    /* its key (files, types: the id; functions: layout) */
-	struct rec_fn **fns;      /* borrowed from fn_layout, in its order */
-	size_t nfns, capfns;
+	struct ptree_key last;    /* its key (files, types: the id) */
+	struct rec_fn **fns;      /* in fn_layout order; [owned, nfns) hold a reference */
+	size_t nfns, owned;
 };
 
 static void load_reset(struct snap_load *l)
 {
+	for (size_t i = l->owned; i < l->nfns; i++)
+		rec_fn_unref(l->fns[i]);
 	state_release(&l->st);
 	free(l->fns);
 	memset(l, 0, sizeof *l);
@@ -1705,16 +1707,10 @@ static int load_type(struct snap_load *l, struct dec *d)
 	return rc;
 }
 
-static int load_fn(struct snap_load *l, struct dec *d)
+/* One function, encoded; *out holds a reference. Touches nothing shared, so chunks
+ * of functions decode on several threads at once. */
+static int load_fn(struct dec *d, struct rec_fn **out)
 {
-	if (l->nfns == l->capfns) {
-		size_t cap = l->capfns ? 2 * l->capfns : 1024;
-		struct rec_fn **v = realloc(l->fns, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		l->fns = v;
-		l->capfns = cap;
-	}
 	struct rec_fn *f = rec_fn_new();
 	if (!f)
 		return -ENOMEM;
@@ -1761,15 +1757,12 @@ static int load_fn(struct snap_load *l, struct dec *d)
 		rc = -EINVAL;
 	if (!rc)
 		rc = dwarf_encode_fn(f);
-	if (!rc)
-		rc = state_put(&l->st.fn_layout, state_layout_key(f), f);
-	if (!rc)
-		rc = state_mark_unit(&l->st, rec_fn_cu(f));
-	if (!rc)
-		l->fns[l->nfns++] = f;
-	l->last = state_layout_key(f);
-	rec_fn_unref(f);
-	return rc;
+	if (rc) {
+		rec_fn_unref(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
 }
 
 static int load_sym(struct snap_load *l, struct dec *d)
@@ -1795,21 +1788,31 @@ static int load_sym(struct snap_load *l, struct dec *d)
 	return rc;
 }
 
-/* A CHUNK record: records of one section, in key order, to the payload's end. */
+/* Checks that a CHUNK record of section sec may come next. */
+static int chunk_fits(const struct snap_load *l, uint8_t sec, char *err, size_t errlen)
+{
+	if (!l->active || sec < SEC_FILES || sec > SEC_SYMS || sec < l->sec)
+		return say(err, errlen, -EINVAL, "a section record that does not belong there");
+	return 0;
+}
+
+/* A CHUNK record of files, types or symbols: records in key order to the payload's
+ * end. */
 static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errlen)
 {
 	uint8_t sec = get_u8(d);
-	if (!l->active || sec < SEC_FILES || sec > SEC_SYMS || sec < l->sec)
-		return say(err, errlen, -EINVAL, "a section record that does not belong there");
+	int fit = chunk_fits(l, sec, err, errlen);
+	if (fit)
+		return fit;
 	if (sec != l->sec)
 		l->any = false;
 	l->sec = sec;
 	while (d->p < d->end) {
 		struct ptree_key prev = l->last;
 		int rc = sec == SEC_FILES ? load_file(l, d) : sec == SEC_TYPES ? load_type(l, d)
-			: sec == SEC_FNS ? load_fn(l, d) : load_sym(l, d);
-		/* Files, types and functions come in strictly increasing key order, so the
-		 * trees fill in order and a repeat is damage. */
+			: load_sym(l, d);
+		/* Files and types come in strictly increasing id order, so the trees fill in
+		 * order and a repeat is damage. */
 		if (!rc && sec != SEC_SYMS && l->any && ptree_key_cmp(l->last, prev) <= 0)
 			rc = -EINVAL;
 		l->any = true;
@@ -1819,6 +1822,119 @@ static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errl
 			return say(err, errlen, rc, "a record of section %u that does not decode",
 				   sec);
 	}
+	return 0;
+}
+
+/* A record of the snapshot, verified. */
+struct snap_rec {
+	uint64_t off;
+	uint32_t kind;
+	uint64_t generation;
+	const uint8_t *p;
+	size_t len;
+};
+
+/* Functions of CHUNK records [from, to) decoded by one thread: v holds them in order,
+ * each with a reference; on failure rc, the record's offset and why. */
+struct fn_job {
+	const struct snap_rec *recs;
+	size_t from, to;
+	struct rec_fn **v;
+	size_t n, cap;
+	int rc;
+	uint64_t off;
+	char why[200];
+};
+
+static void *fn_job_run(void *arg)
+{
+	struct fn_job *job = arg;
+	for (size_t i = job->from; i < job->to && !job->rc; i++) {
+		struct dec d = {job->recs[i].p + 1, job->recs[i].p + job->recs[i].len, false};
+		while (d.p < d.end && !job->rc) {
+			if (job->n == job->cap) {
+				size_t cap = job->cap ? 2 * job->cap : 4096;
+				struct rec_fn **v = realloc(job->v, cap * sizeof *v);
+				if (!v) {
+					job->rc = -ENOMEM;
+					break;
+				}
+				job->v = v;
+				job->cap = cap;
+			}
+			job->rc = load_fn(&d, &job->v[job->n]);
+			job->n += !job->rc;
+		}
+		if (job->rc) {
+			job->off = job->recs[i].off;
+			snprintf(job->why, sizeof job->why, "%s", job->rc == -ENOMEM ? "out of memory"
+				 : "a record of section 3 that does not decode");
+		}
+	}
+	return NULL;
+}
+
+static void fn_job_free(struct fn_job *job)
+{
+	for (size_t i = 0; i < job->n; i++)
+		rec_fn_unref(job->v[i]);
+	free(job->v);
+}
+
+/* Runs job on a thread of its own (*started says whether it could) or, failing that,
+ * right here: the result is the same, only slower. */
+static void run_aside(pthread_t *t, bool *started, void *(*fn)(void *), void *job)
+{
+	*started = pthread_create(t, NULL, fn, job) == 0;
+	if (!*started)
+		fn(job);
+}
+
+/* Decodes the function CHUNK records [from, to) into l->fns, on two threads: the
+ * decoding and encoding of functions is most of a restart's work. On failure *fail_off
+ * is the offset of the first record that failed. */
+static int load_fn_chunks(struct snap_load *l, const struct snap_rec *recs, size_t from,
+			  size_t to, uint64_t *fail_off, char *err, size_t errlen)
+{
+	size_t total = 0, half = 0, mid = from;
+	for (size_t i = from; i < to; i++)
+		total += recs[i].len;
+	while (mid < to && half < total / 2)
+		half += recs[mid++].len;
+	struct fn_job jobs[2] = {{.recs = recs, .from = from, .to = mid},
+				 {.recs = recs, .from = mid, .to = to}};
+	pthread_t t;
+	bool started;
+	run_aside(&t, &started, fn_job_run, &jobs[1]);
+	fn_job_run(&jobs[0]);
+	if (started)
+		pthread_join(t, NULL);
+	int rc = 0;
+	for (int k = 0; k < 2 && !rc; k++)
+		if (jobs[k].rc) {
+			rc = say(err, errlen, jobs[k].rc == -ENOMEM ? -ENOMEM : -EINVAL, "%s",
+				 jobs[k].why);
+			*fail_off = jobs[k].off;
+		}
+	size_t n = l->nfns + jobs[0].n + jobs[1].n;
+	struct rec_fn **v = rc ? NULL : realloc(l->fns, (n ? n : 1) * sizeof *v);
+	if (!rc && !v) {
+		rc = say(err, errlen, -ENOMEM, "out of memory");
+		*fail_off = recs[from].off;
+	}
+	if (rc) {
+		fn_job_free(&jobs[0]);
+		fn_job_free(&jobs[1]);
+		return rc;
+	}
+	l->fns = v;
+	for (int k = 0; k < 2; k++) {
+		if (jobs[k].n)
+			memcpy(l->fns + l->nfns, jobs[k].v, jobs[k].n * sizeof *v);
+		l->nfns += jobs[k].n;
+		free(jobs[k].v);
+	}
+	l->sec = SEC_FNS;
 	return 0;
 }
 
@@ -1849,31 +1965,76 @@ static void sort_fns(struct rec_fn **v, size_t n, int (*cmp)(const void *, const
 		}
 }
 
-/* The image's sections are all read: derives the other trees and tables and hands the
- * state to the image. Trees are filled in key order, so each insertion walks the path
- * the previous one left in the cache. */
+/* fn_by_addr built beside the other two trees, from a copy of the functions it
+ * borrows (they stay referenced by the array or fn_layout meanwhile). */
+struct addr_job {
+	struct ptree *t;
+	struct rec_fn **v;
+	size_t n;
+	int rc;
+};
+
+static void *addr_job_run(void *arg)
+{
+	struct addr_job *job = arg;
+	sort_fns(job->v, job->n, addr_cmp);
+	for (size_t i = 0; i < job->n && !job->rc; i++)
+		job->rc = state_put(job->t, state_addr_key(job->v[i]), job->v[i]);
+	return NULL;
+}
+
+/* The image's sections are all read: builds the function trees (fn_by_addr on a
+ * thread of its own), derives the tables and units, and hands the state to the image.
+ * Each tree is filled in key order, so each insertion walks the path the previous one
+ * left in the cache. */
 static int load_image_end(struct journal *j, struct snap_load *l, char *err, size_t errlen)
 {
 	struct state *s = &l->st;
 	struct entry *e = &j->entries[l->entry];
-	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_layout, &s->syms};
+	size_t n = l->nfns;
+	struct addr_job aj = {&s->fn_by_addr, malloc((n ? n : 1) * sizeof *l->fns), n, 0};
+	if (!aj.v)
+		return say(err, errlen, -ENOMEM, "out of memory");
+	if (n)
+		memcpy(aj.v, l->fns, n * sizeof *l->fns);
+	pthread_t t;
+	bool started;
+	run_aside(&t, &started, addr_job_run, &aj);
+	/* Functions come in strictly increasing layout order: a repeat is damage, caught
+	 * before it could replace a record the other thread still reads. */
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct rec_fn *f = l->fns[i];
+		if (i && ptree_key_cmp(state_layout_key(l->fns[i - 1]), state_layout_key(f)) >= 0)
+			rc = -EINVAL;
+		if (!rc)
+			rc = state_put(&s->fn_layout, state_layout_key(f), f);
+		if (!rc)
+			rc = state_mark_unit(s, rec_fn_cu(f));
+		if (!rc) {
+			rec_fn_unref(f);  /* fn_layout holds it now */
+			l->owned = i + 1;
+		}
+	}
+	if (!rc) {
+		sort_fns(l->fns, n, id_cmp);
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = state_put(&s->fn_by_id, state_id_key(l->fns[i]->id), l->fns[i]);
+	}
+	if (started)
+		pthread_join(t, NULL);
+	free(aj.v);
+	if (!rc)
+		rc = aj.rc;
+	if (rc == -EINVAL)
+		return say(err, errlen, rc, "image %s has functions out of order", image_name(e->im));
+	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id, &s->syms};
 	static const char *const what[] = {"files", "types", "functions", "symbols"};
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 4 && !rc; k++)
 		if (ptree_count(trees[k]) != l->want[k])
 			return say(err, errlen, -EINVAL, "image %s has %" PRIu64 " of its %" PRIu64
 				   " %s", image_name(e->im), ptree_count(trees[k]), l->want[k],
 				   what[k]);
-	int rc = 0;
-	sort_fns(l->fns, l->nfns, id_cmp);
-	for (size_t i = 0; i < l->nfns && !rc; i++)
-		rc = state_put(&s->fn_by_id, state_id_key(l->fns[i]->id), l->fns[i]);
-	/* The same id in two units is damage; fn_layout holds both, so none is freed. */
-	if (!rc && ptree_count(&s->fn_by_id) != l->nfns)
-		return say(err, errlen, -EINVAL, "image %s has a function id twice",
-			   image_name(e->im));
-	sort_fns(l->fns, l->nfns, addr_cmp);
-	for (size_t i = 0; i < l->nfns && !rc; i++)
-		rc = state_put(&s->fn_by_addr, state_addr_key(l->fns[i]), l->fns[i]);
 	if (!rc)
 		rc = state_rebuild_files(s);
 	if (!rc)
@@ -1902,6 +2063,50 @@ static int snapshot_failed(struct journal *j, int rc, uint64_t off, const char *
 		   why);
 }
 
+/* The snapshot's records, each verified (damage otherwise), into *out (malloc'd). */
+static int snapshot_records(struct journal *j, const struct mapped *m, struct snap_rec **out,
+			    size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	for (uint64_t off = 0; off < m->len;) {
+		uint32_t kind;
+		uint64_t generation;
+		const char *payload;
+		size_t len;
+		if (!record_at(m, off, &kind, &generation, &payload, &len)) {
+			uint64_t good = next_good_record(m, off);
+			if (good == UINT64_MAX)
+				return damaged(j, "snapshot", off, err, errlen, "not a whole record "
+					       "with a good checksum");
+			return damaged(j, "snapshot", off, err, errlen, "not a whole record with a "
+				       "good checksum, yet a good one follows at offset %" PRIu64,
+				       good);
+		}
+		if ((off == 0) != (kind == KIND_HEAD) ||
+		    (kind != KIND_HEAD && kind != KIND_IMAGE && kind != KIND_CHUNK))
+			return damaged(j, "snapshot", off, err, errlen, "record kind %u does not "
+				       "belong there", kind);
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct snap_rec *v = realloc(*out, cap * sizeof *v);
+			if (!v)
+				return say(err, errlen, -ENOMEM, "out of memory");
+			*out = v;
+		}
+		(*out)[(*n)++] = (struct snap_rec){off, kind, generation,
+						   (const uint8_t *)payload, len};
+		off += HEADER + len;
+	}
+	return 0;
+}
+
+static bool is_fn_chunk(const struct snap_rec *r)
+{
+	return r->kind == KIND_CHUNK && r->len && r->p[0] == SEC_FNS;
+}
+
 /* Restores every image of the snapshot; *first_index gets the journal index it does not
  * cover. A snapshot of protocol text (written before the binary format) is replayed. */
 static int load_snapshot(struct journal *j, struct ctl_registry *r, uint64_t *first_index,
@@ -1922,55 +2127,58 @@ static int load_snapshot(struct journal *j, struct ctl_registry *r, uint64_t *fi
 		return replay_file(j, r, "snapshot", true, false, &torn, first_index, &none, err,
 				   errlen);
 	}
+	struct snap_rec *recs = NULL;
+	size_t n = 0;
+	rc = snapshot_records(j, &m, &recs, &n, err, errlen);
+	if (!rc && !n)
+		rc = damaged(j, "snapshot", 0, err, errlen, "it is empty");
 	struct snap_load l = {0};
 	uint64_t images = 0, want_images = 0;
 	char why[1024];
-	uint64_t off = 0;
-	for (; off < m.len && !rc; off += HEADER + len) {
-		if (!record_at(&m, off, &kind, &generation, &payload, &len)) {
-			uint64_t good = next_good_record(&m, off);
-			if (good == UINT64_MAX)
-				rc = damaged(j, "snapshot", off, err, errlen, "not a whole record "
-					     "with a good checksum");
-			else
-				rc = damaged(j, "snapshot", off, err, errlen, "not a whole record "
-					     "with a good checksum, yet a good one follows at offset %"
-					     PRIu64, good);
-			break;
-		}
-		struct dec d = {(const uint8_t *)payload, (const uint8_t *)payload + len, false};
-		if ((off == 0) != (kind == KIND_HEAD) ||
-		    (kind != KIND_HEAD && kind != KIND_IMAGE && kind != KIND_CHUNK)) {
-			rc = damaged(j, "snapshot", off, err, errlen, "record kind %u does not "
-				     "belong there", kind);
-		} else if (kind == KIND_HEAD) {
+	for (size_t i = 0; i < n && !rc;) {
+		const struct snap_rec *sr = &recs[i];
+		struct dec d = {sr->p, sr->p + sr->len, false};
+		uint64_t fail_off = sr->off;
+		if (sr->kind == KIND_HEAD) {
 			get_bytes(&d, 4);
 			uint32_t version = get_u32(&d);
 			want_images = get_u64(&d);
-			*first_index = generation;
+			*first_index = sr->generation;
 			if (version != SNAP_VERSION)
-				rc = damaged(j, "snapshot", off, err, errlen, "it has format version "
-					     "%" PRIu32 ", which this dsymfs does not read (it "
+				rc = damaged(j, "snapshot", sr->off, err, errlen, "it has format "
+					     "version %" PRIu32 ", which this dsymfs does not read (it "
 					     "reads %d)", version, SNAP_VERSION);
-		} else if (kind == KIND_IMAGE) {
+			i++;
+			continue;
+		}
+		if (sr->kind == KIND_IMAGE) {
 			rc = l.active ? load_image_end(j, &l, why, sizeof why) : 0;
 			if (!rc)
-				rc = load_image_head(j, r, &l, &d, generation, why, sizeof why);
+				rc = load_image_head(j, r, &l, &d, sr->generation, why, sizeof why);
 			images++;
-			if (rc)
-				snapshot_failed(j, rc, off, why, err, errlen);
-		} else if ((rc = load_chunk(&l, &d, why, sizeof why))) {
-			snapshot_failed(j, rc, off, why, err, errlen);
+			i++;
+		} else if (is_fn_chunk(sr)) {
+			size_t to = i;
+			while (to < n && is_fn_chunk(&recs[to]))
+				to++;
+			rc = chunk_fits(&l, SEC_FNS, why, sizeof why);
+			if (!rc)
+				rc = load_fn_chunks(&l, recs, i, to, &fail_off, why, sizeof why);
+			i = to;
+		} else {
+			rc = load_chunk(&l, &d, why, sizeof why);
+			i++;
 		}
+		if (rc)
+			snapshot_failed(j, rc, fail_off, why, err, errlen);
 	}
 	if (!rc && l.active && (rc = load_image_end(j, &l, why, sizeof why)))
 		snapshot_failed(j, rc, m.len, why, err, errlen);
-	if (!rc && !m.len)
-		rc = damaged(j, "snapshot", 0, err, errlen, "it is empty");
 	if (!rc && images != want_images)
 		rc = damaged(j, "snapshot", m.len, err, errlen, "it ends after %" PRIu64 " of its %"
 			     PRIu64 " images", images, want_images);
 	load_reset(&l);
+	free(recs);
 	unmap_file(&m);
 	return rc;
 }
