@@ -2,19 +2,23 @@
  *
  * Record kinds and their payloads (protocol text, one command per line):
  *   HEAD    first record of a snapshot; generation = the first journal index it does
- *           not cover; payload: the number of STATE records after it in decimal and a
- *           newline (so that a snapshot cut at a record boundary does not verify), or
- *           empty (snapshots written before the count was added).
+ *           not cover; payload: a binary snapshot's version and image count (journal.h),
+ *           or, in a text snapshot, the number of STATE records after it in decimal and
+ *           a newline, or empty (text snapshots written before the count was added).
  *   CREATE  `image NAME create exe=BLOB` or `image NAME create uuid=U arch=A`;
  *           generation 1.
  *   BATCH   `image NAME` then the batch's commands (`exe BLOB` for an executable);
  *           generation = the one the commit published.
- *   STATE   (snapshots only) a CREATE line, then one batch that rebuilds the image's
- *           whole state on top of it; generation = the image's generation.
+ *   STATE   (text snapshots, read but no longer written) a CREATE line, then one batch
+ *           that rebuilds the image's whole state on top of it; generation = the
+ *           image's generation.
  *   NEXT    (journals only) the last record of a journal file that appends moved on
  *           from; generation = the index of the next file; empty payload.
+ *   IMAGE, CHUNK  (binary snapshots) see journal.h.
  * BLOB is a name under exe/. Replaying applies the same commands to the same state, and
- * every command is deterministic given the executable's bytes, so the bytes come back.
+ * every command is deterministic given the executable's bytes, so the bytes come back;
+ * a binary snapshot holds the records those commands left, so loading them gives the
+ * same state.
  */
 #include "journal.h"
 
@@ -1965,26 +1969,30 @@ static void sort_fns(struct rec_fn **v, size_t n, int (*cmp)(const void *, const
 		}
 }
 
-/* fn_by_addr built beside the other two trees, from a copy of the functions it
+/* fn_by_id or fn_by_addr, built beside fn_layout from a copy of the functions it
  * borrows (they stay referenced by the array or fn_layout meanwhile). */
-struct addr_job {
+struct tree_job {
 	struct ptree *t;
+	bool by_addr;
 	struct rec_fn **v;
 	size_t n;
 	int rc;
 };
 
-static void *addr_job_run(void *arg)
+static void *tree_job_run(void *arg)
 {
-	struct addr_job *job = arg;
-	sort_fns(job->v, job->n, addr_cmp);
-	for (size_t i = 0; i < job->n && !job->rc; i++)
-		job->rc = state_put(job->t, state_addr_key(job->v[i]), job->v[i]);
+	struct tree_job *job = arg;
+	sort_fns(job->v, job->n, job->by_addr ? addr_cmp : id_cmp);
+	for (size_t i = 0; i < job->n && !job->rc; i++) {
+		struct rec_fn *f = job->v[i];
+		job->rc = state_put(job->t, job->by_addr ? state_addr_key(f) : state_id_key(f->id),
+				    f);
+	}
 	return NULL;
 }
 
-/* The image's sections are all read: builds the function trees (fn_by_addr on a
- * thread of its own), derives the tables and units, and hands the state to the image.
+/* The image's sections are all read: builds the three function trees side by side,
+ * derives the tables and units, and hands the state to the image.
  * Each tree is filled in key order, so each insertion walks the path the previous one
  * left in the cache. */
 static int load_image_end(struct journal *j, struct snap_load *l, char *err, size_t errlen)
@@ -1992,17 +2000,22 @@ static int load_image_end(struct journal *j, struct snap_load *l, char *err, siz
 	struct state *s = &l->st;
 	struct entry *e = &j->entries[l->entry];
 	size_t n = l->nfns;
-	struct addr_job aj = {&s->fn_by_addr, malloc((n ? n : 1) * sizeof *l->fns), n, 0};
-	if (!aj.v)
-		return say(err, errlen, -ENOMEM, "out of memory");
-	if (n)
-		memcpy(aj.v, l->fns, n * sizeof *l->fns);
-	pthread_t t;
-	bool started;
-	run_aside(&t, &started, addr_job_run, &aj);
-	/* Functions come in strictly increasing layout order: a repeat is damage, caught
-	 * before it could replace a record the other thread still reads. */
+	struct tree_job jobs[2] = {{&s->fn_by_id, false, NULL, n, 0},
+				   {&s->fn_by_addr, true, NULL, n, 0}};
+	pthread_t t[2];
+	bool started[2] = {false, false};
 	int rc = 0;
+	for (int k = 0; k < 2 && !rc; k++) {
+		jobs[k].v = malloc((n ? n : 1) * sizeof *l->fns);
+		if (!jobs[k].v)
+			rc = -ENOMEM;
+		else if (n)
+			memcpy(jobs[k].v, l->fns, n * sizeof *l->fns);
+	}
+	for (int k = 0; k < 2 && !rc; k++)
+		run_aside(&t[k], &started[k], tree_job_run, &jobs[k]);
+	/* Functions come in strictly increasing layout order: a repeat is damage, caught
+	 * before it could replace a record the other threads still read. */
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct rec_fn *f = l->fns[i];
 		if (i && ptree_key_cmp(state_layout_key(l->fns[i - 1]), state_layout_key(f)) >= 0)
@@ -2016,27 +2029,25 @@ static int load_image_end(struct journal *j, struct snap_load *l, char *err, siz
 			l->owned = i + 1;
 		}
 	}
-	if (!rc) {
-		sort_fns(l->fns, n, id_cmp);
-		for (size_t i = 0; i < n && !rc; i++)
-			rc = state_put(&s->fn_by_id, state_id_key(l->fns[i]->id), l->fns[i]);
+	for (int k = 0; k < 2; k++) {
+		if (started[k])
+			pthread_join(t[k], NULL);
+		free(jobs[k].v);
+		if (!rc)
+			rc = jobs[k].rc;
 	}
-	if (started)
-		pthread_join(t, NULL);
-	free(aj.v);
-	if (!rc)
-		rc = aj.rc;
+	if (rc == -ENOMEM)
+		return say(err, errlen, rc, "out of memory");
 	if (rc == -EINVAL)
 		return say(err, errlen, rc, "image %s has functions out of order", image_name(e->im));
 	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id, &s->syms};
 	static const char *const what[] = {"files", "types", "functions", "symbols"};
-	for (int k = 0; k < 4 && !rc; k++)
+	for (int k = 0; k < 4; k++)
 		if (ptree_count(trees[k]) != l->want[k])
 			return say(err, errlen, -EINVAL, "image %s has %" PRIu64 " of its %" PRIu64
 				   " %s", image_name(e->im), ptree_count(trees[k]), l->want[k],
 				   what[k]);
-	if (!rc)
-		rc = state_rebuild_files(s);
+	rc = state_rebuild_files(s);
 	if (!rc)
 		rc = state_rebuild_types(s);
 	if (!rc)
