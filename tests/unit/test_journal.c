@@ -9,12 +9,14 @@
  * status lines. Expected states are the ones the same registry showed before it was
  * freed, so any drift between a live image and its replay fails. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -1109,6 +1111,43 @@ static void test_damaged_binary_snapshot(void)
 	recover_ok(copy, "damaged/1/snapshot", NULL);
 }
 
+/* A daemon forks into the background after attaching its journal: the child keeps no
+ * thread the parent started, so its compactions must still run, and it must still be
+ * able to stop. */
+static void test_compaction_after_fork(void)
+{
+	char dir[4096], snap[4200];
+	fresh_dir(dir, sizeof dir, "fork");
+	struct ctl_registry *r = open_ok(dir, 1);
+	struct image_origin o = {.has_uuid = true, .uuid = {4, 2}};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	unit_fmt(snap, sizeof snap, "%s/snapshot", dir);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		int rc = ctl_run_script(r, RICH, strlen(RICH), err, sizeof err);
+		for (int i = 0; !rc && i < 40 && access(snap, F_OK); i++)
+			rc = ctl_run_script(r, "sym _pad value=1\n", 17, err, sizeof err) ||
+			     ctl_run_script(r, "unsym _pad\n", 11, err, sizeof err);
+		ctl_registry_free(r);
+		_exit(rc || access(snap, F_OK) ? 1 : 0);
+	}
+	int status = -1;
+	for (int i = 0; i < 600; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(50000);
+	}
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CU_FAIL("the forked registry hung");
+	}
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ctl_registry_free(r);
+}
+
 static const struct unit_test journal_tests[] = {
 	{ "restore replays every command kind byte for byte", test_restore_replays_every_command_kind },
 	{ "restore from snapshots", test_restore_from_snapshots },
@@ -1128,6 +1167,8 @@ static const struct unit_test journal_tests[] = {
 	{ "a binary snapshot round-trips every record kind and field",
 	  test_binary_snapshot_round_trips_every_field },
 	{ "a damaged binary snapshot refuses; recovery", test_damaged_binary_snapshot },
+	{ "compactions run and stop in a process forked after attaching",
+	  test_compaction_after_fork },
 	{ NULL, NULL },
 };
 
