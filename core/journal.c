@@ -642,7 +642,7 @@ static void journal_free(void *arg)
 /* ---- snapshots ---- */
 
 /* Binary snapshots (see journal.h for the layout). Every integer goes through enc.h's
- * little-endian and LEB128 helpers, field by field. */
+ * little-endian and LEB128 encoders, field by field. */
 
 static void put_str(struct enc_buf *b, const char *s)
 {
