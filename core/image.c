@@ -369,3 +369,22 @@ int image_restore_number(struct image *im, uint64_t number)
 	pthread_mutex_unlock(&im->commit_lock);
 	return rc;
 }
+
+int image_restore_state(struct image *im, struct state *st, char *err, size_t errlen)
+{
+	uint64_t n = ptree_count(&st->fn_by_id);
+	if (im->lim.max_decls && n > im->lim.max_decls) {
+		snprintf(err, errlen, "it holds %llu functions; the limit is %llu (max_decls)",
+			 (unsigned long long)n, (unsigned long long)im->lim.max_decls);
+		return -ENOSPC;
+	}
+	pthread_mutex_lock(&im->commit_lock);
+	pthread_mutex_lock(&im->lock);
+	struct state old = im->st;
+	im->st = *st;
+	pthread_mutex_unlock(&im->lock);
+	pthread_mutex_unlock(&im->commit_lock);
+	memset(st, 0, sizeof *st);
+	state_release(&old);
+	return 0;
+}

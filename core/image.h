@@ -129,6 +129,11 @@ void image_set_prepublish_hook(struct image *im, image_prepublish_fn fn, void *a
 int image_replay(struct image *im, struct image_item *items, size_t nitems, bool *changed,
 		 char *err, size_t errlen);
 int image_restore_number(struct image *im, uint64_t number);
+/* The other way to restore: *st (settled, with every record encoded) becomes the
+ * image's state as a whole, taken over by the image (*st is zeroed); the generation is
+ * stale until image_restore_number, as after image_replay. -ENOSPC (more functions than
+ * max_decls; message in err) leaves the image as it was and *st the caller's. */
+int image_restore_state(struct image *im, struct state *st, char *err, size_t errlen);
 
 /* A new reference-holding copy of the current state (state_release it). */
 void image_state(struct image *im, struct state *out);

@@ -2,19 +2,23 @@
  *
  * Record kinds and their payloads (protocol text, one command per line):
  *   HEAD    first record of a snapshot; generation = the first journal index it does
- *           not cover; payload: the number of STATE records after it in decimal and a
- *           newline (so that a snapshot cut at a record boundary does not verify), or
- *           empty (snapshots written before the count was added).
+ *           not cover; payload: a binary snapshot's version and image count (journal.h),
+ *           or, in a text snapshot, the number of STATE records after it in decimal and
+ *           a newline, or empty (text snapshots written before the count was added).
  *   CREATE  `image NAME create exe=BLOB` or `image NAME create uuid=U arch=A`;
  *           generation 1.
  *   BATCH   `image NAME` then the batch's commands (`exe BLOB` for an executable);
  *           generation = the one the commit published.
- *   STATE   (snapshots only) a CREATE line, then one batch that rebuilds the image's
- *           whole state on top of it; generation = the image's generation.
+ *   STATE   (text snapshots, read but no longer written) a CREATE line, then one batch
+ *           that rebuilds the image's whole state on top of it; generation = the
+ *           image's generation.
  *   NEXT    (journals only) the last record of a journal file that appends moved on
  *           from; generation = the index of the next file; empty payload.
+ *   IMAGE, CHUNK  (binary snapshots) see journal.h.
  * BLOB is a name under exe/. Replaying applies the same commands to the same state, and
- * every command is deterministic given the executable's bytes, so the bytes come back.
+ * every command is deterministic given the executable's bytes, so the bytes come back;
+ * a binary snapshot holds the records those commands left, so loading them gives the
+ * same state.
  */
 #include "journal.h"
 
@@ -35,18 +39,26 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "dwarf.h"
 #include "enc.h"
 #include "gen.h"
 #include "image.h"
 #include "macho.h"
 #include "state.h"
 
-enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT };
+enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT, KIND_IMAGE,
+       KIND_CHUNK };
+/* The sections of an image in a binary snapshot, in the order they are written. */
+enum { SEC_FILES = 1, SEC_TYPES, SEC_FNS, SEC_SYMS };
 
 #define HEADER 32
 #define MAGIC "DSJ1"
 #define FLUSH_AT (1u << 20)   /* bytes of payload buffered before a write */
 #define BLOB_MAX 48
+#define SNAP_MAGIC "DSSB"
+#define SNAP_VERSION 1
+#define SNAP_HEAD_LEN 16
+#define SNAP_CHUNK (1u << 20)  /* payload bytes after which a CHUNK record ends */
 /* Records in the journal past which a snapshot is due whatever their size: replaying a
  * small batch costs far more per byte than a snapshot's lines do. */
 #define COMPACT_RECORDS 65536
@@ -67,7 +79,7 @@ struct names {
 /* What a snapshot is written from: copies taken when the journal rotates, so the
  * compactor thread touches no image and holds no lock while it writes. */
 struct snap_image {
-	char *create;             /* the CREATE line */
+	char *name;               /* the image's name */
 	char exe[BLOB_MAX];
 	struct state st;
 	uint64_t generation;
@@ -112,9 +124,11 @@ struct journal {
 	char damaged_msg[600];
 };
 
-/* ---- CRC-32C (Castagnoli), slicing by 8 ---- */
+/* ---- CRC-32C (Castagnoli): the SSE 4.2 instruction where there is one (a restart
+ * checks every byte of the snapshot), else slicing by 8 ---- */
 
 static uint32_t crc_tab[8][256];
+static bool crc_hw;
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
@@ -128,11 +142,33 @@ static void crc_init(void)
 	for (uint32_t i = 0; i < 256; i++)
 		for (int k = 1; k < 8; k++)
 			crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^ crc_tab[0][crc_tab[k - 1][i] & 0xff];
+#if defined(__x86_64__)
+	crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
 }
+
+#if defined(__x86_64__)
+/* The instruction takes 8 bytes as a little-endian integer, the order they are in. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+							     size_t n)
+{
+	uint64_t c = ~crc;
+	for (; n >= 8; p += 8, n -= 8)
+		c = __builtin_ia32_crc32di(c, enc_get_u64(p));
+	uint32_t c32 = (uint32_t)c;
+	while (n--)
+		c32 = __builtin_ia32_crc32qi(c32, *p++);
+	return ~c32;
+}
+#endif
 
 static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n)
 {
 	pthread_once(&crc_once, crc_init);
+#if defined(__x86_64__)
+	if (crc_hw)
+		return crc32c_hw(crc, p, n);
+#endif
 	crc = ~crc;
 	for (; n >= 8; p += 8, n -= 8) {
 		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -605,128 +641,183 @@ static void journal_free(void *arg)
 
 /* ---- snapshots ---- */
 
-static int name_cmp(const void *x, const void *y)
+/* Binary snapshots (see journal.h for the layout). Every integer goes through enc.h's
+ * little-endian and LEB128 encoders, field by field. */
+
+static void put_str(struct enc_buf *b, const char *s)
 {
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
+	size_t n = strlen(s);
+	enc_buf_uleb(b, n);
+	enc_buf_put(b, s, n);
 }
 
-/* Does the state hold an entry of the executable named name? */
-static bool has_exe_sym(const struct state *s, const char *name)
+/* A string that may be absent: its length + 1, or 0 for NULL. */
+static void put_opt_str(struct enc_buf *b, const char *s)
 {
-	uint64_t h = state_name_hash(name);
-	struct ptree_iter it;
-	for (ptree_iter_seek_key(&it, &s->syms, (struct ptree_key){h, 0, NULL});
-	     ptree_iter_valid(&it) && ptree_iter_key(&it).a == h; ptree_iter_next(&it)) {
-		const struct rec_sym *sym = ptree_iter_val(&it);
-		if (sym->from_exe && !strcmp(sym->name, name))
-			return true;
+	if (!s) {
+		enc_buf_uleb(b, 0);
+		return;
 	}
-	return false;
+	size_t n = strlen(s);
+	enc_buf_uleb(b, n + 1);
+	enc_buf_put(b, s, n);
 }
 
-/* `unsym` for each name the executable defines whose entries the state no longer has
- * and that no compiler symbol replaced (a later `sym` line drops those itself). */
-static int put_dropped_exe_syms(struct journal *j, struct rec_writer *w,
-				const struct snap_image *e, char *err, size_t errlen)
+/* The IMAGE record: what the image is (name, executable, identity, segment table) and
+ * how many records each section holds. */
+static void put_image_head(struct enc_buf *b, const struct snap_image *e)
 {
-	size_t plen = strlen(j->dir) + BLOB_MAX + 8;
-	char *path = malloc(plen);
-	if (!path)
-		return say(err, errlen, -ENOMEM, "out of memory");
-	snprintf(path, plen, "%s/exe/%s", j->dir, e->exe);
-	struct macho_exe exe;
-	int rc = macho_read_exe(path, &exe, err, errlen);
-	free(path);
-	if (rc)
-		return rc;
-	const char **names = malloc((exe.nsyms ? exe.nsyms : 1) * sizeof *names);
-	if (!names) {
-		macho_exe_free(&exe);
-		return say(err, errlen, -ENOMEM, "out of memory");
-	}
-	for (uint32_t i = 0; i < exe.nsyms; i++)
-		names[i] = exe.syms[i].name;
-	qsort(names, exe.nsyms, sizeof *names, name_cmp);
-	for (uint32_t i = 0; i < exe.nsyms; i++) {
-		if ((i && !strcmp(names[i], names[i - 1])) || !*names[i])
-			continue;
-		if (has_exe_sym(&e->st, names[i]) ||
-		    ptree_get(&e->st.syms, state_sym_key(names[i])))
-			continue;
-		struct cmd c = {.kind = CMD_UNSYM};
-		c.u.unsym.name = (char *)names[i];
-		cmd_format(&w->buf, &c);
-		rw_maybe_flush(w);
-	}
-	free(names);
-	macho_exe_free(&exe);
-	return 0;
-}
-
-/* The STATE record's batch: on an image created from its CREATE line (whose
- * executable, if any, brings identity, segments and its symbols), the segment table
- * as it is now, the executable's dropped names, then every file, type, function and
- * compiler symbol. */
-static int put_state(struct journal *j, struct rec_writer *w, const struct snap_image *e,
-		     char *err, size_t errlen)
-{
-	struct enc_buf *b = &w->buf;
 	const struct state *s = &e->st;
+	put_str(b, e->name);
+	put_str(b, e->exe);
+	enc_buf_put(b, s->ident.uuid, sizeof s->ident.uuid);
+	enc_buf_u32(b, s->ident.cputype);
+	enc_buf_u32(b, s->ident.cpusubtype);
+	enc_buf_u8(b, s->ident.has_build);
+	enc_buf_u32(b, s->ident.platform);
+	enc_buf_u32(b, s->ident.minos);
+	enc_buf_u32(b, s->ident.sdk);
 	const struct macho_segtab *t = &s->segs->t;
+	enc_buf_uleb(b, t->nsegs);
 	for (uint32_t i = 0; i < t->nsegs; i++) {
 		const struct macho_segment *seg = &t->segs[i];
-		struct cmd c = {.kind = CMD_SEGMENT};
-		c.u.segment.name = (char *)seg->segname;
-		c.u.segment.vmaddr = seg->vmaddr;
-		c.u.segment.vmsize = seg->vmsize;
-		c.u.segment.has_maxprot = c.u.segment.has_initprot = true;
-		c.u.segment.maxprot = seg->maxprot;
-		c.u.segment.initprot = seg->initprot;
-		cmd_format(b, &c);
+		put_str(b, seg->segname);
+		enc_buf_u64(b, seg->vmaddr);
+		enc_buf_u64(b, seg->vmsize);
+		enc_buf_u32(b, seg->maxprot);
+		enc_buf_u32(b, seg->initprot);
+		enc_buf_u32(b, seg->flags);
+		enc_buf_uleb(b, seg->nsects);
 		for (uint32_t k = 0; k < seg->nsects; k++) {
 			const struct macho_section *sect = &seg->sects[k];
-			struct cmd cs = {.kind = CMD_SECTION};
-			cs.u.section.seg = (char *)seg->segname;
-			cs.u.section.sect = (char *)sect->sectname;
-			cs.u.section.addr = sect->addr;
-			cs.u.section.size = sect->size;
-			cs.u.section.has_align = true;
-			cs.u.section.align = sect->align;
-			cmd_format(b, &cs);
+			put_str(b, sect->sectname);
+			put_str(b, sect->segname);
+			enc_buf_u64(b, sect->addr);
+			enc_buf_u64(b, sect->size);
+			enc_buf_u32(b, sect->align);
+			enc_buf_u32(b, sect->flags);
+			enc_buf_u32(b, sect->reserved1);
+			enc_buf_u32(b, sect->reserved2);
+			enc_buf_u32(b, sect->reserved3);
 		}
 	}
-	int rc = *e->exe ? put_dropped_exe_syms(j, w, e, err, errlen) : 0;
-	if (rc)
-		return rc;
+	enc_buf_uleb(b, ptree_count(&s->files));
+	enc_buf_uleb(b, ptree_count(&s->types));
+	enc_buf_uleb(b, ptree_count(&s->fn_by_id));
+	enc_buf_uleb(b, ptree_count(&s->syms));
+}
+
+static void put_file(struct enc_buf *b, const struct rec_file *f)
+{
+	enc_buf_uleb(b, f->id);
+	put_str(b, f->path);
+	put_opt_str(b, f->dir);
+}
+
+static void put_type(struct enc_buf *b, const struct rec_type *t)
+{
+	enc_buf_uleb(b, t->id);
+	enc_buf_u8(b, (uint8_t)t->kind);
+	put_opt_str(b, t->name);
+	enc_buf_uleb(b, t->size);
+	enc_buf_u8(b, (uint8_t)t->enc);
+	enc_buf_uleb(b, t->to);
+}
+
+static void put_fn(struct enc_buf *b, const struct rec_fn *f)
+{
+	enc_buf_uleb(b, f->id);
+	put_str(b, f->name);
+	enc_buf_uleb(b, f->low_pc);
+	enc_buf_uleb(b, f->size);
+	enc_buf_uleb(b, f->file);
+	enc_buf_sleb(b, f->line);
+	enc_buf_uleb(b, f->cu);
+	enc_buf_uleb(b, f->ret);
+	enc_buf_uleb(b, f->nparams);
+	for (uint32_t i = 0; i < f->nparams; i++) {
+		put_str(b, f->params[i].name);
+		enc_buf_uleb(b, f->params[i].type);
+	}
+	enc_buf_uleb(b, f->nrows);
+	for (uint32_t i = 0; i < f->nrows; i++) {
+		const struct rec_row *r = &f->rows[i];
+		enc_buf_uleb(b, r->off);
+		enc_buf_sleb(b, r->line);
+		enc_buf_uleb(b, r->col);
+		enc_buf_uleb(b, r->flags);
+		enc_buf_uleb(b, r->file);
+	}
+}
+
+/* k: the symbol's place in its key (0 for the compiler's, the executable's index + 1). */
+static void put_sym(struct enc_buf *b, uint64_t k, const struct rec_sym *sym)
+{
+	enc_buf_uleb(b, k);
+	put_str(b, sym->name);
+	enc_buf_uleb(b, sym->value);
+	enc_buf_uleb(b, sym->sect);
+	enc_buf_u8(b, (uint8_t)(sym->ext | sym->from_exe << 1));
+	enc_buf_uleb(b, sym->desc);
+}
+
+/* Writes one section of an image as CHUNK records of about SNAP_CHUNK bytes each. */
+static int put_section(struct rec_writer *w, int fd, uint64_t *off, uint8_t sec,
+		       const struct ptree *t)
+{
 	struct ptree_iter it;
-	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id};
-	for (size_t k = 0; k < 3 && !w->rc; k++) {
-		for (ptree_iter_first(&it, trees[k]); ptree_iter_valid(&it) && !w->rc;
-		     ptree_iter_next(&it)) {
-			if (k == 0)
-				cmd_format_file(b, ptree_iter_val(&it));
-			else if (k == 1)
-				cmd_format_type(b, ptree_iter_val(&it));
-			else
-				cmd_format_fn(b, ptree_iter_val(&it));
-			rw_maybe_flush(w);
+	bool open = false;
+	int rc = 0;
+	for (ptree_iter_first(&it, t); ptree_iter_valid(&it) && !rc; ptree_iter_next(&it)) {
+		if (!open) {
+			rw_begin(w, fd, *off);
+			enc_buf_u8(&w->buf, sec);
+			open = true;
 		}
-		if (it.error)
-			return say(err, errlen, -ENOMEM, "out of memory");
+		const void *v = ptree_iter_val(&it);
+		switch (sec) {
+		case SEC_FILES:
+			put_file(&w->buf, v);
+			break;
+		case SEC_TYPES:
+			put_type(&w->buf, v);
+			break;
+		case SEC_FNS:
+			put_fn(&w->buf, v);
+			break;
+		default:
+			put_sym(&w->buf, ptree_iter_key(&it).b, v);
+		}
+		if (w->buf.len >= SNAP_CHUNK) {
+			rc = rw_end(w, KIND_CHUNK, 0);
+			*off = w->off;
+			open = false;
+		}
 	}
-	for (ptree_iter_first(&it, &s->syms); ptree_iter_valid(&it); ptree_iter_next(&it)) {
-		const struct rec_sym *sym = ptree_iter_val(&it);
-		if (sym->from_exe)
-			continue;
-		struct cmd c = {.kind = CMD_SYM};
-		c.u.sym.name = sym->name;
-		c.u.sym.value = sym->value;
-		c.u.sym.sect = sym->sect;
-		c.u.sym.ext = sym->ext;
-		cmd_format(b, &c);
-		rw_maybe_flush(w);
+	if (open && !it.error) {
+		rc = rw_end(w, KIND_CHUNK, 0);
+		*off = w->off;
+	} else if (open) {
+		rw_abandon(w);
 	}
-	return it.error ? say(err, errlen, -ENOMEM, "out of memory") : 0;
+	return rc ? rc : it.error;
+}
+
+/* One image: its IMAGE record, then its files, types, functions and symbols. */
+static int put_image(int fd, uint64_t *off, const struct snap_image *e)
+{
+	struct rec_writer w;
+	rw_begin(&w, fd, *off);
+	put_image_head(&w.buf, e);
+	int rc = rw_end(&w, KIND_IMAGE, e->generation);
+	*off = w.off;
+	/* Functions in fn_layout order: the tree a restart fills in file order, and the one
+	 * that marks each unit once. */
+	const struct ptree *trees[] = {&e->st.files, &e->st.types, &e->st.fn_layout,
+				       &e->st.syms};
+	for (uint8_t k = 0; k < 4 && !rc; k++)
+		rc = put_section(&w, fd, off, SEC_FILES + k, trees[k]);
+	return rc;
 }
 
 /* A listing of the directory open as dirfd, from its start (a dup shares the offset of
@@ -838,7 +929,7 @@ static int rotate(struct journal *j, char *err, size_t errlen)
 static void snap_free(struct snap_image *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(v[i].create);
+		free(v[i].name);
 		state_release(&v[i].st);
 	}
 	free(v);
@@ -856,25 +947,15 @@ static int write_snapshot(struct journal *j, const struct snap_image *v, size_t 
 			   strerror(errno));
 	struct rec_writer w;
 	rw_begin(&w, fd, 0);
-	enc_buf_printf(&w.buf, "%zu\n", n);
+	enc_buf_put(&w.buf, SNAP_MAGIC, 4);
+	enc_buf_u32(&w.buf, SNAP_VERSION);
+	enc_buf_u64(&w.buf, n);
 	int rc = rw_end(&w, KIND_HEAD, next);
+	uint64_t off = w.off;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = put_image(fd, &off, &v[i]);
 	if (rc)
 		say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir, strerror(-rc));
-	uint64_t off = w.off;
-	for (size_t i = 0; i < n && !rc; i++) {
-		rw_begin(&w, fd, off);
-		enc_buf_put(&w.buf, v[i].create, strlen(v[i].create));
-		rc = put_state(j, &w, &v[i], err, errlen);
-		if (rc) {
-			rw_abandon(&w);
-			break;
-		}
-		rc = rw_end(&w, KIND_STATE, v[i].generation);
-		off = w.off;
-		if (rc)
-			say(err, errlen, rc, "cannot write %s/snapshot.tmp: %s", j->dir,
-			    strerror(-rc));
-	}
 	if (!rc && fsync(fd) < 0)
 		rc = say(err, errlen, -errno, "cannot sync %s/snapshot.tmp: %s", j->dir,
 			 strerror(errno));
@@ -953,19 +1034,24 @@ static void maybe_compact(struct journal *j)
 	bool big = j->journal_bytes >= j->compact_bytes && j->journal_bytes >= j->snapshot_bytes &&
 		   j->journal_bytes >= j->retry_bytes;
 	bool many = j->journal_records >= COMPACT_RECORDS && j->journal_records >= j->retry_records;
-	if (j->compacting || j->broken || !j->have_compactor || (!big && !many))
+	if (j->compacting || j->broken || (!big && !many))
 		return;
+	/* Started at the first compaction, not at attach: a daemon that forks into the
+	 * background after attaching would keep no thread started before the fork. */
+	int rc = j->have_compactor ? 0 : -pthread_create(&j->compactor, NULL, compactor, j);
+	if (rc) {
+		char why[100];
+		snprintf(why, sizeof why, "cannot start the compactor: %s", strerror(-rc));
+		compaction_failed(j, why);
+		return;
+	}
+	j->have_compactor = true;
 	struct snap_image *v = calloc(j->nentries ? j->nentries : 1, sizeof *v);
 	bool ok = v != NULL;
 	for (size_t i = 0; ok && i < j->nentries; i++) {
 		const struct entry *e = &j->entries[i];
-		struct enc_buf b;
-		enc_buf_init(&b);
-		put_create_line(&b, e->im, e->exe);
-		enc_buf_u8(&b, 0);
-		size_t len;
-		v[i].create = (char *)enc_buf_take(&b, &len);
-		ok = v[i].create != NULL;
+		v[i].name = strdup(image_name(e->im));
+		ok = v[i].name != NULL;
 		snprintf(v[i].exe, sizeof v[i].exe, "%s", e->exe);
 		state_copy(&e->st, &v[i].st);
 		v[i].generation = e->generation;
@@ -1376,6 +1462,762 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 	return rc;
 }
 
+/* ---- loading a binary snapshot ---- */
+
+/* A bounds-checked reader of one record's payload: reading past its end sets `bad` and
+ * yields zeros, so a decoder checks once per record rather than once per field. */
+struct dec {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t get_uleb(struct dec *d)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; d->p < d->end && shift < 64; shift += 7) {
+		uint8_t c = *d->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	d->bad = true;
+	return 0;
+}
+
+static int64_t get_sleb(struct dec *d)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; d->p < d->end && shift < 64;) {
+		uint8_t c = *d->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		shift += 7;
+		if (!(c & 0x80)) {
+			if (shift < 64 && (c & 0x40))
+				v |= ~(uint64_t)0 << shift;
+			return (int64_t)v;
+		}
+	}
+	d->bad = true;
+	return 0;
+}
+
+static const uint8_t *get_bytes(struct dec *d, uint64_t n)
+{
+	if ((uint64_t)(d->end - d->p) < n) {
+		d->bad = true;
+		d->p = d->end;
+		return NULL;
+	}
+	const uint8_t *p = d->p;
+	d->p += n;
+	return p;
+}
+
+static uint8_t get_u8(struct dec *d)
+{
+	const uint8_t *p = get_bytes(d, 1);
+	return p ? *p : 0;
+}
+
+static uint32_t get_u32(struct dec *d)
+{
+	const uint8_t *p = get_bytes(d, 4);
+	return p ? enc_get_u32(p) : 0;
+}
+
+static uint64_t get_u64(struct dec *d)
+{
+	const uint8_t *p = get_bytes(d, 8);
+	return p ? enc_get_u64(p) : 0;
+}
+
+/* A ULEB that must fit in 32 bits. */
+static uint32_t get_uleb32(struct dec *d)
+{
+	uint64_t v = get_uleb(d);
+	if (v > UINT32_MAX)
+		d->bad = true;
+	return (uint32_t)v;
+}
+
+/* A string (put_str; put_opt_str when opt) into *out, malloc'd; NULL when absent or
+ * bad. -ENOMEM. */
+static int get_str(struct dec *d, bool opt, char **out)
+{
+	*out = NULL;
+	uint64_t n = get_uleb(d);
+	if (opt && !n)
+		return 0;
+	n -= opt;
+	const uint8_t *p = get_bytes(d, n);
+	if (!p)
+		return 0;
+	if (memchr(p, 0, n)) {
+		d->bad = true;
+		return 0;
+	}
+	*out = malloc(n + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, p, n);
+	(*out)[n] = 0;
+	return 0;
+}
+
+/* A string into a fixed field of cap bytes (a Mach-O name). */
+static void get_name(struct dec *d, char *out, size_t cap)
+{
+	uint64_t n = get_uleb(d);
+	const uint8_t *p = n < cap ? get_bytes(d, n) : NULL;
+	if (!p || memchr(p, 0, n)) {
+		d->bad = true;
+		n = 0;
+	}
+	if (n)
+		memcpy(out, p, n);
+	out[n] = 0;
+}
+
+/* The image a snapshot is loading: its records go straight into a state of its own,
+ * which becomes the image's once its last section is read. */
+struct snap_load {
+	bool active;
+	size_t entry;             /* its index in j->entries */
+	uint64_t generation;
+	struct state st;
+	uint64_t want[4];         /* records per section, as the IMAGE record counts them */
+	uint8_t sec;              /* the section being read; 0: none yet */
+	bool any;                 /* a record of it was read: last is set */
+	struct ptree_key last;    /* its key (files, types: the id) */
+	struct rec_fn **fns;      /* in fn_layout order; [owned, nfns) hold a reference */
+	size_t nfns, owned;
+};
+
+static void load_reset(struct snap_load *l)
+{
+	for (size_t i = l->owned; i < l->nfns; i++)
+		rec_fn_unref(l->fns[i]);
+	state_release(&l->st);
+	free(l->fns);
+	memset(l, 0, sizeof *l);
+}
+
+/* The IMAGE record: creates the image (with the snapshot's identity; its state comes
+ * from the sections). */
+static int load_image_head(struct journal *j, struct ctl_registry *r, struct snap_load *l,
+			   struct dec *d, uint64_t generation, char *err, size_t errlen)
+{
+	char *name = NULL, *exe = NULL;
+	struct macho_ident id = {0};
+	struct macho_segtab t = {0};
+	int rc = get_str(d, false, &name);
+	if (!rc)
+		rc = get_str(d, false, &exe);
+	const uint8_t *uuid = get_bytes(d, sizeof id.uuid);
+	if (uuid)
+		memcpy(id.uuid, uuid, sizeof id.uuid);
+	id.cputype = get_u32(d);
+	id.cpusubtype = get_u32(d);
+	id.has_build = get_u8(d) != 0;
+	id.platform = get_u32(d);
+	id.minos = get_u32(d);
+	id.sdk = get_u32(d);
+	uint64_t nsegs = get_uleb(d);
+	if (nsegs > MACHO_MAX_SEGS)
+		d->bad = true;
+	t.segs = !rc && !d->bad && nsegs ? calloc(nsegs, sizeof *t.segs) : NULL;
+	if (nsegs && !d->bad && !t.segs)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < nsegs; i++) {
+		struct macho_segment *seg = &t.segs[i];
+		t.nsegs++;
+		get_name(d, seg->segname, sizeof seg->segname);
+		seg->vmaddr = get_u64(d);
+		seg->vmsize = get_u64(d);
+		seg->maxprot = get_u32(d);
+		seg->initprot = get_u32(d);
+		seg->flags = get_u32(d);
+		uint64_t nsects = get_uleb(d);
+		if (nsects > MACHO_MAX_SECTS)
+			d->bad = true;
+		seg->sects = !d->bad && nsects ? calloc(nsects, sizeof *seg->sects) : NULL;
+		if (nsects && !d->bad && !seg->sects)
+			rc = -ENOMEM;
+		for (uint32_t k = 0; !rc && !d->bad && k < nsects; k++) {
+			struct macho_section *sect = &seg->sects[k];
+			seg->nsects++;
+			get_name(d, sect->sectname, sizeof sect->sectname);
+			get_name(d, sect->segname, sizeof sect->segname);
+			sect->addr = get_u64(d);
+			sect->size = get_u64(d);
+			sect->align = get_u32(d);
+			sect->flags = get_u32(d);
+			sect->reserved1 = get_u32(d);
+			sect->reserved2 = get_u32(d);
+			sect->reserved3 = get_u32(d);
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		l->want[k] = get_uleb(d);
+	if (!rc && (d->bad || d->p != d->end))
+		rc = say(err, errlen, -EINVAL, "an image record that does not decode");
+	else if (rc)
+		say(err, errlen, rc, "out of memory");
+	if (!rc && *exe && !blob_name_ok(exe))
+		rc = say(err, errlen, -EINVAL, "names an executable \"%s\" that is not one of "
+			 "exe/", exe);
+	if (!rc && *exe && !names_has(&j->blobs, exe)) {
+		rc = verify_blob(j, exe, err, errlen);
+		if (!rc && names_add(&j->blobs, exe))
+			rc = say(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (!rc) {
+		struct image_origin o = {.has_uuid = true, .has_arch = true,
+					 .cputype = id.cputype, .cpusubtype = id.cpusubtype};
+		memcpy(o.uuid, id.uuid, sizeof o.uuid);
+		rc = ctl_registry_add(r, name, &o, err, errlen);
+	}
+	if (!rc && add_entry(j, ctl_registry_find(r, name), exe))
+		rc = say(err, errlen, -ENOMEM, "out of memory");
+	if (!rc && state_init(&l->st, &id, &t))
+		rc = say(err, errlen, -ENOMEM, "out of memory");
+	if (!rc) {
+		l->active = true;
+		l->entry = j->nentries - 1;
+		l->generation = generation;
+	}
+	macho_segtab_free(&t);
+	free(name);
+	free(exe);
+	return rc;
+}
+
+static int load_file(struct snap_load *l, struct dec *d)
+{
+	struct rec_file *f = rec_file_new();
+	if (!f)
+		return -ENOMEM;
+	f->id = get_uleb(d);
+	int rc = get_str(d, false, &f->path);
+	if (!rc)
+		rc = get_str(d, true, &f->dir);
+	if (!rc && d->bad)
+		rc = -EINVAL;
+	if (!rc)
+		rc = state_put(&l->st.files, state_id_key(f->id), f);
+	l->last = state_id_key(f->id);
+	rec_file_unref(f);
+	return rc;
+}
+
+static int load_type(struct snap_load *l, struct dec *d)
+{
+	struct rec_type *t = rec_type_new();
+	if (!t)
+		return -ENOMEM;
+	t->id = get_uleb(d);
+	uint8_t kind = get_u8(d);
+	t->kind = (enum rec_type_kind)kind;
+	int rc = get_str(d, true, &t->name);
+	t->size = get_uleb(d);
+	uint8_t enc = get_u8(d);
+	t->enc = (enum rec_base_enc)enc;
+	t->to = get_uleb(d);
+	if (!rc && (d->bad || kind < REC_TYPE_BASE || kind > REC_TYPE_TYPEDEF ||
+		    enc > REC_ENC_UNSIGNED_CHAR))
+		rc = -EINVAL;
+	if (!rc)
+		rc = dwarf_encode_type(t);
+	if (!rc)
+		rc = state_put(&l->st.types, state_id_key(t->id), t);
+	l->last = state_id_key(t->id);
+	rec_type_unref(t);
+	return rc;
+}
+
+/* One function, encoded; *out holds a reference. Touches nothing shared, so chunks
+ * of functions decode on several threads at once. */
+static int load_fn(struct dec *d, struct rec_fn **out)
+{
+	struct rec_fn *f = rec_fn_new();
+	if (!f)
+		return -ENOMEM;
+	f->id = get_uleb(d);
+	int rc = get_str(d, false, &f->name);
+	f->low_pc = get_uleb(d);
+	f->size = get_uleb(d);
+	f->file = get_uleb(d);
+	f->line = get_sleb(d);
+	f->cu = get_uleb(d);
+	f->ret = get_uleb(d);
+	uint64_t np = get_uleb(d);
+	/* Each parameter and row takes at least 2 and 5 bytes: a count past what is left
+	 * is damage, not an allocation to try. */
+	if (np > (uint64_t)(d->end - d->p) / 2)
+		d->bad = true;
+	f->params = !rc && !d->bad && np ? calloc(np, sizeof *f->params) : NULL;
+	if (np && !d->bad && !f->params)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < np; i++) {
+		f->nparams++;
+		rc = get_str(d, false, &f->params[i].name);
+		f->params[i].type = get_uleb(d);
+	}
+	uint64_t nr = get_uleb(d);
+	if (nr > (uint64_t)(d->end - d->p) / 5)
+		d->bad = true;
+	f->rows = !rc && !d->bad && nr ? calloc(nr, sizeof *f->rows) : NULL;
+	if (nr && !d->bad && !f->rows)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < nr; i++) {
+		struct rec_row *row = &f->rows[i];
+		f->nrows++;
+		row->off = get_uleb32(d);
+		int64_t line = get_sleb(d);
+		if (line < INT32_MIN || line > INT32_MAX)
+			d->bad = true;
+		row->line = (int32_t)line;
+		row->col = get_uleb32(d);
+		row->flags = get_uleb32(d);
+		row->file = get_uleb(d);
+	}
+	if (!rc && d->bad)
+		rc = -EINVAL;
+	if (!rc)
+		rc = dwarf_encode_fn(f);
+	if (rc) {
+		rec_fn_unref(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+static int load_sym(struct snap_load *l, struct dec *d)
+{
+	struct rec_sym *s = rec_sym_new();
+	if (!s)
+		return -ENOMEM;
+	uint64_t k = get_uleb(d);
+	int rc = get_str(d, false, &s->name);
+	s->value = get_uleb(d);
+	s->sect = get_uleb32(d);
+	uint8_t flags = get_u8(d);
+	s->ext = flags & 1;
+	s->from_exe = (flags & 2) != 0;
+	uint64_t desc = get_uleb(d);
+	s->desc = (uint16_t)desc;
+	if (!rc && (d->bad || flags > 3 || desc > UINT16_MAX || (k != 0) != s->from_exe))
+		rc = -EINVAL;
+	if (!rc)
+		rc = state_put(&l->st.syms, k ? state_exe_sym_key(k, s->name) : state_sym_key(s->name),
+			       s);
+	rec_sym_unref(s);
+	return rc;
+}
+
+/* Checks that a CHUNK record of section sec may come next. */
+static int chunk_fits(const struct snap_load *l, uint8_t sec, char *err, size_t errlen)
+{
+	if (!l->active || sec < SEC_FILES || sec > SEC_SYMS || sec < l->sec)
+		return say(err, errlen, -EINVAL, "a section record that does not belong there");
+	return 0;
+}
+
+/* A CHUNK record of files, types or symbols: records in key order to the payload's
+ * end. */
+static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errlen)
+{
+	uint8_t sec = get_u8(d);
+	int fit = chunk_fits(l, sec, err, errlen);
+	if (fit)
+		return fit;
+	if (sec != l->sec)
+		l->any = false;
+	l->sec = sec;
+	while (d->p < d->end) {
+		struct ptree_key prev = l->last;
+		int rc = sec == SEC_FILES ? load_file(l, d) : sec == SEC_TYPES ? load_type(l, d)
+			: load_sym(l, d);
+		/* Files and types come in strictly increasing id order, so the trees fill in
+		 * order and a repeat is damage. */
+		if (!rc && sec != SEC_SYMS && l->any && ptree_key_cmp(l->last, prev) <= 0)
+			rc = -EINVAL;
+		l->any = true;
+		if (rc == -ENOMEM)
+			return say(err, errlen, rc, "out of memory");
+		if (rc)
+			return say(err, errlen, rc, "a record of section %u that does not decode",
+				   sec);
+	}
+	return 0;
+}
+
+/* A record of the snapshot, verified. */
+struct snap_rec {
+	uint64_t off;
+	uint32_t kind;
+	uint64_t generation;
+	const uint8_t *p;
+	size_t len;
+};
+
+/* Functions of CHUNK records [from, to) decoded by one thread: v holds them in order,
+ * each with a reference; on failure rc, the record's offset and why. */
+struct fn_job {
+	const struct snap_rec *recs;
+	size_t from, to;
+	struct rec_fn **v;
+	size_t n, cap;
+	int rc;
+	uint64_t off;
+	char why[200];
+};
+
+static void *fn_job_run(void *arg)
+{
+	struct fn_job *job = arg;
+	for (size_t i = job->from; i < job->to && !job->rc; i++) {
+		struct dec d = {job->recs[i].p + 1, job->recs[i].p + job->recs[i].len, false};
+		while (d.p < d.end && !job->rc) {
+			if (job->n == job->cap) {
+				size_t cap = job->cap ? 2 * job->cap : 4096;
+				struct rec_fn **v = realloc(job->v, cap * sizeof *v);
+				if (!v) {
+					job->rc = -ENOMEM;
+					break;
+				}
+				job->v = v;
+				job->cap = cap;
+			}
+			job->rc = load_fn(&d, &job->v[job->n]);
+			job->n += !job->rc;
+		}
+		if (job->rc) {
+			job->off = job->recs[i].off;
+			snprintf(job->why, sizeof job->why, "%s", job->rc == -ENOMEM ? "out of memory"
+				 : "a record of section 3 that does not decode");
+		}
+	}
+	return NULL;
+}
+
+static void fn_job_free(struct fn_job *job)
+{
+	for (size_t i = 0; i < job->n; i++)
+		rec_fn_unref(job->v[i]);
+	free(job->v);
+}
+
+/* Runs job on a thread of its own (*started says whether it could) or, failing that,
+ * right here: the result is the same, only slower. */
+static void run_aside(pthread_t *t, bool *started, void *(*fn)(void *), void *job)
+{
+	*started = pthread_create(t, NULL, fn, job) == 0;
+	if (!*started)
+		fn(job);
+}
+
+/* Decodes the function CHUNK records [from, to) into l->fns, on two threads: the
+ * decoding and encoding of functions is most of a restart's work. On failure *fail_off
+ * is the offset of the first record that failed. */
+static int load_fn_chunks(struct snap_load *l, const struct snap_rec *recs, size_t from,
+			  size_t to, uint64_t *fail_off, char *err, size_t errlen)
+{
+	size_t total = 0, half = 0, mid = from;
+	for (size_t i = from; i < to; i++)
+		total += recs[i].len;
+	while (mid < to && half < total / 2)
+		half += recs[mid++].len;
+	struct fn_job jobs[2] = {{.recs = recs, .from = from, .to = mid},
+				 {.recs = recs, .from = mid, .to = to}};
+	pthread_t t;
+	bool started;
+	run_aside(&t, &started, fn_job_run, &jobs[1]);
+	fn_job_run(&jobs[0]);
+	if (started)
+		pthread_join(t, NULL);
+	int rc = 0;
+	for (int k = 0; k < 2 && !rc; k++)
+		if (jobs[k].rc) {
+			rc = say(err, errlen, jobs[k].rc == -ENOMEM ? -ENOMEM : -EINVAL, "%s",
+				 jobs[k].why);
+			*fail_off = jobs[k].off;
+		}
+	size_t n = l->nfns + jobs[0].n + jobs[1].n;
+	struct rec_fn **v = rc ? NULL : realloc(l->fns, (n ? n : 1) * sizeof *v);
+	if (!rc && !v) {
+		rc = say(err, errlen, -ENOMEM, "out of memory");
+		*fail_off = recs[from].off;
+	}
+	if (rc) {
+		fn_job_free(&jobs[0]);
+		fn_job_free(&jobs[1]);
+		return rc;
+	}
+	l->fns = v;
+	for (int k = 0; k < 2; k++) {
+		if (jobs[k].n)
+			memcpy(l->fns + l->nfns, jobs[k].v, jobs[k].n * sizeof *v);
+		l->nfns += jobs[k].n;
+		free(jobs[k].v);
+	}
+	l->sec = SEC_FNS;
+	return 0;
+}
+
+static int id_cmp(const void *x, const void *y)
+{
+	const struct rec_fn *f = *(const struct rec_fn *const *)x;
+	const struct rec_fn *g = *(const struct rec_fn *const *)y;
+	return f->id < g->id ? -1 : f->id > g->id;
+}
+
+static int addr_cmp(const void *x, const void *y)
+{
+	const struct rec_fn *f = *(const struct rec_fn *const *)x;
+	const struct rec_fn *g = *(const struct rec_fn *const *)y;
+	if (f->low_pc != g->low_pc)
+		return f->low_pc < g->low_pc ? -1 : 1;
+	return f->id < g->id ? -1 : f->id > g->id;
+}
+
+/* Sorts the functions unless they already are in that order (a compiler that numbers
+ * functions in file or address order leaves nothing to sort). */
+static void sort_fns(struct rec_fn **v, size_t n, int (*cmp)(const void *, const void *))
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp(&v[i - 1], &v[i]) > 0) {
+			qsort(v, n, sizeof *v, cmp);
+			return;
+		}
+}
+
+/* fn_by_id or fn_by_addr, built beside fn_layout from a copy of the functions it
+ * borrows (they stay referenced by the array or fn_layout meanwhile). */
+struct tree_job {
+	struct ptree *t;
+	bool by_addr;
+	struct rec_fn **v;
+	size_t n;
+	int rc;
+};
+
+static void *tree_job_run(void *arg)
+{
+	struct tree_job *job = arg;
+	sort_fns(job->v, job->n, job->by_addr ? addr_cmp : id_cmp);
+	for (size_t i = 0; i < job->n && !job->rc; i++) {
+		struct rec_fn *f = job->v[i];
+		job->rc = state_put(job->t, job->by_addr ? state_addr_key(f) : state_id_key(f->id),
+				    f);
+	}
+	return NULL;
+}
+
+/* The image's sections are all read: builds the three function trees side by side,
+ * derives the tables and units, and hands the state to the image.
+ * Each tree is filled in key order, so each insertion walks the path the previous one
+ * left in the cache. */
+static int load_image_end(struct journal *j, struct snap_load *l, char *err, size_t errlen)
+{
+	struct state *s = &l->st;
+	struct entry *e = &j->entries[l->entry];
+	size_t n = l->nfns;
+	struct tree_job jobs[2] = {{&s->fn_by_id, false, NULL, n, 0},
+				   {&s->fn_by_addr, true, NULL, n, 0}};
+	pthread_t t[2];
+	bool started[2] = {false, false};
+	int rc = 0;
+	for (int k = 0; k < 2 && !rc; k++) {
+		jobs[k].v = malloc((n ? n : 1) * sizeof *l->fns);
+		if (!jobs[k].v)
+			rc = -ENOMEM;
+		else if (n)
+			memcpy(jobs[k].v, l->fns, n * sizeof *l->fns);
+	}
+	for (int k = 0; k < 2 && !rc; k++)
+		run_aside(&t[k], &started[k], tree_job_run, &jobs[k]);
+	/* Functions come in strictly increasing layout order: a repeat is damage, caught
+	 * before it could replace a record the other threads still read. */
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct rec_fn *f = l->fns[i];
+		if (i && ptree_key_cmp(state_layout_key(l->fns[i - 1]), state_layout_key(f)) >= 0)
+			rc = -EINVAL;
+		if (!rc)
+			rc = state_put(&s->fn_layout, state_layout_key(f), f);
+		if (!rc)
+			rc = state_mark_unit(s, rec_fn_cu(f));
+		if (!rc) {
+			rec_fn_unref(f);  /* fn_layout holds it now */
+			l->owned = i + 1;
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		if (started[k])
+			pthread_join(t[k], NULL);
+		free(jobs[k].v);
+		if (!rc)
+			rc = jobs[k].rc;
+	}
+	if (rc == -ENOMEM)
+		return say(err, errlen, rc, "out of memory");
+	if (rc == -EINVAL)
+		return say(err, errlen, rc, "image %s has functions out of order", image_name(e->im));
+	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id, &s->syms};
+	static const char *const what[] = {"files", "types", "functions", "symbols"};
+	for (int k = 0; k < 4; k++)
+		if (ptree_count(trees[k]) != l->want[k])
+			return say(err, errlen, -EINVAL, "image %s has %" PRIu64 " of its %" PRIu64
+				   " %s", image_name(e->im), ptree_count(trees[k]), l->want[k],
+				   what[k]);
+	rc = state_rebuild_files(s);
+	if (!rc)
+		rc = state_rebuild_types(s);
+	if (!rc)
+		rc = state_settle(s);
+	if (rc)
+		return say(err, errlen, rc, "out of memory");
+	char why[300];
+	rc = image_restore_state(e->im, s, why, sizeof why);
+	if (rc)
+		return say(err, errlen, rc, "image %s does not restore: %s", image_name(e->im),
+			   why);
+	e->generation = l->generation;
+	load_reset(l);
+	return 0;
+}
+
+/* Reports a failure of the snapshot's record at off: damage for -EINVAL. */
+static int snapshot_failed(struct journal *j, int rc, uint64_t off, const char *why,
+			   char *err, size_t errlen)
+{
+	if (rc == -EINVAL)
+		return damaged(j, "snapshot", off, err, errlen, "%s", why);
+	return say(err, errlen, rc, "%s/snapshot, record at offset %" PRIu64 ": %s", j->dir, off,
+		   why);
+}
+
+/* The snapshot's records, each verified (damage otherwise), into *out (malloc'd). */
+static int snapshot_records(struct journal *j, const struct mapped *m, struct snap_rec **out,
+			    size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	for (uint64_t off = 0; off < m->len;) {
+		uint32_t kind;
+		uint64_t generation;
+		const char *payload;
+		size_t len;
+		if (!record_at(m, off, &kind, &generation, &payload, &len)) {
+			uint64_t good = next_good_record(m, off);
+			if (good == UINT64_MAX)
+				return damaged(j, "snapshot", off, err, errlen, "not a whole record "
+					       "with a good checksum");
+			return damaged(j, "snapshot", off, err, errlen, "not a whole record with a "
+				       "good checksum, yet a good one follows at offset %" PRIu64,
+				       good);
+		}
+		if ((off == 0) != (kind == KIND_HEAD) ||
+		    (kind != KIND_HEAD && kind != KIND_IMAGE && kind != KIND_CHUNK))
+			return damaged(j, "snapshot", off, err, errlen, "record kind %u does not "
+				       "belong there", kind);
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct snap_rec *v = realloc(*out, cap * sizeof *v);
+			if (!v)
+				return say(err, errlen, -ENOMEM, "out of memory");
+			*out = v;
+		}
+		(*out)[(*n)++] = (struct snap_rec){off, kind, generation,
+						   (const uint8_t *)payload, len};
+		off += HEADER + len;
+	}
+	return 0;
+}
+
+static bool is_fn_chunk(const struct snap_rec *r)
+{
+	return r->kind == KIND_CHUNK && r->len && r->p[0] == SEC_FNS;
+}
+
+/* Restores every image of the snapshot; *first_index gets the journal index it does not
+ * cover. A snapshot of protocol text (written before the binary format) is replayed. */
+static int load_snapshot(struct journal *j, struct ctl_registry *r, uint64_t *first_index,
+			 char *err, size_t errlen)
+{
+	struct mapped m;
+	int rc = map_file(j, "snapshot", &m, err, errlen);
+	if (rc)
+		return rc;
+	uint32_t kind;
+	uint64_t generation;
+	const char *payload;
+	size_t len;
+	if (record_at(&m, 0, &kind, &generation, &payload, &len) && kind == KIND_HEAD &&
+	    (len != SNAP_HEAD_LEN || memcmp(payload, SNAP_MAGIC, 4))) {
+		unmap_file(&m);
+		uint64_t torn, none;
+		return replay_file(j, r, "snapshot", true, false, &torn, first_index, &none, err,
+				   errlen);
+	}
+	struct snap_rec *recs = NULL;
+	size_t n = 0;
+	rc = snapshot_records(j, &m, &recs, &n, err, errlen);
+	if (!rc && !n)
+		rc = damaged(j, "snapshot", 0, err, errlen, "it is empty");
+	struct snap_load l = {0};
+	uint64_t images = 0, want_images = 0;
+	char why[1024];
+	for (size_t i = 0; i < n && !rc;) {
+		const struct snap_rec *sr = &recs[i];
+		struct dec d = {sr->p, sr->p + sr->len, false};
+		uint64_t fail_off = sr->off;
+		if (sr->kind == KIND_HEAD) {
+			get_bytes(&d, 4);
+			uint32_t version = get_u32(&d);
+			want_images = get_u64(&d);
+			*first_index = sr->generation;
+			if (version != SNAP_VERSION)
+				rc = damaged(j, "snapshot", sr->off, err, errlen, "it has format "
+					     "version %" PRIu32 ", which this dsymfs does not read (it "
+					     "reads %d)", version, SNAP_VERSION);
+			i++;
+			continue;
+		}
+		if (sr->kind == KIND_IMAGE) {
+			rc = l.active ? load_image_end(j, &l, why, sizeof why) : 0;
+			if (!rc)
+				rc = load_image_head(j, r, &l, &d, sr->generation, why, sizeof why);
+			images++;
+			i++;
+		} else if (is_fn_chunk(sr)) {
+			size_t to = i;
+			while (to < n && is_fn_chunk(&recs[to]))
+				to++;
+			rc = chunk_fits(&l, SEC_FNS, why, sizeof why);
+			if (!rc)
+				rc = load_fn_chunks(&l, recs, i, to, &fail_off, why, sizeof why);
+			i = to;
+		} else {
+			rc = load_chunk(&l, &d, why, sizeof why);
+			i++;
+		}
+		if (rc)
+			snapshot_failed(j, rc, fail_off, why, err, errlen);
+	}
+	if (!rc && l.active && (rc = load_image_end(j, &l, why, sizeof why)))
+		snapshot_failed(j, rc, m.len, why, err, errlen);
+	if (!rc && images != want_images)
+		rc = damaged(j, "snapshot", m.len, err, errlen, "it ends after %" PRIu64 " of its %"
+			     PRIu64 " images", images, want_images);
+	load_reset(&l);
+	free(recs);
+	unmap_file(&m);
+	return rc;
+}
+
 static int index_cmp(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -1513,9 +2355,7 @@ static int restore(struct journal *j, struct ctl_registry *r, bool dry, char *er
 	bool have_snapshot = fstatat(j->dirfd, "snapshot", &st, 0) == 0;
 	if (have_snapshot) {
 		j->snapshot_bytes = (uint64_t)st.st_size;
-		uint64_t none;
-		rc = replay_file(j, r, "snapshot", true, false, &torn_at, &j->first_index, &none,
-				 err, errlen);
+		rc = load_snapshot(j, r, &j->first_index, err, errlen);
 	} else if (errno != ENOENT) {
 		rc = say(err, errlen, -errno, "cannot read %s/snapshot: %s", j->dir,
 			 strerror(errno));
@@ -1685,22 +2525,14 @@ int journal_attach(struct ctl_registry *r, const char *dir, uint64_t compact_byt
 	if (rc)
 		return rc;
 	rc = restore(j, r, false, err, errlen);
-	if (rc)
-		goto fail;
-	rc = -pthread_create(&j->compactor, NULL, compactor, j);
 	if (rc) {
-		say(err, errlen, rc, "state_dir %s: cannot start the compactor: %s", dir,
-		    strerror(-rc));
-		goto fail;
+		journal_free(j);
+		return rc;
 	}
-	j->have_compactor = true;
 	say(err, errlen, 0, "%s", j->restore_warn);
 	struct ctl_durable d = {on_created, on_committed, on_status, journal_free, j};
 	ctl_registry_set_durable(r, &d);
 	return 0;
-fail:
-	journal_free(j);
-	return rc;
 }
 
 /* ---- recovery ---- */

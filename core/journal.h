@@ -22,23 +22,61 @@
  *  - The bytes an `exe` command (or `image ... create exe=`) read are stored by content
  *    under exe/, so a replay parses exactly what the commit parsed.
  *  - Compaction: when the journal files outgrow both compact_bytes and the snapshot, or
- *    hold 65,536 records, the journal moves on to a new file and a thread writes a new
- *    snapshot of every image (one batch that rebuilds its state, from copies of the
- *    states as of that moment) aside, syncs it and renames it over the old one; then the
- *    files it covers go. Commits go on meanwhile. A restart replays the snapshot and at
- *    most about as much journal again. If it fails, `status` shows why (whichever
- *    write failed), commits go on and the next try waits until the journal has grown
- *    by compact_bytes again; at shutdown a snapshot in progress is finished first.
- *  - Replaying builds no generation per batch (image_replay): each image's final state
- *    is numbered once at the end.
+ *    hold 65,536 records, the journal moves on to a new file and a thread (started at
+ *    the first compaction) writes a new snapshot of every image's records, from copies
+ *    of the states as of that moment, aside, syncs it and renames it over the old one;
+ *    then the files it covers go. Commits go on meanwhile. If it fails, `status` shows
+ *    why (whichever write failed), commits go on and the next try waits until the
+ *    journal has grown by compact_bytes again; at shutdown a snapshot in progress is
+ *    finished first.
+ *  - A restart loads the snapshot's records straight into each image's state (no
+ *    protocol parsing, no batch checks: the records are the ones a commit accepted, and
+ *    checksummed), then replays the journal after it, building no generation per batch
+ *    (image_replay): each image's final state is numbered once at the end. A snapshot
+ *    of protocol text (STATE records, from before the binary format) is still replayed.
  *
  * Directory: `lock` (flock'ed while a daemon uses the directory), `snapshot`,
  * `journal.NNNNNNNNNNNNNNNN` (hex index; the snapshot names the first index it does not
  * cover), `exe/NAME` (NAME: a hash and the length of the bytes), `unknown` (the commit
  * whose outcome a failed append left unknown, until the next start settles it),
- * `damaged/N/` (what journal_recover moved aside). A record is a 32-byte header
- * ("DSJ1", kind, payload length, generation, CRC-32C of header and payload) followed by
- * protocol text.
+ * `damaged/N/` (what journal_recover moved aside).
+ *
+ * Records, in journal files and the snapshot alike: a 32-byte header, little-endian
+ * ("DSJ1"; u32 kind; u64 payload length; u64 generation; u32 CRC-32C of the payload
+ * and then of the header's first 24 bytes; u32 0), then the payload. A journal file's
+ * payloads are protocol text (CREATE, BATCH, NEXT: see journal.c).
+ *
+ * Snapshot, format version 1, a record each:
+ *   HEAD   generation: the first journal index the snapshot does not cover; payload:
+ *          "DSSB", u32 version (1), u64 number of images.
+ *   IMAGE  one per image; generation: the image's; payload: name, executable blob
+ *          ("": none), uuid (16 bytes), u32 cputype, u32 cpusubtype, u8 has_build, u32
+ *          platform, u32 minos, u32 sdk; uleb segment count, per segment: name, u64
+ *          vmaddr, u64 vmsize, u32 maxprot, u32 initprot, u32 flags, uleb section count,
+ *          per section: name, segment name, u64 addr, u64 size, u32 align, u32 flags,
+ *          u32 reserved1..3; then uleb counts of files, types, functions, symbols.
+ *   CHUNK  after its IMAGE, about 1 MiB of one section's records each, the sections in
+ *          the order files (1), types (2), functions (3), symbols (4); payload: u8
+ *          section, then records to the end:
+ *            file      uleb id, path, opt dir
+ *            type      uleb id, u8 kind (1 base, 2 pointer, 3 const, 4 typedef), opt
+ *                      name, uleb size, u8 encoding (0, or 1..6: signed, unsigned, bool,
+ *                      float, signed_char, unsigned_char), uleb target id
+ *            function  uleb id, name, uleb low_pc, uleb size, uleb file, sleb line, uleb
+ *                      cu, uleb return type, uleb parameter count, per parameter: name,
+ *                      uleb type; uleb row count, per row: uleb offset, sleb line, uleb
+ *                      column, uleb flags, uleb file
+ *            symbol    uleb k (0: the compiler's; i + 1: the executable's i-th), name,
+ *                      uleb value, uleb section, u8 flags (1 ext, 2 from the
+ *                      executable), uleb n_desc
+ *          Files and types in increasing id, functions in increasing (unit, id): the
+ *          order of the trees they fill, so the trees are built in key order.
+ * A string is a uleb length and its bytes (no NUL); an opt string is uleb length + 1,
+ * or 0 for none. Records are stored, not their DWARF encoding: a restart encodes each
+ * function and type again, so a snapshot does not depend on the encoder's version.
+ * Damage: any record that does not verify, decode or belong where it is, counts that
+ * do not match what follows, an unknown version. A new format gets a new version;
+ * readers refuse versions they do not know.
  */
 #ifndef DSYMFS_JOURNAL_H
 #define DSYMFS_JOURNAL_H

@@ -9,12 +9,14 @@
  * status lines. Expected states are the ones the same registry showed before it was
  * freed, so any drift between a live image and its replay fails. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -680,13 +682,21 @@ static void test_missing_files(void)
 	ctl_registry_free(r);
 
 	/* Cut at a record boundary, every record checks out: the count in its head does
-	 * not. */
+	 * not, nor (cut inside the image) the image's count of the records of its last
+	 * section. */
 	fresh_copy(dir, copy);
-	uint64_t offs[4];
-	CU_ASSERT_FATAL(record_offsets(path, offs, 4) == 2);
+	uint64_t offs[16];
+	size_t nrec = record_offsets(path, offs, 16);
+	CU_ASSERT_FATAL(nrec >= 3 && nrec < 16);
 	CU_ASSERT_FATAL(truncate(path, (off_t)offs[1]) == 0);
 	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: it ends after 0 of its 1 "
 		 "images", path, (unsigned long long)offs[1]);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/snapshot", NULL);
+	fresh_copy(dir, copy);
+	CU_ASSERT_FATAL(truncate(path, (off_t)offs[nrec - 1]) == 0);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: image Foo has 0 of its ",
+		 path, (unsigned long long)offs[nrec - 1]);
 	expect_refusal(copy, want, NULL);
 	recover_ok(copy, "damaged/1/snapshot", NULL);
 	free(name);
@@ -911,6 +921,233 @@ static void test_memory_limit(void)
 	ctl_registry_free(r);
 }
 
+/* Commits alternately add and drop a file with a long path until a snapshot covers
+ * every commit (status: no journal bytes after it), so that a restart reads the state
+ * from the snapshot alone. */
+static void settle_into_snapshot(struct ctl_registry *r, const char *image)
+{
+	char pad[1100];
+	memset(pad, 'p', 1000);
+	pad[1000] = 0;
+	for (int i = 0; i < 40; i++) {
+		char *s = settled_status(r);
+		bool done = strstr(s, " journal_bytes=0 ") != NULL;
+		free(s);
+		if (done)
+			return;
+		char cmd[1300];
+		if (i % 2)
+			unit_fmt(cmd, sizeof cmd, "image %s\ndelfile 999\n", image);
+		else
+			unit_fmt(cmd, sizeof cmd, "image %s\nfile 999 path=/%s\n", image, pad);
+		run_ok(r, cmd);
+	}
+	CU_FAIL_FATAL("no snapshot ever covered the whole journal");
+}
+
+/* Every kind of record and every field of one: all type kinds and encodings, files
+ * with and without a directory, functions with and without parameters, return type,
+ * unit and rows (every flag, a column, a row in another file, line 0), the compiler's
+ * symbols (absolute and in a section, external or not), an executable's symbols, a
+ * segment table the compiler edited, two images. */
+static const char RICH[] =
+	"segment __DATA vmaddr=0x140001000 vmsize=0x2000 maxprot=rw- initprot=1\n"
+	"section __DATA __data addr=0x140001000 size=0x40 align=4\n"
+	"section __TEXT __text addr=0x100000000 size=0x100000 align=2\n"
+	"file 1 path=/src/a.c\nfile 2 path=\"/src/b c.h\" dir=/src\nfile 7 path=rel.c dir=/build\n"
+	"type 1 kind=base name=int size=4 enc=signed\n"
+	"type 2 kind=base name=unsigned size=4 enc=unsigned\n"
+	"type 3 kind=base name=_Bool size=1 enc=bool\n"
+	"type 4 kind=base name=double size=8 enc=float\n"
+	"type 5 kind=base name=char size=1 enc=signed_char\n"
+	"type 6 kind=base name=uchar size=1 enc=unsigned_char\n"
+	"type 7 kind=pointer to=5\ntype 8 kind=const to=7\ntype 9 kind=typedef name=cstr to=8\n"
+	"type 10 kind=pointer to=0\ntype 11 kind=const to=4\n"
+	"fn 1 name=alpha low_pc=0x100000000 size=0x40 file=1 line=10 ret=9 params=s:9,n:2,d:11 "
+	"rows=0:10,8:11:3:sp,0x10:0:0:,0x18:4:7:e:2,0x30:12:1:spe\n"
+	"fn 5 name=beta low_pc=0x100000100 size=0x20 file=2 line=5 cu=1 rows=0:5\n"
+	"fn 3 name=\"operator new\" low_pc=0x100000080 size=0x10 file=7 line=0\n"
+	"fn 4000000000 name=big_id low_pc=0x100000200 size=0x8 file=2 line=99999 ret=3\n"
+	"sym _mine value=0x100000000 sect=1 ext\nsym abs value=0x42\n"
+	"sym _data value=0x140001000 sect=2\n";
+
+static void check_binary_head(const char *dir)
+{
+	char path[4200];
+	unit_fmt(path, sizeof path, "%s/snapshot", dir);
+	size_t len;
+	char *data = unit_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL);
+	CU_ASSERT(len > 48 && !memcmp(data + 32, "DSSB", 4));
+	free(data);
+}
+
+static void test_binary_snapshot_round_trips_every_field(void)
+{
+	char dir[4096], state[4200], exe[4200];
+	fresh_dir(dir, sizeof dir, "binary");
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	unit_fmt(state, sizeof state, "%s/state", dir);
+	unit_fmt(exe, sizeof exe, "%s/prog", dir);
+	build_exe(dir, EXE_V1);
+	struct ctl_registry *r = open_ok(state, 1);
+	struct image_origin o = {.has_uuid = true, .uuid = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3},
+				 .has_arch = true, .cputype = 0x0100000c, .cpusubtype = 0};
+	struct image_origin px = {.exe_path = exe};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	CU_ASSERT_FATAL(ctl_registry_add(r, "prog", &px, err, sizeof err) == 0);
+	char script[sizeof RICH + 16];
+	unit_fmt(script, sizeof script, "image Foo\n%s", RICH);
+	run_ok(r, script);
+	run_ok(r, "image prog\nfile 1 path=/src/prog.c\nsym _twice value=0x100000000 sect=1 ext\n"
+		  "unsym _keep\n");
+	settle_into_snapshot(r, "Foo");
+	check_binary_head(state);
+	r = restart(r, state, 1, "restored from a binary snapshot alone");
+	/* It was the snapshot alone: nothing after it in the journal. */
+	char *s = status_of(r);
+	CU_ASSERT(strstr(s, " journal_bytes=0 ") != NULL);
+	free(s);
+	/* And what it restored keeps taking commits the same way the original did. */
+	run_ok(r, "image Foo\nmove-range from=0x100000000 to=0x100000090 by=0x1000\n"
+		  "line-range file=1 from=1 to=20 by=2\ndeltype 10\nunsym abs\n");
+	r = restart(r, state, 1, "a commit after the restore");
+	ctl_registry_free(r);
+}
+
+/* A bitwise CRC-32C (Castagnoli, reflected), written apart from the daemon's table
+ * version so that a test can forge a record whose checksum is good. */
+static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+	}
+	return ~crc;
+}
+
+/* Sets byte `at` of the payload of the record at off to v, with a checksum that
+ * verifies, by the header layout journal.h documents. */
+static void forge_payload_byte(const char *path, uint64_t off, uint64_t at, uint8_t v)
+{
+	size_t len;
+	uint8_t *d = (uint8_t *)unit_read_file(path, &len);
+	CU_ASSERT_FATAL(d != NULL && off + 32 <= len);
+	uint64_t plen = 0;
+	for (int i = 7; i >= 0; i--)
+		plen = plen << 8 | d[off + 8 + (uint64_t)i];
+	CU_ASSERT_FATAL(at < plen && off + 32 + plen <= len);
+	d[off + 32 + at] = v;
+	uint32_t crc = crc32c_bitwise(crc32c_bitwise(0, d + off + 32, plen), d + off, 24);
+	for (int i = 0; i < 4; i++)
+		d[off + 24 + (uint64_t)i] = (uint8_t)(crc >> (8 * i));
+	unit_write_file(path, d, len);
+	free(d);
+}
+
+/* The binary snapshot's damage refuses to start, naming the record, whether its
+ * checksum fails or a record that checks out is not one this format allows; recovery
+ * moves it aside with the journal. */
+static void test_damaged_binary_snapshot(void)
+{
+	char dir[4096], copy[4200], sp[4300], want[4600], also[200];
+	fresh_dir(dir, sizeof dir, "binary-damage");
+	struct ctl_registry *r = open_ok(dir, 1);
+	struct image_origin o = {.has_uuid = true, .uuid = {5}};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	char script[sizeof RICH + 16];
+	unit_fmt(script, sizeof script, "image Foo\n%s", RICH);
+	run_ok(r, script);
+	settle_into_snapshot(r, "Foo");
+	ctl_registry_free(r);
+	check_binary_head(dir);
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+	unit_fmt(sp, sizeof sp, "%s/snapshot", copy);
+	unit_fmt(want, sizeof want, "%s/snapshot", dir);
+	uint64_t offs[16];
+	size_t n = record_offsets(want, offs, 16);
+	/* HEAD, IMAGE, then a record for each of files, types, functions, symbols. */
+	CU_ASSERT_FATAL(n == 6);
+
+	/* A bad checksum in the IMAGE record and in each section's record. */
+	for (size_t i = 1; i < n; i++) {
+		fresh_copy(dir, copy);
+		flip_byte(sp, offs[i] + 33);
+		unit_fmt(want, sizeof want, "%s is damaged at offset %llu: not a whole record with "
+			 "a good checksum", sp, (unsigned long long)offs[i]);
+		if (i + 1 < n)
+			unit_fmt(also, sizeof also, "a good one follows at offset %llu",
+				 (unsigned long long)offs[i + 1]);
+		expect_refusal(copy, want, i + 1 < n ? also : NULL);
+		recover_ok(copy, "damaged/1/snapshot", NULL);
+	}
+
+	/* Records that check out but do not belong: a format version this one does not
+	 * read, a section that does not exist, a section out of order. */
+	fresh_copy(dir, copy);
+	forge_payload_byte(sp, 0, 4, 9);
+	unit_fmt(want, sizeof want, "%s is damaged at offset 0: it has format version 9", sp);
+	expect_refusal(copy, want, NULL);
+	fresh_copy(dir, copy);
+	forge_payload_byte(sp, offs[3], 0, 7);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: a section record that does "
+		 "not belong there", sp, (unsigned long long)offs[3]);
+	expect_refusal(copy, want, NULL);
+	fresh_copy(dir, copy);
+	forge_payload_byte(sp, offs[4], 0, 1);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: a section record that does "
+		 "not belong there", sp, (unsigned long long)offs[4]);
+	expect_refusal(copy, want, NULL);
+	/* A string's length running past the record's end. */
+	fresh_copy(dir, copy);
+	forge_payload_byte(sp, offs[1], 0, 0x7f);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: an image record that does "
+		 "not decode", sp, (unsigned long long)offs[1]);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/snapshot", NULL);
+}
+
+/* A daemon forks into the background after attaching its journal: the child keeps no
+ * thread the parent started, so its compactions must still run, and it must still be
+ * able to stop. */
+static void test_compaction_after_fork(void)
+{
+	char dir[4096], snap[4200];
+	fresh_dir(dir, sizeof dir, "fork");
+	struct ctl_registry *r = open_ok(dir, 1);
+	struct image_origin o = {.has_uuid = true, .uuid = {4, 2}};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Foo", &o, err, sizeof err) == 0);
+	unit_fmt(snap, sizeof snap, "%s/snapshot", dir);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		int rc = ctl_run_script(r, RICH, strlen(RICH), err, sizeof err);
+		for (int i = 0; !rc && i < 40 && access(snap, F_OK); i++)
+			rc = ctl_run_script(r, "sym _pad value=1\n", 17, err, sizeof err) ||
+			     ctl_run_script(r, "unsym _pad\n", 11, err, sizeof err);
+		ctl_registry_free(r);
+		_exit(rc || access(snap, F_OK) ? 1 : 0);
+	}
+	int status = -1;
+	for (int i = 0; i < 600; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(50000);
+	}
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CU_FAIL("the forked registry hung");
+	}
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ctl_registry_free(r);
+}
+
 static const struct unit_test journal_tests[] = {
 	{ "restore replays every command kind byte for byte", test_restore_replays_every_command_kind },
 	{ "restore from snapshots", test_restore_from_snapshots },
@@ -927,6 +1164,11 @@ static const struct unit_test journal_tests[] = {
 	  test_rejected_batches_leave_no_trace_and_the_lock_holds },
 	{ "max_memory refuses commits and images", test_memory_limit },
 	{ "a failed compaction is reported and retried later", test_failed_compaction_is_reported },
+	{ "a binary snapshot round-trips every record kind and field",
+	  test_binary_snapshot_round_trips_every_field },
+	{ "a damaged binary snapshot refuses; recovery", test_damaged_binary_snapshot },
+	{ "compactions run and stop in a process forked after attaching",
+	  test_compaction_after_fork },
 	{ NULL, NULL },
 };
 
