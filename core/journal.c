@@ -2047,7 +2047,7 @@ static int load_image_end(struct journal *j, struct snap_load *l, char *err, siz
 		if (!rc)
 			rc = state_put(&s->fn_layout, state_layout_key(f), f);
 		if (!rc)
-			rc = state_mark_unit(s, rec_fn_cu(f));
+			rc = state_mark_fn(s, f);
 		if (!rc) {
 			rec_fn_unref(f);  /* fn_layout holds it now */
 			l->owned = i + 1;

@@ -389,8 +389,7 @@ static int mark_chunk(struct state *s, uint64_t file, uint64_t id)
 	return 0;
 }
 
-/* A function changes: its unit and its chunk. */
-static int mark_fn(struct state *s, const struct rec_fn *f)
+int state_mark_fn(struct state *s, const struct rec_fn *f)
 {
 	int rc = state_mark_unit(s, rec_fn_cu(f));
 	return rc ? rc : mark_chunk(s, rec_fn_cu(f), f->id);
@@ -518,7 +517,7 @@ int state_settle(struct state *s)
 
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 {
-	if ((old && mark_fn(s, old)) || mark_fn(s, f))
+	if ((old && state_mark_fn(s, old)) || state_mark_fn(s, f))
 		return -ENOMEM;
 	/* Keys are computed before any tree drops its reference to old. */
 	struct ptree_key old_layout = old ? state_layout_key(old) : state_id_key(0);
@@ -533,7 +532,7 @@ int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 
 int state_del_fn(struct state *s, const struct rec_fn *f)
 {
-	if (mark_fn(s, f))
+	if (state_mark_fn(s, f))
 		return -ENOMEM;
 	struct ptree_key layout = state_layout_key(f), addr = state_addr_key(f);
 	int rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));

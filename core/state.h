@@ -222,6 +222,10 @@ int state_del(struct ptree *t, struct ptree_key k);
 /* Marks the unit headed by file id `file` for state_settle (a function of it or the
  * file itself changed). -ENOMEM. */
 int state_mark_unit(struct state *s, uint64_t file);
+/* Marks what a change of function f changes: its unit and its chunk. For code that puts
+ * functions into the trees itself (a snapshot's loader); state_put_fn and state_del_fn
+ * mark on their own. -ENOMEM. */
+int state_mark_fn(struct state *s, const struct rec_fn *f);
 /* Brings every marked unit's record in `units` up to date with fn_layout and files, and
  * clears the marks: O(log n) per marked unit. -ENOMEM leaves the marks that are not
  * settled yet (calling it again finishes the work). */
