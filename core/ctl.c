@@ -12,6 +12,7 @@
 
 #include "enc.h"
 #include "macho.h"
+#include "util.h"
 
 struct ctl_registry {
 	struct ctl_limits lim;
@@ -493,16 +494,10 @@ static int handle_line(struct ctl_session *s, const char *line, size_t len)
 				     "(max_batch_bytes); commit more often",
 				     (unsigned long long)s->line_no, s->r->lim.max_batch_bytes);
 	}
-	if (s->nitems == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct image_item *v = realloc(s->items, cap * sizeof *v);
-		if (!v) {
-			cmd_free(&c);
-			return session_error(s, -ENOMEM, "line %llu: out of memory",
-					     (unsigned long long)s->line_no);
-		}
-		s->items = v;
-		s->cap = cap;
+	if (util_grow(&s->items, &s->cap, s->nitems + 1, sizeof *s->items)) {
+		cmd_free(&c);
+		return session_error(s, -ENOMEM, "line %llu: out of memory",
+				     (unsigned long long)s->line_no);
 	}
 	if (!s->nitems)
 		s->first_line = s->line_no;
@@ -513,16 +508,8 @@ static int handle_line(struct ctl_session *s, const char *line, size_t len)
 
 static int append_partial(struct ctl_session *s, const char *p, size_t n)
 {
-	if (s->plen + n > s->pcap) {
-		size_t cap = s->pcap ? s->pcap : 256;
-		while (cap < s->plen + n)
-			cap *= 2;
-		char *v = realloc(s->partial, cap);
-		if (!v)
-			return -ENOMEM;
-		s->partial = v;
-		s->pcap = cap;
-	}
+	if (util_grow(&s->partial, &s->pcap, s->plen + n, 1))
+		return -ENOMEM;
 	memcpy(s->partial + s->plen, p, n);
 	s->plen += n;
 	return 0;

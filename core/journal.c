@@ -45,6 +45,7 @@
 #include "image.h"
 #include "macho.h"
 #include "state.h"
+#include "util.h"
 
 enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT, KIND_IMAGE,
        KIND_CHUNK };
@@ -214,19 +215,6 @@ static int pwrite_all(int fd, uint64_t off, const void *p, size_t n)
 	return 0;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = n; i-- > 0;)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void journal_name(char out[32], uint64_t index)
 {
@@ -277,10 +265,10 @@ static int rw_end(struct rec_writer *w, uint32_t kind, uint64_t generation)
 		return w->rc;
 	uint8_t h[HEADER] = {0};
 	memcpy(h, MAGIC, 4);
-	put_le(h + 4, kind, 4);
-	put_le(h + 8, w->off - w->start - HEADER, 8);
-	put_le(h + 16, generation, 8);
-	put_le(h + 24, crc32c(w->crc, h, 24), 4);
+	enc_u32(h + 4, kind);
+	enc_u64(h + 8, w->off - w->start - HEADER);
+	enc_u64(h + 16, generation);
+	enc_u32(h + 24, crc32c(w->crc, h, 24));
 	w->header = true;
 	return pwrite_all(w->fd, w->start, h, HEADER);
 }
@@ -292,13 +280,6 @@ static void rw_abandon(struct rec_writer *w)
 
 /* ---- executables by content ---- */
 
-static uint64_t fnv64(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325u;
-	while (n--)
-		h = (h ^ *p++) * 0x100000001b3u;
-	return h;
-}
 
 static bool blob_name_ok(const char *s)
 {
@@ -336,7 +317,7 @@ static int blob_equal(int fd, const uint8_t *data, size_t len, bool *same)
 static int store_blob(struct journal *j, const uint8_t *data, size_t len,
 		      char name[BLOB_MAX], char *err, size_t errlen)
 {
-	snprintf(name, BLOB_MAX, "%016" PRIx64 "-%zx", fnv64(data, len), len);
+	snprintf(name, BLOB_MAX, "%016" PRIx64 "-%zx", util_hash(data, len), len);
 	int fd = openat(j->exefd, name, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		bool same;
@@ -1120,13 +1101,13 @@ static bool record_at(const struct mapped *m, uint64_t off, uint32_t *kind,
 	if (m->len - off < HEADER)
 		return false;
 	const uint8_t *h = m->p + off;
-	uint64_t n = get_le(h + 8, 8);
-	if (memcmp(h, MAGIC, 4) || get_le(h + 28, 4) || n > m->len - off - HEADER)
+	uint64_t n = enc_get_u64(h + 8);
+	if (memcmp(h, MAGIC, 4) || enc_get_u32(h + 28) || n > m->len - off - HEADER)
 		return false;
-	if (crc32c(crc32c(0, h + HEADER, n), h, 24) != get_le(h + 24, 4))
+	if (crc32c(crc32c(0, h + HEADER, n), h, 24) != enc_get_u32(h + 24))
 		return false;
-	*kind = (uint32_t)get_le(h + 4, 4);
-	*generation = get_le(h + 16, 8);
+	*kind = enc_get_u32(h + 4);
+	*generation = enc_get_u64(h + 16);
 	*payload = (const char *)h + HEADER;
 	*len = (size_t)n;
 	return true;
@@ -1212,7 +1193,7 @@ static int verify_blob(struct journal *j, const char *name, char *err, size_t er
 	if (p == MAP_FAILED)
 		return say(err, errlen, -e, "cannot map exe/%s: %s", name, strerror(e));
 	char want[BLOB_MAX];
-	snprintf(want, sizeof want, "%016" PRIx64 "-%zx", fnv64(p, len), len);
+	snprintf(want, sizeof want, "%016" PRIx64 "-%zx", util_hash(p, len), len);
 	if (len)
 		munmap((void *)p, len);
 	if (strcmp(want, name))
@@ -1273,14 +1254,9 @@ static int parse_payload(struct journal *j, const char *text, size_t len, struct
 				return rc;
 			continue;
 		}
-		if (p->nitems == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct image_item *v = realloc(p->items, cap * sizeof *v);
-			if (!v) {
-				cmd_free(&c);
-				return say(err, errlen, -ENOMEM, "out of memory");
-			}
-			p->items = v;
+		if (util_grow(&p->items, &cap, p->nitems + 1, sizeof *p->items)) {
+			cmd_free(&c);
+			return say(err, errlen, -ENOMEM, "out of memory");
 		}
 		p->items[p->nitems++] = (struct image_item){c, line_no};
 		if (c.kind == CMD_EXE &&
@@ -1880,15 +1856,9 @@ static void *fn_job_run(void *arg)
 	for (size_t i = job->from; i < job->to && !job->rc; i++) {
 		struct dec d = {job->recs[i].p + 1, job->recs[i].p + job->recs[i].len, false};
 		while (d.p < d.end && !job->rc) {
-			if (job->n == job->cap) {
-				size_t cap = job->cap ? 2 * job->cap : 4096;
-				struct rec_fn **v = realloc(job->v, cap * sizeof *v);
-				if (!v) {
-					job->rc = -ENOMEM;
-					break;
-				}
-				job->v = v;
-				job->cap = cap;
+			if (util_grow(&job->v, &job->cap, job->n + 1, sizeof *job->v)) {
+				job->rc = -ENOMEM;
+				break;
 			}
 			job->rc = load_fn(&d, &job->v[job->n]);
 			job->n += !job->rc;
@@ -2123,13 +2093,8 @@ static int snapshot_records(struct journal *j, const struct mapped *m, struct sn
 		    (kind != KIND_HEAD && kind != KIND_IMAGE && kind != KIND_CHUNK))
 			return damaged(j, "snapshot", off, err, errlen, "record kind %u does not "
 				       "belong there", kind);
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			struct snap_rec *v = realloc(*out, cap * sizeof *v);
-			if (!v)
-				return say(err, errlen, -ENOMEM, "out of memory");
-			*out = v;
-		}
+		if (util_grow(out, &cap, *n + 1, sizeof **out))
+			return say(err, errlen, -ENOMEM, "out of memory");
 		(*out)[(*n)++] = (struct snap_rec){off, kind, generation,
 						   (const uint8_t *)payload, len};
 		off += HEADER + len;
@@ -2243,14 +2208,9 @@ static int list_journals(struct journal *j, uint64_t from, uint64_t **out, size_
 		    sscanf(de->d_name, "journal.%16" SCNx64 "%c", &index, &tail) != 1 ||
 		    index < from)
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			uint64_t *v = realloc(*out, cap * sizeof *v);
-			if (!v) {
-				rc = say(err, errlen, -ENOMEM, "out of memory");
-				break;
-			}
-			*out = v;
+		if (util_grow(out, &cap, *n + 1, sizeof **out)) {
+			rc = say(err, errlen, -ENOMEM, "out of memory");
+			break;
 		}
 		(*out)[(*n)++] = index;
 	}

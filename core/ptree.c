@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "ptree.h"
+#include "util.h"
 
 /* 88 bytes on LP64, which glibc serves from a 96-byte chunk. A node's own weights are
  * not stored: they are its sums minus its children's sums. The priority keeps the top 32
@@ -71,11 +72,7 @@ static uint32_t ptree_prio(struct ptree_key k)
 	uint64_t h = ptree_mix(k.a ^ ptree_seed_value);
 	h = ptree_mix(h ^ k.b);
 	if (k.s) {
-		/* FNV-1a over the bytes, folded into the running hash. */
-		uint64_t f = 0xcbf29ce484222325ULL;
-		for (const unsigned char *c = (const unsigned char *)k.s; *c; c++)
-			f = (f ^ *c) * 0x100000001b3ULL;
-		h = ptree_mix(h ^ f);
+		h = ptree_mix(h ^ util_hash_str(k.s));  /* folded into the running hash */
 	}
 	return (uint32_t)(h >> 32);
 }
