@@ -139,6 +139,34 @@ char *unit_sh_out(const char *fmt, ...)
 	return out;
 }
 
+void unit_build_macho(const char *dir, const char *arch, const char *cflags, const char *out,
+		      const char *const *srcs, size_t nsrcs)
+{
+	char objs[4096] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < nsrcs; i++) {
+		int rc = unit_sh("cd '%s' && clang-16 --target=%s-apple-macos11 -ffreestanding "
+				 "-fno-stack-protector %s -c '%s' -o '%s.%zu.o'", dir, arch, cflags,
+				 srcs[i], out, i);
+		if (rc) {
+			fprintf(stderr, "unit: clang-16 failed on %s for %s (exit %d): is clang-16 "
+				"installed?\n", srcs[i], arch, rc);
+			CU_FAIL_FATAL("clang-16 could not compile a test program");
+		}
+		int n = snprintf(objs + used, sizeof objs - used, " '%s.%zu.o'", out, i);
+		CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof objs - used);
+		used += (size_t)n;
+	}
+	int rc = unit_sh("cd '%s' && ld64.lld-16 -arch %s -platform_version macos 11.0 11.0 "
+			 "-e __start -o '%s.new'%s && mv '%s.new' '%s'", dir, arch, out, objs, out,
+			 out);
+	if (rc) {
+		fprintf(stderr, "unit: ld64.lld-16 failed on %s for %s (exit %d): is lld-16 "
+			"installed?\n", out, arch, rc);
+		CU_FAIL_FATAL("ld64.lld-16 could not link a test program");
+	}
+}
+
 char *unit_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

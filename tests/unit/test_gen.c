@@ -228,21 +228,15 @@ static void build_exe(const char *name, const char *src1, const char *src2, char
 	fmt_path(out, outlen, "%s/%s", dir, name);
 	if (access(out, R_OK) == 0)
 		return;
-	char path[PATH_MAX];
-	fmt_path(path, sizeof path, "%s/%s_1.c", dir, name);
+	char path[PATH_MAX], src1_name[PATH_MAX], src2_name[PATH_MAX];
+	fmt_path(src1_name, sizeof src1_name, "%s_1.c", name);
+	fmt_path(src2_name, sizeof src2_name, "%s_2.c", name);
+	fmt_path(path, sizeof path, "%s/%s", dir, src1_name);
 	write_file(path, src1, strlen(src1));
-	fmt_path(path, sizeof path, "%s/%s_2.c", dir, name);
+	fmt_path(path, sizeof path, "%s/%s", dir, src2_name);
 	write_file(path, src2, strlen(src2));
-	int rc = unit_sh("cd '%s' && for u in 1 2; do clang-16 --target=x86_64-apple-macos11 "
-			 "-ffreestanding -fno-stack-protector -g -gdwarf-4 -c %s_$u.c -o %s_$u.o "
-			 "|| exit 1; done && ld64.lld-16 -arch x86_64 -platform_version macos 11.0 "
-			 "11.0 -e __start -o %s %s_1.o %s_2.o",
-			 dir, name, name, name, name, name);
-	if (rc) {
-		fprintf(stderr, "gen: building %s failed (exit %d): are clang-16 and lld-16 "
-			"installed?\n", name, rc);
-		CU_FAIL_FATAL("clang-16 / ld64.lld-16 could not build the test executable");
-	}
+	const char *srcs[] = {src1_name, src2_name};
+	unit_build_macho(dir, "x86_64", "-g -gdwarf-4", name, srcs, 2);
 }
 
 /* ---- reads ----------------------------------------------------------------------------- */

@@ -971,14 +971,8 @@ static void build_exe(const char *dir, const char *src, struct exe_facts *x)
 	char path[PATH_MAX + 16];
 	unit_fmt(path, sizeof path, "%s/prog.c", dir);
 	unit_write_file(path, src, strlen(src));
-	int rc = unit_sh("cd '%s' && clang-16 --target=x86_64-apple-macos11 -ffreestanding "
-			 "-fno-stack-protector -g -gdwarf-4 -c prog.c -o prog.o && "
-			 "ld64.lld-16 -arch x86_64 -platform_version macos 11.0 11.0 -e __start "
-			 "-o prog prog.o", dir);
-	if (rc)
-		fprintf(stderr, "image: clang-16/ld64.lld-16 failed (%d): are they installed?\n",
-			rc);
-	CU_ASSERT_FATAL(rc == 0);
+	const char *srcs[] = {"prog.c"};
+	unit_build_macho(dir, "x86_64", "-g -gdwarf-4", "prog", srcs, 1);
 	char *out = unit_sh_out("llvm-objdump-16 --macho --private-headers '%s/prog'", dir);
 	CU_ASSERT_FATAL(out != NULL);
 	const char *u = strstr(out, " uuid ");

@@ -165,13 +165,8 @@ static void build_exe(const char *dir, const char *src)
 	CU_ASSERT_FATAL(f != NULL);
 	fputs(src, f);
 	CU_ASSERT_FATAL(fclose(f) == 0);
-	int rc = unit_sh("cd '%s' && clang-16 --target=x86_64-apple-macos11 -ffreestanding "
-			 "-fno-stack-protector -O1 -c prog.c -o prog.o && ld64.lld-16 -arch x86_64 "
-			 "-platform_version macos 11.0 11.0 -e __start -o prog.new prog.o && "
-			 "mv prog.new prog", dir);
-	if (rc)
-		fprintf(stderr, "journal: clang-16/ld64.lld-16 failed (%d)\n", rc);
-	CU_ASSERT_FATAL(rc == 0);
+	const char *srcs[] = {"prog.c"};
+	unit_build_macho(dir, "x86_64", "-O1", "prog", srcs, 1);
 }
 
 static const char EXE_V1[] =

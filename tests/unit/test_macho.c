@@ -51,19 +51,10 @@ static void build_prog(const char *arch, char *out, size_t outlen)
 	unit_write_file(path, SRC_A, strlen(SRC_A));
 	tmp_path(path, sizeof path, "b.c");
 	unit_write_file(path, SRC_B, strlen(SRC_B));
-	int rc = unit_sh("cd '%s' && "
-			 "clang-16 --target=%s-apple-macos11 -ffreestanding -fno-stack-protector "
-			 "-g -gdwarf-4 -c a.c -o a_%s.o && "
-			 "clang-16 --target=%s-apple-macos11 -ffreestanding -fno-stack-protector "
-			 "-g -gdwarf-4 -c b.c -o b_%s.o && "
-			 "ld64.lld-16 -arch %s -platform_version macos 11.0 11.0 -e __start "
-			 "-o prog_%s a_%s.o b_%s.o",
-			 dir, arch, arch, arch, arch, arch, arch, arch, arch);
-	if (rc != 0) {
-		fprintf(stderr, "macho: building the %s test executable failed (exit %d): "
-			"are clang-16 and lld-16 installed?\n", arch, rc);
-		CU_FAIL_FATAL("clang-16 / ld64.lld-16 could not build the test executable");
-	}
+	char name[64];
+	unit_fmt(name, sizeof name, "prog_%s", arch);
+	const char *srcs[] = {"a.c", "b.c"};
+	unit_build_macho(dir, arch, "-g -gdwarf-4", name, srcs, 2);
 }
 
 static uint8_t *load_file(const char *path, size_t *len)

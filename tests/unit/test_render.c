@@ -236,24 +236,19 @@ static void build(struct fixture *fx)
 	unit_fmt(fx->dir, sizeof fx->dir, "%s/render/%s", unit_tmpdir(), fx->arch);
 	mkdirs(fx->dir);
 	unit_fmt(fx->exe, sizeof fx->exe, "%s/prog", fx->dir);
+	char srcs[NUNITS][PATH_MAX], cflags[PATH_MAX + 32];
+	const char *src_ptrs[NUNITS];
 	for (size_t i = 0; i < NUNITS; i++) {
-		int rc = unit_sh("cd '%s' && clang-16 --target=%s-apple-macos11 -ffreestanding "
-				 "-fno-stack-protector -g -gdwarf-4 -I'%s' -c '%s/%s.c' -o %s.o",
-				 fx->dir, fx->arch, progs, progs, PROG_UNITS[i], PROG_UNITS[i]);
-		if (rc) {
-			fprintf(stderr, "render: clang-16 failed on %s.c for %s (exit %d): is "
-				"clang-16 installed?\n", PROG_UNITS[i], fx->arch, rc);
-			CU_FAIL_FATAL("clang-16 could not compile the test program");
-		}
+		unit_fmt(srcs[i], sizeof srcs[i], "%s/%s.c", progs, PROG_UNITS[i]);
+		src_ptrs[i] = srcs[i];
 	}
-	int rc = unit_sh("cd '%s' && ld64.lld-16 -arch %s -platform_version macos 11.0 11.0 "
-			 "-e __start -o prog main.o numbers.o text.o && "
-			 "rm -rf prog.dSYM && dsymutil-16 prog -o prog.dSYM",
-			 fx->dir, fx->arch);
+	unit_fmt(cflags, sizeof cflags, "-g -gdwarf-4 -I'%s'", progs);
+	unit_build_macho(fx->dir, fx->arch, cflags, "prog", src_ptrs, NUNITS);
+	int rc = unit_sh("cd '%s' && rm -rf prog.dSYM && dsymutil-16 prog -o prog.dSYM", fx->dir);
 	if (rc) {
-		fprintf(stderr, "render: ld64.lld-16 or dsymutil-16 failed for %s (exit %d): are "
-			"lld-16 and llvm-16 installed?\n", fx->arch, rc);
-		CU_FAIL_FATAL("ld64.lld-16 / dsymutil-16 failed");
+		fprintf(stderr, "render: dsymutil-16 failed for %s (exit %d): is llvm-16 "
+			"installed?\n", fx->arch, rc);
+		CU_FAIL_FATAL("dsymutil-16 failed");
 	}
 	unit_fmt(fx->ref_dwarf, sizeof fx->ref_dwarf, "%s/prog.dSYM/Contents/Resources/DWARF/prog",
 		 fx->dir);

@@ -38,5 +38,12 @@ void unit_suite_dir(char *out, size_t outlen, const char *name);
 void unit_write_file(const char *path, const void *data, size_t len);
 /* Reads a whole file (malloc'd, NUL-terminated; caller frees); NULL on error. */
 char *unit_read_file(const char *path, size_t *len);
+/* Builds a Mach-O executable dir/out for arch (x86_64 or arm64): compiles each of the
+ * nsrcs C files (paths absolute or relative to dir) with clang-16 for
+ * ARCH-apple-macos11, freestanding, plus cflags (e.g. "-g -gdwarf-4"), and links them with
+ * ld64.lld-16 (entry _start), replacing dir/out only once the link succeeded. Fails the
+ * test (fatally), naming the tools, if either fails. */
+void unit_build_macho(const char *dir, const char *arch, const char *cflags, const char *out,
+		      const char *const *srcs, size_t nsrcs);
 
 #endif
