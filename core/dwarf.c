@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "enc.h"
+#include "util.h"
 
 /* DWARF constants used here (DWARF 4, section 7). */
 enum {
@@ -156,21 +157,16 @@ const uint8_t *dwarf_str_bytes(size_t *len)
 struct frag_builder {
 	struct enc_buf b;
 	struct rec_slot *slots;
-	uint32_t nslots, cap;
+	uint32_t nslots;
+	size_t cap;
 	int failed;
 };
 
 static void fb_slot(struct frag_builder *fb, uint32_t kind, uint64_t ref)
 {
-	if (fb->nslots == fb->cap) {
-		uint32_t cap = fb->cap ? fb->cap * 2 : 4;
-		struct rec_slot *s = realloc(fb->slots, cap * sizeof *s);
-		if (!s) {
-			fb->failed = 1;
-			return;
-		}
-		fb->slots = s;
-		fb->cap = cap;
+	if (util_grow(&fb->slots, &fb->cap, (size_t)fb->nslots + 1, sizeof *fb->slots)) {
+		fb->failed = 1;
+		return;
 	}
 	fb->slots[fb->nslots++] = (struct rec_slot){(uint32_t)fb->b.len, kind, ref};
 	enc_buf_u32(&fb->b, 0);
