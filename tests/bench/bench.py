@@ -41,6 +41,7 @@ import json
 import os
 import random
 import re
+import select
 import shutil
 import signal
 import statistics
@@ -72,17 +73,39 @@ class Mount:
     """A FUSE daemon in the foreground on a fresh mount point; stop() unmounts it and
     waits for it, killing it by PID only if it does not exit."""
 
-    def __init__(self, argv, mnt, ready, logpath, timeout=60):
+    def __init__(self, argv, mnt, ready, logpath, timeout=60, ready_fd=False):
+        """ready_fd: the daemon says when it is mounted (dsymfs's -o ready_fd); else the
+        mount point is polled until `ready` can be stat()ed in it (flatfs)."""
         self.mnt = mnt
         self.log = open(logpath, "w")
+        r = w = None
+        if ready_fd:
+            r, w = os.pipe()
+            argv = argv[:-1] + ["-o", "ready_fd=%d" % w, argv[-1]]
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, pass_fds=(w,) if ready_fd else ())
         self.pid = self.proc.pid
         try:
-            self.wait_ready(argv[0], ready, logpath, timeout)
+            if ready_fd:
+                os.close(w)
+                self.wait_signal(argv[0], r, logpath, timeout)
+            else:
+                self.wait_ready(argv[0], ready, logpath, timeout)
         except BaseException:
             self.stop(timeout=10)  # whatever it got to, by its PID
             raise
+        finally:
+            if r is not None:
+                os.close(r)
+
+    def wait_signal(self, prog, r, logpath, timeout):
+        """One byte on r once mounted; end of file without it: the daemon exited first."""
+        if not select.select([r], [], [], timeout)[0]:
+            raise Failure("%s did not mount %s in %d s" % (prog, self.mnt, timeout))
+        if os.read(r, 1) != b"R":
+            self.proc.wait(timeout=10)
+            raise Failure("%s exited with %s before mounting (log: %s)"
+                          % (prog, self.proc.returncode, logpath))
 
     def wait_ready(self, prog, ready, logpath, timeout):
         deadline = time.time() + timeout
@@ -185,9 +208,10 @@ class Bench:
     def add(self, name, value):
         self.s.setdefault(name, []).append(value)
 
-    def mount(self, argv, ready, name, timeout=60):
+    def mount(self, argv, ready, name, timeout=60, ready_fd=False):
         mnt = tempfile.mkdtemp(prefix="mnt.", dir=self.work)
-        m = Mount(argv + [mnt], mnt, ready, os.path.join(self.work, name + ".log"), timeout)
+        m = Mount(argv + [mnt], mnt, ready, os.path.join(self.work, name + ".log"), timeout,
+                  ready_fd)
         self.mounts.append(m)
         return m
 
@@ -252,7 +276,7 @@ class Bench:
 
     def start_dsymfs(self, img, name, wrap=(), timeout=60):
         m = self.mount(list(wrap) + [self.dsymfs, "-f", "--config", img["cfg"]], "status",
-                       name, timeout)
+                       name, timeout, ready_fd=True)
         m.control = os.path.join(m.mnt, "control")
         m.dwarf = os.path.join(m.mnt, "%s.dSYM/Contents/Resources/DWARF/%s" % (IMAGE, IMAGE))
         return m

@@ -21,6 +21,7 @@ import atexit
 import concurrent.futures
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -328,26 +329,26 @@ class Daemon:
         self.mnt = tempfile.mkdtemp(prefix='dsymfs-e2e-%s.' % arch)
         self.log = os.path.join(work, 'daemon-%s.log' % arch)
         self.logfh = open(self.log, 'w')
-        self.proc = subprocess.Popen([dsymfs, '-f', '--config', config, self.mnt],
-                                     stdout=self.logfh, stderr=subprocess.STDOUT)
+        # The daemon writes one byte to ready_fd once it is mounted (EOF: it exited first).
+        r, w = os.pipe()
+        self.proc = subprocess.Popen([dsymfs, '-f', '--config', config, '-o',
+                                      'ready_fd=%d' % w, self.mnt],
+                                     stdout=self.logfh, stderr=subprocess.STDOUT,
+                                     pass_fds=(w,))
+        os.close(w)
         DAEMONS.append(self)
         if MOUNTS_FILE:
             with open(MOUNTS_FILE, 'a') as fh:
                 fh.write('%d %s\n' % (self.proc.pid, self.mnt))
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit('FAIL: dsymfs exited (%d) before mounting:\n%s'
-                                 % (self.proc.returncode, self.read_log()))
-            if os.path.ismount(self.mnt):
-                try:
-                    os.stat(os.path.join(self.mnt, 'status'))
-                    break
-                except OSError:
-                    pass
-            if time.monotonic() > deadline:
+        try:
+            if not select.select([r], [], [], 30)[0]:
                 raise SystemExit('FAIL: dsymfs did not mount %s within 30 s' % self.mnt)
-            time.sleep(0.02)
+            if os.read(r, 1) != b'R':
+                self.proc.wait(timeout=10)
+                raise SystemExit('FAIL: dsymfs exited (%s) before mounting:\n%s'
+                                 % (self.proc.returncode, self.read_log()))
+        finally:
+            os.close(r)
 
     def read_log(self):
         with open(self.log, errors='replace') as fh:
