@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
 #include "dwarf.h"
 #include "util.h"
 
@@ -574,10 +573,6 @@ int batch_run(struct batch *b, const struct state *base, struct image_item *item
 	int rc = 0;
 	for (size_t i = 0; i < nitems && !rc; i++)
 		rc = apply(b, &items[i]);
-	if (!rc && b->changed)
-		rc = check_final(b);
-	if (!rc && b->changed && state_settle(&b->w))
-		rc = batch_oom(b);
 	return rc;
 }
 

@@ -56,9 +56,9 @@ int batch_oom(struct batch *b);
  * -ENOMEM may leave some added: s is then only fit to be released. */
 int batch_exe_syms(struct state *s, const struct macho_exe *exe);
 
-/* Copies base into b->w, applies the items to it in order and, when they changed
- * anything, checks (check_final) and settles the result. Items are borrowed, as by
- * image_commit. b holds only max_decls, err and errlen on entry, and is released with
+/* Copies base into b->w and applies the items to it in order; the checks on the result
+ * are check_final's, which the caller runs next when b->changed. Items are borrowed, as
+ * by image_commit. b holds only max_decls, err and errlen on entry, and is released with
  * batch_release whatever the outcome. Errors as image_commit. */
 int batch_run(struct batch *b, const struct state *base, struct image_item *items,
 	      size_t nitems);

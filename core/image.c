@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "batch.h"
+#include "check.h"
 #include "macho.h"
 #include "state.h"
 
@@ -275,12 +276,25 @@ static void publish(struct image *im, struct gen *g, const struct state *st)
 	state_release(&old_st);
 }
 
+/* Applies the batch to a copy of the image's state, then checks and settles the result
+ * when it changed anything. */
+static int run_batch(struct batch *b, struct image *im, struct image_item *items,
+		     size_t nitems)
+{
+	int rc = batch_run(b, &im->st, items, nitems);
+	if (!rc && b->changed)
+		rc = check_final(b);
+	if (!rc && b->changed && state_settle(&b->w))
+		rc = batch_oom(b);
+	return rc;
+}
+
 int image_commit(struct image *im, struct image_item *items, size_t nitems,
 		 struct image_result *res, char *err, size_t errlen)
 {
 	struct batch b = {.max_decls = im->lim.max_decls, .err = err, .errlen = errlen};
 	pthread_mutex_lock(&im->commit_lock);
-	int rc = batch_run(&b, &im->st, items, nitems);
+	int rc = run_batch(&b, im, items, nitems);
 	struct gen *g = NULL;
 	uint64_t number = 0;
 	if (!rc && b.changed) {
@@ -323,7 +337,7 @@ int image_replay(struct image *im, struct image_item *items, size_t nitems, bool
 {
 	struct batch b = {.max_decls = im->lim.max_decls, .err = err, .errlen = errlen};
 	pthread_mutex_lock(&im->commit_lock);
-	int rc = batch_run(&b, &im->st, items, nitems);
+	int rc = run_batch(&b, im, items, nitems);
 	*changed = !rc && b.changed;
 	if (*changed) {
 		pthread_mutex_lock(&im->lock);

@@ -32,9 +32,9 @@
  * O(log U) and lays out nothing per unit.
  *
  * Settling: function and file updates only mark the units (and function chunks) they
- * touch; state_settle brings those records up to date (O(log n) each). A state is settled before it
- * is copied into a generation or handed to another owner: state_copy does not copy
- * marks.
+ * touch; state_settle brings those records up to date (O(log n) each). A state is
+ * settled before it is copied into a generation or handed to another owner: state_copy
+ * does not copy marks.
  */
 #ifndef DSYMFS_STATE_H
 #define DSYMFS_STATE_H
