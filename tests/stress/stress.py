@@ -644,11 +644,12 @@ class Daemon:
                           % (rc, read_text(self.logs[-1])[-2000:]))
 
     def reap(self):
-        """On the way out of a failure: kills the daemon and takes its mount down."""
+        """On the way out (of a failure too): kills the daemon if it runs and takes down
+        its mount if one is left, alive or dead."""
         if self.p and self.p.poll() is None:
             self.p.kill()
             self.p.wait()
-            subprocess.run(["fusermount3", "-u", "-z", self.a.mnt], stderr=subprocess.DEVNULL)
+        subprocess.run(["fusermount3", "-u", "-z", self.a.mnt], stderr=subprocess.DEVNULL)
 
 
 def write_confs(a, cfg):
@@ -808,7 +809,8 @@ class Run:
         while time.time() < until:
             dead = [n for n, p in self.procs.items() if p.poll() is not None]
             if dead:
-                self.wait_all(time.time())
+                open(os.path.join(edir, "stop"), "w").close()
+                self.wait_all(time.time() + 60)
                 raise Failure("%s ended before the epoch did (exit status %s)" % (
                     dead[0], self.procs[dead[0]].returncode))
             time.sleep(min(0.1, max(0, until - time.time())))
