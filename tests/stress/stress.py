@@ -419,7 +419,8 @@ def read_random(fd, size, rnd, pause):
     for off, n in pieces:
         b = os.pread(fd, n, off)
         if len(b) != n:
-            raise Failure("pread(%d, %d) of a %d-byte file returned %d bytes" % (n, off, size, len(b)))
+            raise Failure("pread(%d, %d) of a %d-byte file returned %d bytes"
+                          % (n, off, size, len(b)))
         buf[off:off + n] = b
         if pause and rnd.random() < 0.05:
             time.sleep(rnd.uniform(0, 0.01))
@@ -883,7 +884,8 @@ class Run:
         r = subprocess.run([a.dsymfs, "render", "--config", render_conf, script, rdir],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
         if r.returncode:
-            raise Failure("dsymfs render failed (%d): %s" % (r.returncode, r.stdout.decode()[-2000:]))
+            raise Failure("dsymfs render failed (%d): %s"
+                          % (r.returncode, r.stdout.decode()[-2000:]))
         for img in IMAGES:
             rel = "%s.dSYM/Contents/Resources/DWARF/%s" % (img, img)
             with open(os.path.join(rdir, rel), "rb") as f:
