@@ -46,7 +46,8 @@ snapshot contract in docs/config.md), so the compilers' tables (image, inode) ->
 commit, name the bytes every descriptor of that inode must read (one table per epoch: a
 restarted daemon numbers its inodes afresh). A read is torn if its sha256 differs from
 the table's, if its length differs from its fstat size, or if the bytes fail the
-structure check (tests/stress/dsymcheck.py). A read of an inode no table has (published
+structure check (tests/stress/dsymcheck.py, which also wants the image's own UUID and
+CPU type, so a restart that lost an image's identity fails too). A read of an inode no table has (published
 just before a kill, never recorded) is structure-checked only and counted apart.
 
 At the end the load stops without a kill: status must show readers=0 once the readers
@@ -318,7 +319,7 @@ def compiler(a):
         if len(data) != st_.st_size:
             raise Failure("%s generations/%d: read %d bytes, fstat says %d"
                           % (img, n, len(data), st_.st_size))
-        err = dsymcheck.check(data)
+        err = dsymcheck.check(data, UUIDS[img], ARCH[img])
         if err:
             with open(os.path.join(edir, "bad-%s-%d.bin" % (img, n)), "wb") as f:
                 f.write(data)
@@ -501,7 +502,7 @@ def reader(a):
             continue
         sha = hashlib.sha256(data).hexdigest()
         if sha not in checked:
-            checked[sha] = dsymcheck.check(data)
+            checked[sha] = dsymcheck.check(data, UUIDS[img], ARCH[img])
             if checked[sha]:
                 name = "torn-%s-%d.bin" % (a.id, res["reads"])
                 with open(os.path.join(a.epoch_dir, name), "wb") as f:
@@ -759,7 +760,7 @@ class Run:
             if want and want != sha:
                 self.problem("%s generation %d after restart %d: sha256 %s, before it %s"
                              % (img, gen, self.kills, sha[:16], want[:16]))
-            err = dsymcheck.check(data)
+            err = dsymcheck.check(data, UUIDS[img], ARCH[img])
             if err:
                 self.problem("%s generation %d fails the structure check: %s" % (img, gen, err))
             self.gen_sha[img][gen] = sha
