@@ -1,14 +1,16 @@
 """Structural check of an MH_DSYM file, as a debugger would read it (a helper of
 tests/integration/stress; the same checks as tests/fuzz/dsym_check.h).
 
-    check(data) -> None, or a string saying what is wrong
+    check(data, uuid=None, cpu=None) -> None, or a string saying what is wrong
 
 Checks: mach_header_64 magic and MH_DSYM; ncmds load commands filling exactly
 sizeofcmds, each 8-byte aligned; every segment's file range, and every section that has
 file bytes, inside the file (and each __DWARF section inside its segment); LC_SYMTAB's
 tables inside the file with every n_strx inside the string table; .debug_info,
 .debug_line and .debug_aranges made of 32-bit units whose unit_length fields chain
-exactly to the end of their section, version 2 to 4.
+exactly to the end of their section, version 2 to 4. With uuid (a string such as
+"5A3B1C2D-0E4F-...") and cpu ("x86_64" or "arm64"): exactly one LC_UUID, holding that
+UUID, and the header's CPU type (a restored image must still be the image it was).
 """
 import struct
 
@@ -16,6 +18,8 @@ MH_MAGIC_64 = 0xFEEDFACF
 MH_DSYM = 0xA
 LC_SEGMENT_64 = 0x19
 LC_SYMTAB = 0x2
+LC_UUID = 0x1B
+CPU_TYPES = {"x86_64": 0x01000007, "arm64": 0x0100000C}
 
 
 def _units(data, off, size, what):
@@ -35,18 +39,21 @@ def _units(data, off, size, what):
     return None
 
 
-def check(data):
+def check(data, uuid=None, cpu=None):
     size = len(data)
     if size < 32:
         return "file is %d bytes, shorter than a mach_header_64" % size
-    magic, cpu, sub, ftype, ncmds, sizeofcmds, flags, _ = struct.unpack_from("<8I", data, 0)
+    magic, cpu_type, _, ftype, ncmds, sizeofcmds, _, _ = struct.unpack_from("<8I", data, 0)
     if magic != MH_MAGIC_64 or ftype != MH_DSYM:
         return "not an MH_DSYM mach_header_64 (magic 0x%x, filetype 0x%x)" % (magic, ftype)
     end = 32 + sizeofcmds
     if end > size:
         return "sizeofcmds %d runs past the file (%d bytes)" % (sizeofcmds, size)
+    if cpu and cpu_type != CPU_TYPES[cpu]:
+        return "CPU type 0x%x, the image is %s (0x%x)" % (cpu_type, cpu, CPU_TYPES[cpu])
     pos = 32
     dwarf = {}
+    uuids = []
     for i in range(ncmds):
         if end - pos < 8:
             return "load command %d starts past sizeofcmds" % i
@@ -78,6 +85,8 @@ def check(data):
                            "segment" % (segname, sectname, soff, ssize, size)
                 if is_dwarf:
                     dwarf[sectname] = (soff, ssize)
+        elif cmd == LC_UUID and cmdsize >= 24:
+            uuids.append(data[pos + 8:pos + 24].hex().upper())
         elif cmd == LC_SYMTAB:
             symoff, nsyms, stroff, strsize = struct.unpack_from("<4I", data, pos + 8)
             if symoff + nsyms * 16 > size or stroff + strsize > size:
@@ -90,6 +99,8 @@ def check(data):
         pos += cmdsize
     if pos != end:
         return "%d load commands end at 0x%x, sizeofcmds says 0x%x" % (ncmds, pos, end)
+    if uuid and uuids != [uuid.replace("-", "").upper()]:
+        return "LC_UUID %s, the image's is %s" % (uuids, uuid)
     if "__debug_info" not in dwarf:
         return "no __DWARF,__debug_info section"
     for name in ("__debug_info", "__debug_line", "__debug_aranges"):
