@@ -1280,6 +1280,11 @@ static int replay_create(struct journal *j, struct ctl_registry *r, const struct
 		return say(err, errlen, -EINVAL, "an image is made without create");
 	struct image_origin o;
 	image_origin_of(c, &o);
+	/* The daemon journals every creation with the identity it gave the image; without
+	 * one, each replay would draw another random UUID and serve other bytes. */
+	if (!o.exe_path && (!o.has_uuid || !o.has_arch))
+		return say(err, errlen, -EINVAL, "an image is made without its identity (exe=, or "
+			   "uuid= and arch=)");
 	int rc = ctl_registry_add(r, c->u.image.name, &o, err, errlen);
 	if (rc)
 		return rc;
