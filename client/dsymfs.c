@@ -24,7 +24,6 @@
 
 #define WRITE_SIZE (1u << 20)  /* the daemon's largest single request */
 #define ERR_MAX    512
-#define SHOW_MAX   48          /* the parser's longest rendering of a value in a message */
 #define SEGNAME_MAX 16
 #define LINE_MAX_NO 2147483647u
 
@@ -53,40 +52,6 @@ static int say(struct dsymfs *c, int rc, const char *fmt, ...)
 	vsnprintf(c->err, sizeof c->err, fmt, ap);
 	va_end(ap);
 	return rc;
-}
-
-/* s rendered as the parser renders a value inside a message: escaped so the message stays
- * one line, and cut with "..." where it would pass SHOW_MAX. */
-static const char *show(char out[SHOW_MAX], const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char e[4];
-		size_t l = 0;
-		if (ch == '"' || ch == '\\') {
-			e[l++] = '\\';
-			e[l++] = (char)ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			e[0] = '\\';
-			e[1] = 'x';
-			e[2] = hex[ch >> 4];
-			e[3] = hex[ch & 15];
-			l = 4;
-		} else {
-			e[l++] = (char)ch;
-		}
-		if (w + l + 4 > SHOW_MAX) {
-			memcpy(out + w, "...", 3);
-			w += 3;
-			break;
-		}
-		memcpy(out + w, e, l);
-		w += l;
-	}
-	out[w] = 0;
-	return out;
 }
 
 /* The buffer. */
@@ -355,10 +320,10 @@ static int check_segname(struct dsymfs *c, const char *cmd, const char *label, c
 	if (!s)
 		return refuse(c, "%s: missing %s", cmd, label);
 	size_t n = strlen(s);
-	char sb[SHOW_MAX];
+	char sb[UTIL_SHOW_MAX];
 	if (!n || n > SEGNAME_MAX)
 		return refuse(c, "%s: %s: \"%s\" must be 1 to %d bytes long", cmd, label,
-			      show(sb, s, n), SEGNAME_MAX);
+			      util_show(sb, s, n), SEGNAME_MAX);
 	return 0;
 }
 
@@ -465,16 +430,16 @@ static int check_image_name(struct dsymfs *c, const char *name)
 {
 	if (!name)
 		return refuse(c, "image: missing NAME");
-	char sb[SHOW_MAX];
+	char sb[UTIL_SHOW_MAX];
 	size_t n = strlen(name);
 	/* The name becomes a directory of the mount. */
 	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return refuse(c, "image: NAME: \"%s\" cannot name a directory (no '/', not . or "
-			      "..)", show(sb, name, n));
+			      "..)", util_show(sb, name, n));
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
 			return refuse(c, "image: NAME: \"%s\" contains a control character",
-				      show(sb, name, n));
+				      util_show(sb, name, n));
 	return check_name(c, "image", "NAME", true, name);
 }
 
@@ -832,7 +797,7 @@ static int refuse_params(struct dsymfs *c, const struct dsymfs_param *p, size_t 
 	}
 	*w = 0;
 	int rc = -EINVAL;
-	char sb[SHOW_MAX], tb[SHOW_MAX];
+	char sb[UTIL_SHOW_MAX], tb[UTIL_SHOW_MAX];
 	const char *s = text;
 	for (size_t i = 1;; i++) {
 		const char *e = strchr(s, ',');
@@ -843,7 +808,7 @@ static int refuse_params(struct dsymfs *c, const struct dsymfs_param *p, size_t 
 		for (const char *k = s; k < e; k++)
 			if (*k == ':')
 				colon = k;
-		show(sb, s, (size_t)(e - s));
+		util_show(sb, s, (size_t)(e - s));
 		uint64_t type = 0;
 		const char *why = colon ? number(colon + 1, (size_t)(e - colon - 1), &type) : NULL;
 		if (!colon) {
@@ -858,7 +823,7 @@ static int refuse_params(struct dsymfs *c, const struct dsymfs_param *p, size_t 
 		}
 		if (why) {
 			refuse(c, "fn: field \"params\": entry %zu \"%s\": type \"%s\" %s", i, sb,
-			       show(tb, colon + 1, (size_t)(e - colon - 1)), why);
+			       util_show(tb, colon + 1, (size_t)(e - colon - 1)), why);
 			break;
 		}
 		if (!type) {
@@ -915,10 +880,10 @@ static int check_rows(struct dsymfs *c, const struct dsymfs_row *rows, size_t n)
 				      "not DSYMFS_ROW_* bits", i + 1, r->flags & ~known);
 		if (r->line <= LINE_MAX_NO)
 			continue;
-		char text[ROW_MAX], sb[SHOW_MAX], d[24];
+		char text[ROW_MAX], sb[UTIL_SHOW_MAX], d[24];
 		d[fmt_dec(d, r->line)] = 0;
 		return refuse(c, "fn: field \"rows\": entry %zu \"%s\": line \"%s\" must be at "
-			      "most %u", i + 1, show(sb, text, fmt_row(text, r)), d, LINE_MAX_NO);
+			      "most %u", i + 1, util_show(sb, text, fmt_row(text, r)), d, LINE_MAX_NO);
 	}
 	return 0;
 }

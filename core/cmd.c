@@ -22,9 +22,9 @@
 
 #include "cmd.h"
 #include "macho.h"
+#include "util.h"
 
 #define MAX_FIELDS 16  /* fields of one command (checked for every row) */
-#define SHOW_MAX  48   /* longest rendering of a value inside an error message */
 #define WHY_MAX   64
 #define SEGNAME_MAX 16 /* the Mach-O segname/sectname fields */
 
@@ -222,42 +222,6 @@ struct parse {
 
 /* Error reporting. */
 
-/* Renders s[0..n) for an error message: escaped as in a quoted value so control bytes
- * cannot break the reply line, and cut short so a long value cannot push the reason out
- * of the caller's buffer. */
-static const char *show(char out[SHOW_MAX], const char *s, size_t n)
-{
-	/* Runs on the success path too (labels are prepared before a field is checked), so
-	 * it writes bytes directly rather than through snprintf. */
-	static const char hex[] = "0123456789abcdef";
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char one[4];
-		size_t l = 0;
-		if (ch == '"' || ch == '\\') {
-			one[l++] = '\\';
-			one[l++] = (char)ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			one[l++] = '\\';
-			one[l++] = 'x';
-			one[l++] = hex[ch >> 4];
-			one[l++] = hex[ch & 15];
-		} else {
-			one[l++] = (char)ch;
-		}
-		if (w + l + 4 > SHOW_MAX) {
-			memcpy(out + w, "...", 3);
-			w += 3;
-			break;
-		}
-		memcpy(out + w, one, l);
-		w += l;
-	}
-	out[w] = 0;
-	return out;
-}
-
 /* Writes "<command>: <label><message>" once; the label names the field or word at
  * fault, f (NULL: the message names what it is about). */
 static int vfail(struct parse *p, const struct field *f, const char *fmt, va_list ap)
@@ -453,7 +417,7 @@ static int parse_params(struct parse *p, const struct field *pf, const char *s,
 		return nomem(p);
 	/* Set now: calloc left every name NULL, which rec_fn_unref can free. */
 	f->nparams = (uint32_t)n;
-	char sb[SHOW_MAX], why[WHY_MAX];
+	char sb[UTIL_SHOW_MAX], why[WHY_MAX];
 	for (size_t i = 0; i < n; i++) {
 		const char *e = entry_end(s);
 		size_t len = (size_t)(e - s);
@@ -462,7 +426,7 @@ static int parse_params(struct parse *p, const struct field *pf, const char *s,
 		for (const char *c = s; c < e; c++)
 			if (*c == ':')
 				colon = c;
-		show(sb, s, len);
+		util_show(sb, s, len);
 		if (!colon)
 			return fail_at(p, pf, "entry %zu \"%s\": expected NAME:TYPEID",
 					i + 1, sb);
@@ -471,9 +435,9 @@ static int parse_params(struct parse *p, const struct field *pf, const char *s,
 					sb);
 		uint64_t type;
 		if (!num_u(colon + 1, (size_t)(e - colon - 1), UINT64_MAX, &type, why)) {
-			char tb[SHOW_MAX];
+			char tb[UTIL_SHOW_MAX];
 			return fail_at(p, pf, "entry %zu \"%s\": type \"%s\" %s", i + 1, sb,
-					show(tb, colon + 1, (size_t)(e - colon - 1)), why);
+					util_show(tb, colon + 1, (size_t)(e - colon - 1)), why);
 		}
 		if (type == 0)
 			return fail_at(p, pf, "entry %zu \"%s\": type 0 (void) is not "
@@ -526,8 +490,8 @@ static int parse_row(struct parse *p, const struct field *rf, size_t idx, const 
 {
 	/* Defaults of the optional parts: column 0, flags "s", the function's own file. */
 	uint64_t v[ROW_NPARTS] = { [ROW_FLAGS] = REC_ROW_STMT };
-	char sb[SHOW_MAX], pb[SHOW_MAX], why[WHY_MAX];
-	show(sb, s, (size_t)(e - s));
+	char sb[UTIL_SHOW_MAX], pb[UTIL_SHOW_MAX], why[WHY_MAX];
+	util_show(sb, s, (size_t)(e - s));
 	unsigned part = 0;
 	for (const char *b = s;; part++) {
 		const char *c = memchr(b, ':', (size_t)(e - b));
@@ -541,10 +505,10 @@ static int parse_row(struct parse *p, const struct field *rf, size_t idx, const 
 			if (!row_flag_bits(b, len, &v[ROW_FLAGS], &bad))
 				return fail_at(p, rf, "entry %zu \"%s\": flag \"%s\" is not "
 						"one of s (is_stmt), p (prologue_end), e "
-						"(epilogue_begin)", idx, sb, show(pb, &bad, 1));
+						"(epilogue_begin)", idx, sb, util_show(pb, &bad, 1));
 		} else if (!num_u(b, len, row_parts[part].hi, &v[part], why)) {
 			return fail_at(p, rf, "entry %zu \"%s\": %s \"%s\" %s", idx, sb,
-					row_parts[part].what, show(pb, b, len), why);
+					row_parts[part].what, util_show(pb, b, len), why);
 		}
 		if (!c)
 			break;
@@ -632,20 +596,20 @@ static bool in_mask(uint32_t mask, uint64_t v)
 
 static int decode_name(struct parse *p, const struct field *f, const char *s, void *base)
 {
-	char sb[SHOW_MAX];
+	char sb[UTIL_SHOW_MAX];
 	size_t n = strlen(s);
 	if (f->dec == D_SEGNAME && (!n || n > SEGNAME_MAX))
-		return fail_at(p, f, "\"%s\" must be 1 to %d bytes long", show(sb, s, n),
+		return fail_at(p, f, "\"%s\" must be 1 to %d bytes long", util_show(sb, s, n),
 			       SEGNAME_MAX);
 	if (f->dec == D_DIRNAME) {
 		/* The name becomes a directory in the mount. */
 		if (strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 			return fail_at(p, f, "\"%s\" cannot name a directory (no '/', not . "
-				       "or ..)", show(sb, s, n));
+				       "or ..)", util_show(sb, s, n));
 		for (const char *c = s; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return fail_at(p, f, "\"%s\" contains a control character",
-					       show(sb, s, n));
+					       util_show(sb, s, n));
 	}
 	if (!n)
 		return fail_at(p, f, "must not be empty");
@@ -664,12 +628,12 @@ static int decode_enum(struct parse *p, const struct field *f, const char *s, vo
 			return 0;
 		}
 	}
-	char list[128] = "", sb[SHOW_MAX];
+	char list[128] = "", sb[UTIL_SHOW_MAX];
 	for (size_t i = 0; i < f->nvalues; i++) {
 		size_t l = strlen(list);
 		snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", f->values[i].name);
 	}
-	return fail_at(p, f, "\"%s\" is not one of %s", show(sb, s, strlen(s)), list);
+	return fail_at(p, f, "\"%s\" is not one of %s", util_show(sb, s, strlen(s)), list);
 }
 
 /* Mach-O vm_prot_t: a number, or the "r-x" spelling vmmap and otool print. */
@@ -677,7 +641,7 @@ static int decode_prot(struct parse *p, const struct field *f, const char *s, vo
 {
 	static const char letters[3] = { 'r', 'w', 'x' };
 	uint64_t v = 0;
-	char why[WHY_MAX], sb[SHOW_MAX];
+	char why[WHY_MAX], sb[UTIL_SHOW_MAX];
 	bool ok = strlen(s) == 3;
 	for (unsigned i = 0; ok && i < 3; i++) {
 		if (s[i] == letters[i])
@@ -687,14 +651,14 @@ static int decode_prot(struct parse *p, const struct field *f, const char *s, vo
 	}
 	if (!ok && !num_u(s, strlen(s), 7, &v, why))
 		return fail_at(p, f, "\"%s\" is not a protection (a number 0 to 7 or a "
-			       "string like \"r-x\")", show(sb, s, strlen(s)));
+			       "string like \"r-x\")", util_show(sb, s, strlen(s)));
 	set_num(base, f, v);
 	return 0;
 }
 
 static int decode(struct parse *p, const struct field *f, const char *s, void *base)
 {
-	char why[WHY_MAX], sb[SHOW_MAX];
+	char why[WHY_MAX], sb[UTIL_SHOW_MAX];
 	size_t n = strlen(s);
 	int rc = 0;
 	switch (f->dec) {
@@ -703,7 +667,7 @@ static int decode(struct parse *p, const struct field *f, const char *s, void *b
 	case D_UDEC: {
 		uint64_t v;
 		if (!num_u(s, n, f->dec == D_UDEC ? f->hi : UINT64_MAX, &v, why))
-			return fail_at(p, f, "\"%s\" %s", show(sb, s, n), why);
+			return fail_at(p, f, "\"%s\" %s", util_show(sb, s, n), why);
 		if (f->dec == D_ID && v == 0)
 			return fail_at(p, f, "id 0 is reserved (it means none)");
 		set_num(base, f, v);
@@ -712,7 +676,7 @@ static int decode(struct parse *p, const struct field *f, const char *s, void *b
 	case D_SDEC: {
 		int64_t v;
 		if (!num_s(s, n, f->lo, (int64_t)f->hi, &v, why))
-			return fail_at(p, f, "\"%s\" %s", show(sb, s, n), why);
+			return fail_at(p, f, "\"%s\" %s", util_show(sb, s, n), why);
 		set_num(base, f, (uint64_t)v);
 		break;
 	}
@@ -730,14 +694,14 @@ static int decode(struct parse *p, const struct field *f, const char *s, void *b
 	case D_UUID:
 		if (macho_uuid_parse(s, member(base, f)) < 0)
 			return fail_at(p, f, "\"%s\" is not a UUID (8-4-4-4-12 hex digits)",
-				       show(sb, s, n));
+				       util_show(sb, s, n));
 		break;
 	case D_ARCH: {
 		/* cpusubtype follows cputype (checked with the table). */
 		uint32_t *type = member(base, f);
 		uint32_t *sub = (uint32_t *)((char *)base + f->off + sizeof *type);
 		if (macho_arch_parse(s, type, sub) < 0)
-			return fail_at(p, f, "\"%s\" is not x86_64 or arm64", show(sb, s, n));
+			return fail_at(p, f, "\"%s\" is not x86_64 or arm64", util_show(sb, s, n));
 		break;
 	}
 	case D_PARAMS:
@@ -862,9 +826,9 @@ static int unquote(struct parse *p, const char *buf, char *q, char **end, const 
 			return fail(p, "%s\\0 would put a NUL byte in the value (column %zu)",
 				    what, ecol);
 		default: {
-			char sb[SHOW_MAX];
+			char sb[UTIL_SHOW_MAX];
 			return fail(p, "%sunknown escape \"\\%s\" (column %zu; use \\\\ \\\" \\n "
-				    "\\t \\r or \\xHH)", what, show(sb, r, 1), ecol);
+				    "\\t \\r or \\xHH)", what, util_show(sb, r, 1), ecol);
 		}
 		}
 	}
@@ -882,7 +846,7 @@ static int unquote(struct parse *p, const char *buf, char *q, char **end, const 
 static int next_token(struct parse *p, char *buf, size_t *pos, struct token *t)
 {
 	char *s = buf + *pos, *e;
-	char what[64] = "", sb[SHOW_MAX];
+	char what[64] = "", sb[UTIL_SHOW_MAX];
 	int rc;
 	t->key = NULL;
 	t->quoted = *s == '"';
@@ -900,7 +864,7 @@ static int next_token(struct parse *p, char *buf, size_t *pos, struct token *t)
 			*e = 0;
 			t->key = s;
 			s = e + 1;
-			snprintf(what, sizeof what, "field \"%s\": ", show(sb, t->key, strlen(t->key)));
+			snprintf(what, sizeof what, "field \"%s\": ", util_show(sb, t->key, strlen(t->key)));
 			t->quoted = *s == '"';
 			if (t->quoted) {
 				if ((rc = unquote(p, buf, s, &e, what)))
@@ -927,7 +891,7 @@ static int next_token(struct parse *p, char *buf, size_t *pos, struct token *t)
 static int place(struct parse *p, const struct token *t)
 {
 	const struct field *fs = p->spec->fields;
-	char sb[SHOW_MAX];
+	char sb[UTIL_SHOW_MAX];
 	if (t->key) {
 		for (unsigned i = 0; fs[i].key; i++) {
 			if (fs[i].pres == P_POS || fs[i].pres == P_FLAG ||
@@ -938,7 +902,7 @@ static int place(struct parse *p, const struct token *t)
 			p->val[i] = t->val;
 			return 0;
 		}
-		show(sb, t->key, strlen(t->key));
+		util_show(sb, t->key, strlen(t->key));
 		for (unsigned i = 0; fs[i].key; i++)
 			if (fs[i].pres == P_FLAG && strcmp(fs[i].key, t->key) == 0)
 				return fail(p, "\"%s\" is a flag and takes no value", sb);
@@ -960,13 +924,13 @@ static int place(struct parse *p, const struct token *t)
 		p->val[i] = t->val;
 		return 0;
 	}
-	return fail(p, "unexpected word \"%s\"", show(sb, t->val, strlen(t->val)));
+	return fail(p, "unexpected word \"%s\"", util_show(sb, t->val, strlen(t->val)));
 }
 
 static int parse_line(struct parse *p, char *buf, size_t len, struct cmd *c)
 {
 	size_t pos = 0;
-	char sb[SHOW_MAX];
+	char sb[UTIL_SHOW_MAX];
 	for (;;) {
 		while (pos < len && is_blank(buf[pos]))
 			pos++;
@@ -987,7 +951,7 @@ static int parse_line(struct parse *p, char *buf, size_t len, struct cmd *c)
 			if (strcmp(specs[i].word, t.val) == 0)
 				p->spec = &specs[i];
 		if (!p->spec)
-			return fail(p, "unknown command \"%s\"", show(sb, t.val, strlen(t.val)));
+			return fail(p, "unknown command \"%s\"", util_show(sb, t.val, strlen(t.val)));
 	}
 	const struct field *fs = p->spec->fields;
 	for (unsigned i = 0; fs[i].key; i++) {

@@ -86,4 +86,43 @@ static inline uint64_t util_hash_str(const char *s)
 	return util_hash(s, strlen(s));
 }
 
+/* The longest rendering of a value inside an error message, NUL included. */
+#define UTIL_SHOW_MAX 48
+
+/* s[0..n) for an error message, as the protocol's parser renders it (and the client
+ * library, which must give the same words): escaped as in a quoted value, so control
+ * bytes cannot break the one-line reply, and cut with "..." so a long value cannot push
+ * the reason out of the caller's buffer. Writes bytes directly rather than through
+ * snprintf: the parser prepares labels on its success path too. Returns out. */
+static inline const char *util_show(char out[UTIL_SHOW_MAX], const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char one[4];
+		size_t l = 0;
+		if (ch == '"' || ch == '\\') {
+			one[l++] = '\\';
+			one[l++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			one[l++] = '\\';
+			one[l++] = 'x';
+			one[l++] = hex[ch >> 4];
+			one[l++] = hex[ch & 15];
+		} else {
+			one[l++] = (char)ch;
+		}
+		if (w + l + 4 > UTIL_SHOW_MAX) {
+			memcpy(out + w, "...", 3);
+			w += 3;
+			break;
+		}
+		memcpy(out + w, one, l);
+		w += l;
+	}
+	out[w] = 0;
+	return out;
+}
+
 #endif
