@@ -1,5 +1,6 @@
 /* util: the small mechanics every module needs once: growing an array, searching a
- * sorted one, hashing bytes. Byte order lives in enc.h.
+ * sorted one, hashing bytes, showing a value inside an error message. Byte order lives in
+ * enc.h.
  *
  * Contract: util_grow either succeeds or leaves the array and its capacity as they were
  * (-ENOMEM), so a caller's error path frees what it had; util_search makes O(log n) calls
