@@ -350,6 +350,8 @@ int dwarf_encode_type(struct rec_type *t)
 		if (t->to)
 			fb_slot(&fb, DWARF_SLOT_TYPE_REF4, t->to);
 		break;
+	default:  /* kinds the protocol does not send yet */
+		break;
 	}
 	return fb_finish(&fb, &t->info);
 }

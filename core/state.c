@@ -16,6 +16,8 @@ static void fn_ref(void *v) { rec_fn_ref(v); }
 static void fn_unref(void *v) { rec_fn_unref(v); }
 static void sym_ref(void *v) { rec_sym_ref(v); }
 static void sym_unref(void *v) { rec_sym_unref(v); }
+static void global_ref(void *v) { rec_global_ref(v); }
+static void global_unref(void *v) { rec_global_unref(v); }
 
 static void weigh_type(const void *v, uint64_t w[PTREE_NW])
 {
@@ -122,6 +124,7 @@ static void weigh_sym(const void *v, uint64_t w[PTREE_NW])
 
 const struct ptree_ops state_file_ops = {file_ref, file_unref, NULL};
 const struct ptree_ops state_type_ops = {type_ref, type_unref, weigh_type};
+const struct ptree_ops state_global_ops = {global_ref, global_unref, NULL};
 const struct ptree_ops state_fn_ops = {fn_ref, fn_unref, NULL};
 const struct ptree_ops state_fn_layout_ops = {fn_ref, fn_unref, weigh_fn_layout};
 const struct ptree_ops state_sym_ops = {sym_ref, sym_unref, weigh_sym};
@@ -180,6 +183,8 @@ int state_init(struct state *out, const struct macho_ident *ident,
 	out->ident = *ident;
 	out->files.ops = &state_file_ops;
 	out->types.ops = &state_type_ops;
+	out->globals.ops = &state_global_ops;
+	out->abstracts.ops = &state_fn_ops;
 	out->fn_by_id.ops = &state_fn_ops;
 	out->fn_layout.ops = &state_fn_layout_ops;
 	out->fn_by_addr.ops = &state_fn_ops;
@@ -200,6 +205,8 @@ void state_copy(const struct state *in, struct state *out)
 	__atomic_add_fetch(&out->segs->refs, 1, __ATOMIC_RELAXED);
 	ptree_copy(&in->files, &out->files);
 	ptree_copy(&in->types, &out->types);
+	ptree_copy(&in->globals, &out->globals);
+	ptree_copy(&in->abstracts, &out->abstracts);
 	ptree_copy(&in->fn_by_id, &out->fn_by_id);
 	ptree_copy(&in->fn_layout, &out->fn_layout);
 	ptree_copy(&in->fn_by_addr, &out->fn_by_addr);
@@ -218,6 +225,8 @@ void state_release(struct state *s)
 	segs_unref(s->segs);
 	ptree_release(&s->files);
 	ptree_release(&s->types);
+	ptree_release(&s->globals);
+	ptree_release(&s->abstracts);
 	ptree_release(&s->fn_by_id);
 	ptree_release(&s->fn_layout);
 	ptree_release(&s->fn_by_addr);
@@ -517,21 +526,35 @@ int state_settle(struct state *s)
 
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 {
-	if ((old && state_mark_fn(s, old)) || state_mark_fn(s, f))
+	bool old_code = old && !old->abstract;
+	if ((old_code && state_mark_fn(s, old)) || (!f->abstract && state_mark_fn(s, f)))
 		return -ENOMEM;
 	/* Keys are computed before any tree drops its reference to old. */
-	struct ptree_key old_layout = old ? state_layout_key(old) : state_id_key(0);
-	struct ptree_key old_addr = old ? state_addr_key(old) : state_id_key(0);
+	struct ptree_key old_layout = old_code ? state_layout_key(old) : state_id_key(0);
+	struct ptree_key old_addr = old_code ? state_addr_key(old) : state_id_key(0);
 	int rc = ptree_put_here(&s->fn_by_id, state_id_key(f->id), f);
+	if (rc)
+		return rc;
+	if (f->abstract) {
+		if (old_code && ((rc = ptree_del_here(&s->fn_layout, old_layout)) ||
+				 (rc = ptree_del_here(&s->fn_by_addr, old_addr))))
+			return rc;
+		return ptree_put_here(&s->abstracts, state_id_key(f->id), f);
+	}
+	if (old && old->abstract && (rc = ptree_del_here(&s->abstracts, state_id_key(f->id))))
+		return rc;
+	rc = move_fn_entry(&s->fn_layout, old_layout, old_code, state_layout_key(f), f);
 	if (!rc)
-		rc = move_fn_entry(&s->fn_layout, old_layout, old, state_layout_key(f), f);
-	if (!rc)
-		rc = move_fn_entry(&s->fn_by_addr, old_addr, old, state_addr_key(f), f);
+		rc = move_fn_entry(&s->fn_by_addr, old_addr, old_code, state_addr_key(f), f);
 	return rc;
 }
 
 int state_del_fn(struct state *s, const struct rec_fn *f)
 {
+	if (f->abstract) {
+		int rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));
+		return rc ? rc : ptree_del_here(&s->abstracts, state_id_key(f->id));
+	}
 	if (state_mark_fn(s, f))
 		return -ENOMEM;
 	struct ptree_key layout = state_layout_key(f), addr = state_addr_key(f);

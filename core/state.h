@@ -10,7 +10,10 @@
  * Trees (ptree keys):
  *   files      (id, 0)          -> struct rec_file
  *   types      (id, 0)          -> struct rec_type   weights: [0] info bytes
- *   fn_by_id   (id, 0)          -> struct rec_fn
+ *   globals    (id, 0)          -> struct rec_global
+ *   fn_by_id   (id, 0)          -> struct rec_fn     every function, abstract ones too
+ *   abstracts  (id, 0)          -> struct rec_fn     the abstract functions (no code):
+ *                                                    in neither fn_layout nor fn_by_addr
  *   fn_layout  (cu file id, id) -> struct rec_fn     weights: [0] info bytes,
  *                                                     [1] line-program bytes, [2] 16
  *   fn_by_addr (low_pc, id)     -> struct rec_fn
@@ -156,13 +159,14 @@ struct state_types {
 struct state {
 	struct macho_ident ident;
 	struct state_segs *segs;
-	struct ptree files, types, fn_by_id, fn_layout, fn_by_addr, syms, units, chunks;
+	struct ptree files, types, globals, fn_by_id, abstracts, fn_layout, fn_by_addr, syms,
+		units, chunks;
 	struct state_marks marks;   /* this owner's own: never shared */
 	struct state_files *ftab;
 	struct state_types *ttab;
 };
 
-extern const struct ptree_ops state_file_ops, state_type_ops, state_fn_ops,
+extern const struct ptree_ops state_file_ops, state_type_ops, state_global_ops, state_fn_ops,
 	state_fn_layout_ops, state_sym_ops, state_unit_ops, state_chunk_ops;
 
 static inline struct ptree_key state_id_key(uint64_t id)
@@ -231,7 +235,9 @@ int state_mark_fn(struct state *s, const struct rec_fn *f);
  * settled yet (calling it again finishes the work). */
 int state_settle(struct state *s);
 
-/* Inserts or replaces function f (already encoded) in the three function trees,
+/* Inserts or replaces function f (already encoded) in the three function trees (an
+ * abstract function: in fn_by_id and abstracts only; a caller that adds or removes one
+ * rebuilds the declarations table, state_rebuild_types, as for a type),
  * removing `old` (the record f replaces, or NULL) from the keyed trees first; old may be
  * freed by the time it returns. -ENOMEM may leave the three trees out of step: the state
  * is then only fit to be released (a failed batch discards its working copy). */

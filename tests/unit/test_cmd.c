@@ -613,7 +613,7 @@ static void test_format_exact(void)
 {
 	struct enc_buf b;
 	enc_buf_init(&b);
-	struct rec_param params[] = { { "argc", 2 }, { "ar gv", 5 } };
+	struct rec_param params[] = { { .name = "argc", .type = 2 }, { .name = "ar gv", .type = 5 } };
 	struct rec_row rows[] = {
 		{ 0, 3, 0, REC_ROW_STMT, 0 },
 		{ 8, 4, 5, REC_ROW_STMT | REC_ROW_PROLOGUE, 0 },

@@ -45,8 +45,8 @@ static struct rec_fn *sample_fn(void)
 	f->nparams = 2;
 	f->params = calloc(2, sizeof *f->params);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->params);
-	f->params[0] = (struct rec_param){ dup("argc"), 3 };
-	f->params[1] = (struct rec_param){ dup("argv"), 4 };
+	f->params[0] = (struct rec_param){ .name = dup("argc"), .type = 3 };
+	f->params[1] = (struct rec_param){ .name = dup("argv"), .type = 4 };
 	f->nrows = 2;
 	f->rows = calloc(2, sizeof *f->rows);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->rows);
