@@ -18,6 +18,7 @@ enum {
 	DW_TAG_pointer_type = 0x0f,
 	DW_TAG_const_type = 0x26,
 	DW_TAG_typedef = 0x16,
+	DW_TAG_variable = 0x34,
 
 	DW_AT_name = 0x03,
 	DW_AT_byte_size = 0x0b,
@@ -31,7 +32,10 @@ enum {
 	DW_AT_decl_file = 0x3a,
 	DW_AT_decl_line = 0x3b,
 	DW_AT_encoding = 0x3e,
+	DW_AT_external = 0x3f,
 	DW_AT_type = 0x49,
+	DW_AT_location = 0x02,
+	DW_AT_linkage_name = 0x6e,
 
 	DW_FORM_addr = 0x01,
 	DW_FORM_data2 = 0x05,
@@ -44,6 +48,10 @@ enum {
 	DW_FORM_strp = 0x0e,
 	DW_FORM_sec_offset = 0x17,
 	DW_FORM_flag_present = 0x19,
+	DW_FORM_flag = 0x0c,
+	DW_FORM_exprloc = 0x18,
+
+	DW_OP_addr = 0x03,
 
 	DW_LANG_C99 = 0x0c,
 
@@ -90,6 +98,8 @@ enum abbrev {
 	AB_CONST_VOID,
 	AB_TYPEDEF,
 	AB_TYPEDEF_VOID,
+	AB_GLOBAL,
+	AB_GLOBAL_LINKAGE,
 };
 
 /* .debug_abbrev: code, tag, children, (attribute, form) pairs, 0 0; a final 0 ends the
@@ -136,6 +146,15 @@ static const uint8_t abbrev_table[] = {
 	AB_TYPEDEF, DW_TAG_typedef, 0,
 		DW_AT_name, DW_FORM_string, DW_AT_type, DW_FORM_ref_addr, 0, 0,
 	AB_TYPEDEF_VOID, DW_TAG_typedef, 0, DW_AT_name, DW_FORM_string, 0, 0,
+	AB_GLOBAL, DW_TAG_variable, 0,
+		DW_AT_name, DW_FORM_string, DW_AT_type, DW_FORM_ref_addr,
+		DW_AT_external, DW_FORM_flag, DW_AT_decl_file, DW_FORM_data4,
+		DW_AT_decl_line, DW_FORM_data4, DW_AT_location, DW_FORM_exprloc, 0, 0,
+	AB_GLOBAL_LINKAGE, DW_TAG_variable, 0,
+		DW_AT_name, DW_FORM_string, DW_AT_type, DW_FORM_ref_addr,
+		DW_AT_external, DW_FORM_flag, DW_AT_decl_file, DW_FORM_data4,
+		DW_AT_decl_line, DW_FORM_data4, DW_AT_location, DW_FORM_exprloc,
+		DW_AT_linkage_name, DW_FORM_string, 0, 0,
 	0,
 };
 
@@ -354,6 +373,24 @@ int dwarf_encode_type(struct rec_type *t)
 		break;
 	}
 	return fb_finish(&fb, &t->info);
+}
+
+int dwarf_encode_global(struct rec_global *g)
+{
+	struct frag_builder fb = {0};
+	enc_buf_init(&fb.b);
+	enc_buf_uleb(&fb.b, g->linkage ? AB_GLOBAL_LINKAGE : AB_GLOBAL);
+	enc_buf_cstr(&fb.b, g->name);
+	fb_slot(&fb, DWARF_SLOT_TYPE_REF4, g->type);
+	enc_buf_u8(&fb.b, g->ext);
+	fb_slot(&fb, DWARF_SLOT_FILE_DATA4, g->file);
+	enc_buf_u32(&fb.b, g->line);
+	enc_buf_uleb(&fb.b, 9);  /* DW_OP_addr and its 8-byte operand */
+	enc_buf_u8(&fb.b, DW_OP_addr);
+	enc_buf_u64(&fb.b, g->addr);
+	if (g->linkage)
+		enc_buf_cstr(&fb.b, g->linkage);
+	return fb_finish(&fb, &g->info);
 }
 
 void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value)

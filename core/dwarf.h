@@ -48,6 +48,8 @@ const uint8_t *dwarf_str_bytes(size_t *len);
 int dwarf_encode_fn(struct rec_fn *f);
 /* Encodes t->info. -ENOMEM. */
 int dwarf_encode_type(struct rec_type *t);
+/* Encodes g->info: a file-scope DW_TAG_variable at g->addr. -ENOMEM. */
+int dwarf_encode_global(struct rec_global *g);
 
 /* Writes the 4 bytes of a slot's resolved value at out. */
 void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value);
