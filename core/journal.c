@@ -50,14 +50,16 @@
 enum { KIND_HEAD = 1, KIND_CREATE, KIND_BATCH, KIND_STATE, KIND_NEXT, KIND_IMAGE,
        KIND_CHUNK };
 /* The sections of an image in a binary snapshot, in the order they are written. */
-enum { SEC_FILES = 1, SEC_TYPES, SEC_FNS, SEC_SYMS };
+enum { SEC_FILES = 1, SEC_TYPES, SEC_FNS, SEC_SYMS, SEC_GLOBALS, SEC_ABSTRACTS };
+#define SEC_LAST_V1 SEC_SYMS
+#define NSECS SEC_ABSTRACTS
 
 #define HEADER 32
 #define MAGIC "DSJ1"
 #define FLUSH_AT (1u << 20)   /* bytes of payload buffered before a write */
 #define BLOB_MAX 48
 #define SNAP_MAGIC "DSSB"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 #define SNAP_HEAD_LEN 16
 #define SNAP_CHUNK (1u << 20)  /* payload bytes after which a CHUNK record ends */
 /* Records in the journal past which a snapshot is due whatever their size: replaying a
@@ -686,6 +688,8 @@ static void put_image_head(struct enc_buf *b, const struct snap_image *e)
 	enc_buf_uleb(b, ptree_count(&s->types));
 	enc_buf_uleb(b, ptree_count(&s->fn_by_id));
 	enc_buf_uleb(b, ptree_count(&s->syms));
+	enc_buf_uleb(b, ptree_count(&s->globals));
+	enc_buf_uleb(b, ptree_count(&s->abstracts));
 }
 
 static void put_file(struct enc_buf *b, const struct rec_file *f)
@@ -693,6 +697,25 @@ static void put_file(struct enc_buf *b, const struct rec_file *f)
 	enc_buf_uleb(b, f->id);
 	put_str(b, f->path);
 	put_opt_str(b, f->dir);
+	enc_buf_uleb(b, f->lang);
+}
+
+/* Every field of a location, whatever its kind, so that it comes back equal. */
+static void put_loc(struct enc_buf *b, const struct rec_loc *l)
+{
+	enc_buf_u8(b, (uint8_t)l->kind);
+	enc_buf_uleb(b, l->reg);
+	enc_buf_sleb(b, l->value);
+	enc_buf_uleb(b, l->len);
+	if (l->kind == REC_LOC_EXPR)
+		enc_buf_put(b, l->bytes, l->len);
+	if (l->kind != REC_LOC_LIST)
+		return;
+	for (uint32_t i = 0; i < l->len; i++) {
+		enc_buf_uleb(b, l->entries[i].from);
+		enc_buf_uleb(b, l->entries[i].to);
+		put_loc(b, &l->entries[i].loc);
+	}
 }
 
 static void put_type(struct enc_buf *b, const struct rec_type *t)
@@ -703,6 +726,48 @@ static void put_type(struct enc_buf *b, const struct rec_type *t)
 	enc_buf_uleb(b, t->size);
 	enc_buf_u8(b, (uint8_t)t->enc);
 	enc_buf_uleb(b, t->to);
+	enc_buf_uleb(b, t->file);
+	enc_buf_uleb(b, t->line);
+	enc_buf_uleb(b, t->scope);
+	enc_buf_uleb(b, t->align);
+	enc_buf_u8(b, (uint8_t)(t->decl | t->variadic << 1 | t->unprototyped << 2));
+	enc_buf_uleb(b, t->nmembers);
+	for (uint32_t i = 0; i < t->nmembers; i++) {
+		const struct rec_member *m = &t->members[i];
+		put_opt_str(b, m->name);
+		enc_buf_uleb(b, m->type);
+		enc_buf_uleb(b, m->off);
+		enc_buf_uleb(b, m->bits);
+		enc_buf_uleb(b, m->bitoff);
+	}
+	enc_buf_uleb(b, t->nenumerators);
+	for (uint32_t i = 0; i < t->nenumerators; i++) {
+		const struct rec_enumerator *e = &t->enumerators[i];
+		put_opt_str(b, e->name);
+		enc_buf_u64(b, e->lo);
+		enc_buf_u64(b, e->hi);
+		enc_buf_u8(b, e->neg);
+	}
+	enc_buf_uleb(b, t->ndims);
+	for (uint32_t i = 0; i < t->ndims; i++)
+		enc_buf_uleb(b, t->dims[i]);
+	enc_buf_uleb(b, t->ret);
+	enc_buf_uleb(b, t->nparams);
+	for (uint32_t i = 0; i < t->nparams; i++)
+		enc_buf_uleb(b, t->params[i]);
+}
+
+static void put_global(struct enc_buf *b, const struct rec_global *g)
+{
+	enc_buf_uleb(b, g->id);
+	put_str(b, g->name);
+	enc_buf_uleb(b, g->type);
+	enc_buf_uleb(b, g->addr);
+	enc_buf_uleb(b, g->file);
+	enc_buf_uleb(b, g->line);
+	enc_buf_uleb(b, g->cu);
+	enc_buf_u8(b, g->ext);
+	put_opt_str(b, g->linkage);
 }
 
 static void put_fn(struct enc_buf *b, const struct rec_fn *f)
@@ -719,6 +784,8 @@ static void put_fn(struct enc_buf *b, const struct rec_fn *f)
 	for (uint32_t i = 0; i < f->nparams; i++) {
 		put_str(b, f->params[i].name);
 		enc_buf_uleb(b, f->params[i].type);
+		put_loc(b, &f->params[i].loc);
+		enc_buf_uleb(b, f->params[i].line);
 	}
 	enc_buf_uleb(b, f->nrows);
 	for (uint32_t i = 0; i < f->nrows; i++) {
@@ -729,6 +796,33 @@ static void put_fn(struct enc_buf *b, const struct rec_fn *f)
 		enc_buf_uleb(b, r->flags);
 		enc_buf_uleb(b, r->file);
 	}
+	put_opt_str(b, f->linkage);
+	put_loc(b, &f->frame_base);
+	enc_buf_uleb(b, f->nvars);
+	for (uint32_t i = 0; i < f->nvars; i++) {
+		const struct rec_var *v = &f->vars[i];
+		put_opt_str(b, v->name);
+		enc_buf_uleb(b, v->type);
+		put_loc(b, &v->loc);
+		enc_buf_uleb(b, v->line);
+		enc_buf_uleb(b, v->block);
+	}
+	enc_buf_uleb(b, f->nblocks);
+	for (uint32_t i = 0; i < f->nblocks; i++) {
+		const struct rec_block *k = &f->blocks[i];
+		enc_buf_uleb(b, k->nranges);
+		for (uint32_t n = 0; n < k->nranges; n++) {
+			enc_buf_uleb(b, k->ranges[n].from);
+			enc_buf_uleb(b, k->ranges[n].to);
+		}
+		enc_buf_uleb(b, k->parent);
+		enc_buf_uleb(b, k->origin);
+		enc_buf_uleb(b, k->call_file);
+		enc_buf_uleb(b, k->call_line);
+		enc_buf_uleb(b, k->call_col);
+	}
+	enc_buf_u8(b, (uint8_t)(f->variadic | f->unprototyped << 1 | f->optimized << 2 |
+				f->noreturn << 3 | f->abstract << 4));
 }
 
 /* k: the symbol's place in its key (0 for the compiler's, the executable's index + 1). */
@@ -764,7 +858,11 @@ static int put_section(struct rec_writer *w, int fd, uint64_t *off, uint8_t sec,
 			put_type(&w->buf, v);
 			break;
 		case SEC_FNS:
+		case SEC_ABSTRACTS:
 			put_fn(&w->buf, v);
+			break;
+		case SEC_GLOBALS:
+			put_global(&w->buf, v);
 			break;
 		default:
 			put_sym(&w->buf, ptree_iter_key(&it).b, v);
@@ -784,7 +882,8 @@ static int put_section(struct rec_writer *w, int fd, uint64_t *off, uint8_t sec,
 	return rc ? rc : it.error;
 }
 
-/* One image: its IMAGE record, then its files, types, functions and symbols. */
+/* One image: its IMAGE record, then its files, types, functions, symbols, globals and
+ * abstract functions. */
 static int put_image(int fd, uint64_t *off, const struct snap_image *e)
 {
 	struct rec_writer w;
@@ -794,9 +893,9 @@ static int put_image(int fd, uint64_t *off, const struct snap_image *e)
 	*off = w.off;
 	/* Functions in fn_layout order: the tree a restart fills in file order, and the one
 	 * that marks each unit once. */
-	const struct ptree *trees[] = {&e->st.files, &e->st.types, &e->st.fn_layout,
-				       &e->st.syms};
-	for (uint8_t k = 0; k < 4 && !rc; k++)
+	const struct ptree *trees[NSECS] = {&e->st.files, &e->st.types, &e->st.fn_layout,
+					    &e->st.syms, &e->st.globals, &e->st.abstracts};
+	for (uint8_t k = 0; k < NSECS && !rc; k++)
 		rc = put_section(&w, fd, off, SEC_FILES + k, trees[k]);
 	return rc;
 }
@@ -1446,10 +1545,13 @@ static int replay_file(struct journal *j, struct ctl_registry *r, const char *na
 /* ---- loading a binary snapshot ---- */
 
 /* A bounds-checked reader of one record's payload: reading past its end sets `bad` and
- * yields zeros, so a decoder checks once per record rather than once per field. */
+ * yields zeros, so a decoder checks once per record rather than once per field. v1: the
+ * payload is of format version 1, whose records end before the fields of rich debug
+ * info (those come back zero). */
 struct dec {
 	const uint8_t *p, *end;
 	bool bad;
+	bool v1;
 };
 
 static uint64_t get_uleb(struct dec *d)
@@ -1521,6 +1623,16 @@ static uint32_t get_uleb32(struct dec *d)
 	return (uint32_t)v;
 }
 
+/* A count of items that take at least min bytes each: one past what is left is damage,
+ * not an allocation to try. */
+static uint32_t get_count(struct dec *d, unsigned min)
+{
+	uint64_t n = get_uleb(d);
+	if (n > (uint64_t)(d->end - d->p) / min || n > UINT32_MAX)
+		d->bad = true;
+	return d->bad ? 0 : (uint32_t)n;
+}
+
 /* A string (put_str; put_opt_str when opt) into *out, malloc'd; NULL when absent or
  * bad. -ENOMEM. */
 static int get_str(struct dec *d, bool opt, char **out)
@@ -1566,7 +1678,7 @@ struct snap_load {
 	size_t entry;             /* its index in j->entries */
 	uint64_t generation;
 	struct state st;
-	uint64_t want[4];         /* records per section, as the IMAGE record counts them */
+	uint64_t want[NSECS];     /* records per section, as the IMAGE record counts them */
 	uint8_t sec;              /* the section being read; 0: none yet */
 	bool any;                 /* a record of it was read: last is set */
 	struct ptree_key last;    /* its key (files, types: the id) */
@@ -1638,7 +1750,7 @@ static int load_image_head(struct journal *j, struct ctl_registry *r, struct sna
 			sect->reserved3 = get_u32(d);
 		}
 	}
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < (d->v1 ? SEC_LAST_V1 : NSECS); k++)
 		l->want[k] = get_uleb(d);
 	if (!rc && (d->bad || d->p != d->end))
 		rc = say(err, errlen, -EINVAL, "an image record that does not decode");
@@ -1682,12 +1794,122 @@ static int load_file(struct snap_load *l, struct dec *d)
 	int rc = get_str(d, false, &f->path);
 	if (!rc)
 		rc = get_str(d, true, &f->dir);
+	if (!d->v1)
+		f->lang = get_uleb32(d);
 	if (!rc && d->bad)
 		rc = -EINVAL;
 	if (!rc)
 		rc = state_put(&l->st.files, state_id_key(f->id), f);
 	l->last = state_id_key(f->id);
 	rec_file_unref(f);
+	return rc;
+}
+
+/* A location (put_loc) into *l, zeroed on entry; a list only where in_list is false.
+ * *l is left fit for rec_loc_free whatever happens. -ENOMEM. */
+static int get_loc(struct dec *d, struct rec_loc *l, bool in_list)
+{
+	uint8_t kind = get_u8(d);
+	l->reg = get_uleb32(d);
+	l->value = get_sleb(d);
+	uint64_t len = get_uleb(d);
+	if (kind > REC_LOC_LIST || (kind == REC_LOC_LIST && in_list) || len > UINT32_MAX)
+		d->bad = true;
+	if (d->bad)
+		return 0;
+	l->kind = (enum rec_loc_kind)kind;
+	if (kind == REC_LOC_EXPR) {
+		const uint8_t *p = get_bytes(d, len);
+		if (!p || !len)
+			return 0;
+		l->bytes = malloc(len);
+		if (!l->bytes)
+			return -ENOMEM;
+		memcpy(l->bytes, p, len);
+		l->len = (uint32_t)len;
+		return 0;
+	}
+	if (kind != REC_LOC_LIST) {
+		l->len = (uint32_t)len;
+		return 0;
+	}
+	/* An entry takes at least 6 bytes. */
+	if (len > (uint64_t)(d->end - d->p) / 6) {
+		d->bad = true;
+		return 0;
+	}
+	l->entries = len ? calloc(len, sizeof *l->entries) : NULL;
+	if (len && !l->entries)
+		return -ENOMEM;
+	int rc = 0;
+	for (uint32_t i = 0; !rc && !d->bad && i < len; i++) {
+		struct rec_loc_entry *e = &l->entries[i];
+		l->len++;
+		e->from = get_uleb(d);
+		e->to = get_uleb(d);
+		rc = get_loc(d, &e->loc, true);
+	}
+	return rc;
+}
+
+/* The fields of a type that format version 2 added: declaration, scope, alignment,
+ * members, enumerators, dimensions and a function type's signature. -ENOMEM. */
+static int load_type_rich(struct dec *d, struct rec_type *t)
+{
+	t->file = get_uleb(d);
+	t->line = get_uleb32(d);
+	t->scope = get_uleb(d);
+	t->align = get_uleb(d);
+	uint8_t flags = get_u8(d);
+	if (flags > 7)
+		d->bad = true;
+	t->decl = flags & 1;
+	t->variadic = (flags & 2) != 0;
+	t->unprototyped = (flags & 4) != 0;
+	uint32_t n = get_count(d, 5);
+	t->members = n ? calloc(n, sizeof *t->members) : NULL;
+	if (n && !t->members)
+		return -ENOMEM;
+	int rc = 0;
+	for (uint32_t i = 0; !rc && !d->bad && i < n; i++) {
+		struct rec_member *m = &t->members[i];
+		t->nmembers++;
+		rc = get_str(d, true, &m->name);
+		m->type = get_uleb(d);
+		m->off = get_uleb(d);
+		m->bits = get_uleb32(d);
+		m->bitoff = get_uleb32(d);
+	}
+	n = rc ? 0 : get_count(d, 18);
+	t->enumerators = n ? calloc(n, sizeof *t->enumerators) : NULL;
+	if (n && !t->enumerators)
+		return -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < n; i++) {
+		struct rec_enumerator *e = &t->enumerators[i];
+		t->nenumerators++;
+		rc = get_str(d, true, &e->name);
+		e->lo = get_u64(d);
+		e->hi = get_u64(d);
+		uint8_t neg = get_u8(d);
+		if (neg > 1)
+			d->bad = true;
+		e->neg = neg;
+	}
+	n = rc ? 0 : get_count(d, 1);
+	t->dims = n ? calloc(n, sizeof *t->dims) : NULL;
+	if (n && !t->dims)
+		return -ENOMEM;
+	t->ndims = n;
+	for (uint32_t i = 0; i < n; i++)
+		t->dims[i] = get_uleb(d);
+	t->ret = get_uleb(d);
+	n = rc ? 0 : get_count(d, 1);
+	t->params = n ? calloc(n, sizeof *t->params) : NULL;
+	if (n && !t->params)
+		return -ENOMEM;
+	t->nparams = n;
+	for (uint32_t i = 0; i < n; i++)
+		t->params[i] = get_uleb(d);
 	return rc;
 }
 
@@ -1704,7 +1926,10 @@ static int load_type(struct snap_load *l, struct dec *d)
 	uint8_t enc = get_u8(d);
 	t->enc = (enum rec_base_enc)enc;
 	t->to = get_uleb(d);
-	if (!rc && (d->bad || kind < REC_TYPE_BASE || kind > REC_TYPE_TYPEDEF ||
+	if (!rc && !d->v1)
+		rc = load_type_rich(d, t);
+	if (!rc && (d->bad || kind < REC_TYPE_BASE ||
+		    kind > (d->v1 ? REC_TYPE_TYPEDEF : REC_TYPE_RESTRICT) ||
 		    enc > REC_ENC_UNSIGNED_CHAR))
 		rc = -EINVAL;
 	if (!rc)
@@ -1716,9 +1941,64 @@ static int load_type(struct snap_load *l, struct dec *d)
 	return rc;
 }
 
-/* One function, encoded; *out holds a reference. Touches nothing shared, so chunks
- * of functions decode on several threads at once. */
-static int load_fn(struct dec *d, struct rec_fn **out)
+/* The fields of a function that format version 2 added, after its rows: linkage name,
+ * frame base, variables, blocks and flags. -ENOMEM. */
+static int load_fn_rich(struct dec *d, struct rec_fn *f)
+{
+	int rc = get_str(d, true, &f->linkage);
+	if (!rc)
+		rc = get_loc(d, &f->frame_base, false);
+	uint32_t n = rc ? 0 : get_count(d, 8);
+	f->vars = n ? calloc(n, sizeof *f->vars) : NULL;
+	if (n && !f->vars)
+		return -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < n; i++) {
+		struct rec_var *v = &f->vars[i];
+		f->nvars++;
+		rc = get_str(d, true, &v->name);
+		v->type = get_uleb(d);
+		if (!rc)
+			rc = get_loc(d, &v->loc, false);
+		v->line = get_uleb32(d);
+		v->block = get_uleb32(d);
+	}
+	n = rc ? 0 : get_count(d, 6);
+	f->blocks = n ? calloc(n, sizeof *f->blocks) : NULL;
+	if (n && !f->blocks)
+		return -ENOMEM;
+	for (uint32_t i = 0; !rc && !d->bad && i < n; i++) {
+		struct rec_block *k = &f->blocks[i];
+		f->nblocks++;
+		uint32_t nr = get_count(d, 2);
+		k->ranges = nr ? calloc(nr, sizeof *k->ranges) : NULL;
+		if (nr && !k->ranges)
+			return -ENOMEM;
+		k->nranges = nr;
+		for (uint32_t r = 0; r < nr; r++) {
+			k->ranges[r].from = get_uleb(d);
+			k->ranges[r].to = get_uleb(d);
+		}
+		k->parent = get_uleb32(d);
+		k->origin = get_uleb(d);
+		k->call_file = get_uleb(d);
+		k->call_line = get_uleb32(d);
+		k->call_col = get_uleb32(d);
+	}
+	uint8_t flags = get_u8(d);
+	if (flags > 31)
+		d->bad = true;
+	f->variadic = flags & 1;
+	f->unprototyped = (flags & 2) != 0;
+	f->optimized = (flags & 4) != 0;
+	f->noreturn = (flags & 8) != 0;
+	f->abstract = (flags & 16) != 0;
+	return rc;
+}
+
+/* One function, encoded; *out holds a reference. abstract: whether the section it is
+ * read from holds the abstract functions (a function of the other kind is damage).
+ * Touches nothing shared, so chunks of functions decode on several threads at once. */
+static int load_fn(struct dec *d, bool abstract, struct rec_fn **out)
 {
 	struct rec_fn *f = rec_fn_new();
 	if (!f)
@@ -1743,6 +2023,10 @@ static int load_fn(struct dec *d, struct rec_fn **out)
 		f->nparams++;
 		rc = get_str(d, false, &f->params[i].name);
 		f->params[i].type = get_uleb(d);
+		if (!rc && !d->v1) {
+			rc = get_loc(d, &f->params[i].loc, false);
+			f->params[i].line = get_uleb32(d);
+		}
 	}
 	uint64_t nr = get_uleb(d);
 	if (nr > (uint64_t)(d->end - d->p) / 5)
@@ -1762,7 +2046,9 @@ static int load_fn(struct dec *d, struct rec_fn **out)
 		row->flags = get_uleb32(d);
 		row->file = get_uleb(d);
 	}
-	if (!rc && d->bad)
+	if (!rc && !d->bad && !d->v1)
+		rc = load_fn_rich(d, f);
+	if (!rc && (d->bad || f->abstract != abstract))
 		rc = -EINVAL;
 	if (!rc)
 		rc = dwarf_encode_fn(f);
@@ -1797,20 +2083,62 @@ static int load_sym(struct snap_load *l, struct dec *d)
 	return rc;
 }
 
-/* Checks that a CHUNK record of section sec may come next. */
-static int chunk_fits(const struct snap_load *l, uint8_t sec, char *err, size_t errlen)
+static int load_global(struct snap_load *l, struct dec *d)
 {
-	if (!l->active || sec < SEC_FILES || sec > SEC_SYMS || sec < l->sec)
+	struct rec_global *g = rec_global_new();
+	if (!g)
+		return -ENOMEM;
+	g->id = get_uleb(d);
+	int rc = get_str(d, false, &g->name);
+	g->type = get_uleb(d);
+	g->addr = get_uleb(d);
+	g->file = get_uleb(d);
+	g->line = get_uleb32(d);
+	g->cu = get_uleb(d);
+	uint8_t ext = get_u8(d);
+	g->ext = ext;
+	if (!rc)
+		rc = get_str(d, true, &g->linkage);
+	if (!rc && (d->bad || ext > 1))
+		rc = -EINVAL;
+	if (!rc)
+		rc = dwarf_encode_global(g);
+	if (!rc)
+		rc = state_put(&l->st.globals, state_id_key(g->id), g);
+	l->last = state_id_key(g->id);
+	rec_global_unref(g);
+	return rc;
+}
+
+/* An abstract function: into `abstracts` here, and into fn_by_id once that is built. */
+static int load_abstract(struct snap_load *l, struct dec *d)
+{
+	struct rec_fn *f;
+	int rc = load_fn(d, true, &f);
+	if (rc)
+		return rc;
+	rc = state_put(&l->st.abstracts, state_id_key(f->id), f);
+	l->last = state_id_key(f->id);
+	rec_fn_unref(f);
+	return rc;
+}
+
+/* Checks that a CHUNK record of section sec may come next (v1: in a snapshot of format
+ * version 1, which has the first four sections only). */
+static int chunk_fits(const struct snap_load *l, uint8_t sec, bool v1, char *err,
+		      size_t errlen)
+{
+	if (!l->active || sec < SEC_FILES || sec > (v1 ? SEC_LAST_V1 : NSECS) || sec < l->sec)
 		return say(err, errlen, -EINVAL, "a section record that does not belong there");
 	return 0;
 }
 
-/* A CHUNK record of files, types or symbols: records in key order to the payload's
+/* A CHUNK record of any section but functions: records in key order to the payload's
  * end. */
 static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errlen)
 {
 	uint8_t sec = get_u8(d);
-	int fit = chunk_fits(l, sec, err, errlen);
+	int fit = chunk_fits(l, sec, d->v1, err, errlen);
 	if (fit)
 		return fit;
 	if (sec != l->sec)
@@ -1818,10 +2146,25 @@ static int load_chunk(struct snap_load *l, struct dec *d, char *err, size_t errl
 	l->sec = sec;
 	while (d->p < d->end) {
 		struct ptree_key prev = l->last;
-		int rc = sec == SEC_FILES ? load_file(l, d) : sec == SEC_TYPES ? load_type(l, d)
-			: load_sym(l, d);
-		/* Files and types come in strictly increasing id order, so the trees fill in
-		 * order and a repeat is damage. */
+		int rc;
+		switch (sec) {
+		case SEC_FILES:
+			rc = load_file(l, d);
+			break;
+		case SEC_TYPES:
+			rc = load_type(l, d);
+			break;
+		case SEC_GLOBALS:
+			rc = load_global(l, d);
+			break;
+		case SEC_ABSTRACTS:
+			rc = load_abstract(l, d);
+			break;
+		default:
+			rc = load_sym(l, d);
+		}
+		/* Records of every section but symbols come in strictly increasing id order,
+		 * so the trees fill in order and a repeat is damage. */
 		if (!rc && sec != SEC_SYMS && l->any && ptree_key_cmp(l->last, prev) <= 0)
 			rc = -EINVAL;
 		l->any = true;
@@ -1848,6 +2191,7 @@ struct snap_rec {
 struct fn_job {
 	const struct snap_rec *recs;
 	size_t from, to;
+	bool v1;                  /* the snapshot's format version is 1 */
 	struct rec_fn **v;
 	size_t n, cap;
 	int rc;
@@ -1859,13 +2203,14 @@ static void *fn_job_run(void *arg)
 {
 	struct fn_job *job = arg;
 	for (size_t i = job->from; i < job->to && !job->rc; i++) {
-		struct dec d = {job->recs[i].p + 1, job->recs[i].p + job->recs[i].len, false};
+		struct dec d = {job->recs[i].p + 1, job->recs[i].p + job->recs[i].len, false,
+				job->v1};
 		while (d.p < d.end && !job->rc) {
 			if (util_grow(&job->v, &job->cap, job->n + 1, sizeof *job->v)) {
 				job->rc = -ENOMEM;
 				break;
 			}
-			job->rc = load_fn(&d, &job->v[job->n]);
+			job->rc = load_fn(&d, false, &job->v[job->n]);
 			job->n += !job->rc;
 		}
 		if (job->rc) {
@@ -1897,15 +2242,15 @@ static void run_aside(pthread_t *t, bool *started, void *(*fn)(void *), void *jo
  * decoding and encoding of functions is most of a restart's work. On failure *fail_off
  * is the offset of the first record that failed. */
 static int load_fn_chunks(struct snap_load *l, const struct snap_rec *recs, size_t from,
-			  size_t to, uint64_t *fail_off, char *err, size_t errlen)
+			  size_t to, bool v1, uint64_t *fail_off, char *err, size_t errlen)
 {
 	size_t total = 0, half = 0, mid = from;
 	for (size_t i = from; i < to; i++)
 		total += recs[i].len;
 	while (mid < to && half < total / 2)
 		half += recs[mid++].len;
-	struct fn_job jobs[2] = {{.recs = recs, .from = from, .to = mid},
-				 {.recs = recs, .from = mid, .to = to}};
+	struct fn_job jobs[2] = {{.recs = recs, .from = from, .to = mid, .v1 = v1},
+				 {.recs = recs, .from = mid, .to = to, .v1 = v1}};
 	pthread_t t;
 	bool started;
 	run_aside(&t, &started, fn_job_run, &jobs[1]);
@@ -2035,13 +2380,26 @@ static int load_image_end(struct journal *j, struct snap_load *l, char *err, siz
 		if (!rc)
 			rc = jobs[k].rc;
 	}
+	/* Abstract functions have no code, so no place in the layout or the address order:
+	 * they join fn_by_id only. An id that a function with code has too replaces it
+	 * there, and the count below finds it. */
+	struct ptree_iter it;
+	for (ptree_iter_first(&it, &s->abstracts); !rc && ptree_iter_valid(&it);
+	     ptree_iter_next(&it)) {
+		struct rec_fn *f = ptree_iter_val(&it);
+		rc = state_put(&s->fn_by_id, state_id_key(f->id), f);
+	}
+	if (!rc)
+		rc = it.error;
 	if (rc == -ENOMEM)
 		return say(err, errlen, rc, "out of memory");
 	if (rc == -EINVAL)
 		return say(err, errlen, rc, "image %s has functions out of order", image_name(e->im));
-	const struct ptree *trees[] = {&s->files, &s->types, &s->fn_by_id, &s->syms};
-	static const char *const what[] = {"files", "types", "functions", "symbols"};
-	for (int k = 0; k < 4; k++)
+	const struct ptree *trees[NSECS] = {&s->files, &s->types, &s->fn_by_id, &s->syms,
+					    &s->globals, &s->abstracts};
+	static const char *const what[NSECS] = {"files", "types", "functions", "symbols",
+						"globals", "abstract functions"};
+	for (int k = 0; k < NSECS; k++)
 		if (ptree_count(trees[k]) != l->want[k])
 			return say(err, errlen, -EINVAL, "image %s has %" PRIu64 " of its %" PRIu64
 				   " %s", image_name(e->im), ptree_count(trees[k]), l->want[k],
@@ -2139,20 +2497,25 @@ static int load_snapshot(struct journal *j, struct ctl_registry *r, uint64_t *fi
 		rc = damaged(j, "snapshot", 0, err, errlen, "it is empty");
 	struct snap_load l = {0};
 	uint64_t images = 0, want_images = 0;
+	bool v1 = false;
 	char why[1024];
 	for (size_t i = 0; i < n && !rc;) {
 		const struct snap_rec *sr = &recs[i];
-		struct dec d = {sr->p, sr->p + sr->len, false};
+		struct dec d = {sr->p, sr->p + sr->len, false, v1};
 		uint64_t fail_off = sr->off;
 		if (sr->kind == KIND_HEAD) {
 			get_bytes(&d, 4);
 			uint32_t version = get_u32(&d);
 			want_images = get_u64(&d);
 			*first_index = sr->generation;
-			if (version != SNAP_VERSION)
+			/* Version 1 is read by its own rules: a state_dir written before rich
+			 * debug info must survive the upgrade, and its records are a prefix of
+			 * version 2's. */
+			v1 = version == 1;
+			if (version != 1 && version != SNAP_VERSION)
 				rc = damaged(j, "snapshot", sr->off, err, errlen, "it has format "
 					     "version %" PRIu32 ", which this dsymfs does not read (it "
-					     "reads %d)", version, SNAP_VERSION);
+					     "reads 1 and %d)", version, SNAP_VERSION);
 			i++;
 			continue;
 		}
@@ -2166,9 +2529,9 @@ static int load_snapshot(struct journal *j, struct ctl_registry *r, uint64_t *fi
 			size_t to = i;
 			while (to < n && is_fn_chunk(&recs[to]))
 				to++;
-			rc = chunk_fits(&l, SEC_FNS, why, sizeof why);
+			rc = chunk_fits(&l, SEC_FNS, v1, why, sizeof why);
 			if (!rc)
-				rc = load_fn_chunks(&l, recs, i, to, &fail_off, why, sizeof why);
+				rc = load_fn_chunks(&l, recs, i, to, v1, &fail_off, why, sizeof why);
 			i = to;
 		} else {
 			rc = load_chunk(&l, &d, why, sizeof why);

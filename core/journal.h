@@ -46,31 +46,57 @@
  * and then of the header's first 24 bytes; u32 0), then the payload. A journal file's
  * payloads are protocol text (CREATE, BATCH, NEXT: see journal.c).
  *
- * Snapshot, format version 1, a record each:
+ * Snapshot, format version 2, a record each:
  *   HEAD   generation: the first journal index the snapshot does not cover; payload:
- *          "DSSB", u32 version (1), u64 number of images.
+ *          "DSSB", u32 version (2), u64 number of images.
  *   IMAGE  one per image; generation: the image's; payload: name, executable blob
  *          ("": none), uuid (16 bytes), u32 cputype, u32 cpusubtype, u8 has_build, u32
  *          platform, u32 minos, u32 sdk; uleb segment count, per segment: name, u64
  *          vmaddr, u64 vmsize, u32 maxprot, u32 initprot, u32 flags, uleb section count,
  *          per section: name, segment name, u64 addr, u64 size, u32 align, u32 flags,
- *          u32 reserved1..3; then uleb counts of files, types, functions, symbols.
+ *          u32 reserved1..3; then uleb counts of files, types, functions (abstract ones
+ *          included), symbols, globals, abstract functions.
  *   CHUNK  after its IMAGE, about 1 MiB of one section's records each, the sections in
- *          the order files (1), types (2), functions (3), symbols (4); payload: u8
- *          section, then records to the end:
- *            file      uleb id, path, opt dir
- *            type      uleb id, u8 kind (1 base, 2 pointer, 3 const, 4 typedef), opt
- *                      name, uleb size, u8 encoding (0, or 1..6: signed, unsigned, bool,
- *                      float, signed_char, unsigned_char), uleb target id
+ *          the order files (1), types (2), functions (3), symbols (4), globals (5),
+ *          abstract functions (6); payload: u8 section, then records to the end:
+ *            file      uleb id, path, opt dir, uleb language (0: the default)
+ *            type      uleb id, u8 kind (1 base, 2 pointer, 3 const, 4 typedef, 5
+ *                      struct, 6 union, 7 enum, 8 array, 9 func, 10 volatile, 11
+ *                      restrict), opt name, uleb size, u8 encoding (0, or 1..6: signed,
+ *                      unsigned, bool, float, signed_char, unsigned_char), uleb target
+ *                      id, uleb file, uleb line, uleb scope, uleb alignment, u8 flags (1
+ *                      decl, 2 variadic, 4 unprototyped); uleb member count, per member:
+ *                      opt name, uleb type, uleb byte offset, uleb bits, uleb bit offset;
+ *                      uleb enumerator count, per enumerator: opt name, u64 low and u64
+ *                      high half of the value, u8 negative; uleb dimension count, per
+ *                      dimension a uleb (2^64-1: unknown); uleb return type; uleb
+ *                      parameter count, per parameter a uleb type id
  *            function  uleb id, name, uleb low_pc, uleb size, uleb file, sleb line, uleb
  *                      cu, uleb return type, uleb parameter count, per parameter: name,
- *                      uleb type; uleb row count, per row: uleb offset, sleb line, uleb
- *                      column, uleb flags, uleb file
+ *                      uleb type, LOC, uleb line; uleb row count, per row: uleb offset,
+ *                      sleb line, uleb column, uleb flags, uleb file; opt linkage name,
+ *                      LOC frame base; uleb variable count, per variable: opt name, uleb
+ *                      type, LOC, uleb line, uleb block; uleb block count, per block:
+ *                      uleb range count, per range uleb from and uleb to, then uleb
+ *                      parent, uleb origin, uleb call file, uleb call line, uleb call
+ *                      column; u8 flags (1 variadic, 2 unprototyped, 4 optimized, 8
+ *                      noreturn, 16 abstract: set in section 6 and only there)
  *            symbol    uleb k (0: the compiler's; i + 1: the executable's i-th), name,
  *                      uleb value, uleb section, u8 flags (1 ext, 2 from the
  *                      executable), uleb n_desc
- *          Files and types in increasing id, functions in increasing (unit, id): the
- *          order of the trees they fill, so the trees are built in key order.
+ *            global    uleb id, name, uleb type, uleb addr, uleb file, uleb line, uleb
+ *                      cu, u8 ext, opt linkage name
+ *          A LOC is u8 kind (0 none, 1 fbreg, 2 reg, 3 breg, 4 addr, 5 const, 6 expr, 7
+ *          list), uleb register, sleb value, uleb length; then for expr that many bytes,
+ *          for a list that many entries of uleb from, uleb to and a LOC that is no list.
+ *          Files, types, globals and abstract functions in increasing id, functions in
+ *          increasing (unit, id): the order of the trees they fill, so the trees are
+ *          built in key order.
+ * Format version 1 (written before rich debug info) is still read: its IMAGE counts stop
+ * after symbols, it has sections 1 to 4 only, and its records stop before the fields
+ * version 2 added (files after dir; types after the target id; a parameter after its
+ * type; functions after the rows), which then read as zero or absent. A restart writes
+ * version 2 at its next compaction.
  * A string is a uleb length and its bytes (no NUL); an opt string is uleb length + 1,
  * or 0 for none. Records are stored, not their DWARF encoding: a restart encodes each
  * function and type again, so a snapshot does not depend on the encoder's version.

@@ -22,7 +22,11 @@
 #include "ctl.h"
 #include "gen.h"
 #include "image.h"
+#include "dwarf.h"
 #include "journal.h"
+#include "ptree.h"
+#include "records.h"
+#include "state.h"
 #include "unit.h"
 
 #define HUGE_COMPACT (1ull << 40)
@@ -1143,6 +1147,439 @@ static void test_compaction_after_fork(void)
 	ctl_registry_free(r);
 }
 
+/* ---- rich debug info in the binary snapshot ---- */
+
+static char *dup_str(const char *s)
+{
+	char *p = strdup(s);
+	CU_ASSERT_FATAL(p != NULL);
+	return p;
+}
+
+static void *zalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	CU_ASSERT_FATAL(p != NULL);
+	return p;
+}
+
+static struct rec_loc simple_loc(enum rec_loc_kind kind, uint32_t reg, int64_t value)
+{
+	return (struct rec_loc){.kind = kind, .reg = reg, .value = value};
+}
+
+static void put_file_rec(struct state *s, uint64_t id, const char *path, const char *dir,
+			 uint32_t lang)
+{
+	struct rec_file *f = rec_file_new();
+	CU_ASSERT_FATAL(f != NULL);
+	f->id = id;
+	f->path = dup_str(path);
+	f->dir = dir ? dup_str(dir) : NULL;
+	f->lang = lang;
+	CU_ASSERT_FATAL(state_put(&s->files, state_id_key(id), f) == 0);
+	rec_file_unref(f);
+}
+
+static struct rec_type *new_type(uint64_t id, enum rec_type_kind kind, const char *name)
+{
+	struct rec_type *t = rec_type_new();
+	CU_ASSERT_FATAL(t != NULL);
+	t->id = id;
+	t->kind = kind;
+	t->name = name ? dup_str(name) : NULL;
+	return t;
+}
+
+static void put_type_rec(struct state *s, struct rec_type *t)
+{
+	CU_ASSERT_FATAL(dwarf_encode_type(t) == 0);
+	CU_ASSERT_FATAL(state_put(&s->types, state_id_key(t->id), t) == 0);
+	rec_type_unref(t);
+}
+
+static void set_member(struct rec_member *m, const char *name, uint64_t type, uint64_t off,
+		       uint32_t bits, uint32_t bitoff)
+{
+	*m = (struct rec_member){dup_str(name), type, off, bits, bitoff};
+}
+
+static void set_enumerator(struct rec_enumerator *e, const char *name, uint64_t lo,
+			   uint64_t hi, bool neg)
+{
+	*e = (struct rec_enumerator){dup_str(name), lo, hi, neg};
+}
+
+/* Types of every kind with every field the protocol can set. */
+static void put_rich_types(struct state *s)
+{
+	struct rec_type *t = new_type(1, REC_TYPE_BASE, "int");
+	t->size = 4;
+	t->enc = REC_ENC_SIGNED;
+	put_type_rec(s, t);
+	t = new_type(2, REC_TYPE_BASE, "unsigned char");
+	t->size = 1;
+	t->enc = REC_ENC_UNSIGNED_CHAR;
+	put_type_rec(s, t);
+	/* struct node { struct node *next; int val; int flags : 3; union { ... }; } */
+	t = new_type(3, REC_TYPE_STRUCT, "node");
+	t->size = 24;
+	t->file = 1;
+	t->line = 3;
+	t->align = 8;
+	t->nmembers = 4;
+	t->members = zalloc(4, sizeof *t->members);
+	set_member(&t->members[0], "next", 4, 0, 0, 0);
+	set_member(&t->members[1], "val", 1, 8, 0, 0);
+	set_member(&t->members[2], "flags", 1, 12, 3, 2);
+	set_member(&t->members[3], "", 5, 16, 0, 0);
+	put_type_rec(s, t);
+	t = new_type(4, REC_TYPE_POINTER, NULL);
+	t->to = 3;
+	put_type_rec(s, t);
+	t = new_type(5, REC_TYPE_UNION, NULL);
+	t->size = 8;
+	t->scope = 3;
+	t->file = 1;
+	t->line = 6;
+	t->nmembers = 2;
+	t->members = zalloc(2, sizeof *t->members);
+	set_member(&t->members[0], "a", 1, 0, 0, 0);
+	set_member(&t->members[1], "b", 2, 0, 0, 0);
+	put_type_rec(s, t);
+	t = new_type(6, REC_TYPE_STRUCT, "opaque");
+	t->decl = true;
+	put_type_rec(s, t);
+	t = new_type(7, REC_TYPE_ENUM, "color");
+	t->size = 4;
+	t->to = 1;
+	t->file = 2;
+	t->line = 9;
+	t->nenumerators = 2;
+	t->enumerators = zalloc(2, sizeof *t->enumerators);
+	set_enumerator(&t->enumerators[0], "RED", 0, 0, false);
+	set_enumerator(&t->enumerators[1], "NEG", (uint64_t)-3, UINT64_MAX, true);
+	put_type_rec(s, t);
+	/* A u128 enum: 2^128-1 and a value past 64 bits. */
+	t = new_type(8, REC_TYPE_ENUM, "wide");
+	t->size = 16;
+	t->align = 16;
+	t->nenumerators = 2;
+	t->enumerators = zalloc(2, sizeof *t->enumerators);
+	set_enumerator(&t->enumerators[0], "TOP", UINT64_MAX, UINT64_MAX, false);
+	set_enumerator(&t->enumerators[1], "MID", 5, 1, false);
+	put_type_rec(s, t);
+	t = new_type(9, REC_TYPE_ARRAY, NULL);
+	t->to = 1;
+	t->ndims = 2;
+	t->dims = zalloc(2, sizeof *t->dims);
+	t->dims[0] = REC_DIM_UNKNOWN;
+	t->dims[1] = 4;
+	put_type_rec(s, t);
+	t = new_type(10, REC_TYPE_FUNC, NULL);
+	t->ret = 1;
+	t->nparams = 2;
+	t->params = zalloc(2, sizeof *t->params);
+	t->params[0] = 1;
+	t->params[1] = 4;
+	t->variadic = true;
+	put_type_rec(s, t);
+	t = new_type(11, REC_TYPE_FUNC, NULL);
+	t->unprototyped = true;
+	put_type_rec(s, t);
+	t = new_type(12, REC_TYPE_VOLATILE, NULL);
+	t->to = 1;
+	put_type_rec(s, t);
+	t = new_type(13, REC_TYPE_RESTRICT, NULL);
+	t->to = 4;
+	put_type_rec(s, t);
+	t = new_type(14, REC_TYPE_POINTER, "slice_ptr");
+	t->to = 2;
+	t->align = 8;
+	put_type_rec(s, t);
+	t = new_type(15, REC_TYPE_TYPEDEF, "node_t");
+	t->to = 3;
+	t->file = 2;
+	t->line = 4;
+	put_type_rec(s, t);
+}
+
+static void put_global_rec(struct state *s, uint64_t id, const char *name, uint64_t type,
+			   uint64_t addr, uint64_t cu, bool ext, const char *linkage)
+{
+	struct rec_global *g = rec_global_new();
+	CU_ASSERT_FATAL(g != NULL);
+	*g = (struct rec_global){.refs = 1, .id = id, .name = dup_str(name), .type = type,
+				 .addr = addr, .file = 2, .line = (uint32_t)id + 1, .cu = cu,
+				 .ext = ext, .linkage = linkage ? dup_str(linkage) : NULL};
+	CU_ASSERT_FATAL(dwarf_encode_global(g) == 0);
+	CU_ASSERT_FATAL(state_put(&s->globals, state_id_key(id), g) == 0);
+	rec_global_unref(g);
+}
+
+static void put_fn_rec(struct state *s, struct rec_fn *f)
+{
+	CU_ASSERT_FATAL(dwarf_encode_fn(f) == 0);
+	CU_ASSERT_FATAL(state_put_fn(s, NULL, f) == 0);
+	rec_fn_unref(f);
+}
+
+/* An abstract function (an inlined origin) and functions with every new field: linkage
+ * name, frame base, parameters with locations of each kind and lines, locals, blocks
+ * with several ranges, a parent and an inlined call, every flag. */
+static void put_rich_fns(struct state *s)
+{
+	struct rec_fn *f = rec_fn_new();
+	CU_ASSERT_FATAL(f != NULL);
+	f->id = 20;
+	f->name = dup_str("sq");
+	f->file = 1;
+	f->line = 30;
+	f->ret = 1;
+	f->abstract = true;
+	f->nparams = 1;
+	f->params = zalloc(1, sizeof *f->params);
+	f->params[0] = (struct rec_param){dup_str("x"), 1, {0}, 30};
+	f->nvars = 1;
+	f->vars = zalloc(1, sizeof *f->vars);
+	f->vars[0] = (struct rec_var){dup_str("t"), 1, {0}, 31, 0};
+	put_fn_rec(s, f);
+
+	f = rec_fn_new();
+	CU_ASSERT_FATAL(f != NULL);
+	f->id = 21;
+	f->name = dup_str("main");
+	f->low_pc = 0x100000000;
+	f->size = 0x80;
+	f->file = 1;
+	f->line = 40;
+	f->ret = 1;
+	f->linkage = dup_str("_main");
+	f->frame_base = simple_loc(REC_LOC_REG, 6, 0);
+	f->nparams = 3;
+	f->params = zalloc(3, sizeof *f->params);
+	f->params[0] = (struct rec_param){dup_str("argc"), 1, simple_loc(REC_LOC_FBREG, 0, -20),
+					  40};
+	struct rec_loc list = {.kind = REC_LOC_LIST, .len = 2};
+	list.entries = zalloc(2, sizeof *list.entries);
+	list.entries[0] = (struct rec_loc_entry){0, 9, simple_loc(REC_LOC_REG, 5, 0)};
+	list.entries[1] = (struct rec_loc_entry){9, 0x40, simple_loc(REC_LOC_BREG, 7, 8)};
+	f->params[1] = (struct rec_param){dup_str("argv"), 4, list, 41};
+	f->params[2] = (struct rec_param){dup_str(""), 2, {0}, 0};
+	f->nvars = 4;
+	f->vars = zalloc(4, sizeof *f->vars);
+	f->vars[0] = (struct rec_var){dup_str("i"), 1, simple_loc(REC_LOC_CONST, 0, -3), 42, 1};
+	f->vars[1] = (struct rec_var){dup_str("s"), 7,
+				      simple_loc(REC_LOC_ADDR, 0, 0x140001010), 43, 0};
+	struct rec_loc expr = {.kind = REC_LOC_EXPR, .len = 2};
+	expr.bytes = zalloc(2, 1);
+	expr.bytes[0] = 0x91;
+	expr.bytes[1] = 0x70;
+	f->vars[2] = (struct rec_var){dup_str("e"), 1, expr, 44, 2};
+	f->vars[3] = (struct rec_var){dup_str("x"), 0, simple_loc(REC_LOC_REG, 64, 0), 30, 3};
+	f->nblocks = 3;
+	f->blocks = zalloc(3, sizeof *f->blocks);
+	struct rec_range *r1 = zalloc(2, sizeof *r1);
+	r1[0] = (struct rec_range){0x10, 0x24};
+	r1[1] = (struct rec_range){0x40, 0x48};
+	f->blocks[0] = (struct rec_block){2, r1, 0, 0, 0, 0, 0};
+	struct rec_range *r2 = zalloc(1, sizeof *r2);
+	r2[0] = (struct rec_range){0x12, 0x20};
+	f->blocks[1] = (struct rec_block){1, r2, 1, 0, 0, 0, 0};
+	struct rec_range *r3 = zalloc(1, sizeof *r3);
+	r3[0] = (struct rec_range){0x50, 0x60};
+	f->blocks[2] = (struct rec_block){1, r3, 0, 20, 2, 45, 7};
+	f->nrows = 2;
+	f->rows = zalloc(2, sizeof *f->rows);
+	f->rows[0] = (struct rec_row){0, 40, 0, REC_ROW_STMT, 0};
+	f->rows[1] = (struct rec_row){0x10, 42, 3, REC_ROW_STMT, 0};
+	f->variadic = f->optimized = f->noreturn = true;
+	put_fn_rec(s, f);
+
+	f = rec_fn_new();
+	CU_ASSERT_FATAL(f != NULL);
+	f->id = 22;
+	f->name = dup_str("old");
+	f->low_pc = 0x100000100;
+	f->size = 0x10;
+	f->file = 2;
+	f->line = 5;
+	f->cu = 1;
+	f->unprototyped = true;
+	f->frame_base = simple_loc(REC_LOC_BREG, 31, -16);
+	put_fn_rec(s, f);
+}
+
+typedef bool (*same_fn)(const void *x, const void *y);
+
+static bool file_same(const void *x, const void *y) { return rec_file_same(x, y); }
+static bool type_same(const void *x, const void *y) { return rec_type_same(x, y); }
+static bool global_same(const void *x, const void *y) { return rec_global_same(x, y); }
+static bool fn_same(const void *x, const void *y) { return rec_fn_same(x, y); }
+
+/* Two trees hold the same keys with records that define the same things. */
+static void check_same_tree(const struct ptree *want, const struct ptree *got, same_fn same,
+			    const char *what)
+{
+	struct ptree_iter a, b;
+	size_t n = 0;
+	ptree_iter_first(&a, want);
+	ptree_iter_first(&b, got);
+	for (; ptree_iter_valid(&a) && ptree_iter_valid(&b); ptree_iter_next(&a),
+	     ptree_iter_next(&b), n++) {
+		bool ok = !ptree_key_cmp(ptree_iter_key(&a), ptree_iter_key(&b)) &&
+			  same(ptree_iter_val(&a), ptree_iter_val(&b));
+		if (!ok)
+			fprintf(stderr, "journal: %s: record %zu (key %llu) differs\n", what, n,
+				(unsigned long long)ptree_iter_key(&a).a);
+		CU_ASSERT(ok);
+	}
+	if (ptree_iter_valid(&a) || ptree_iter_valid(&b))
+		fprintf(stderr, "journal: %s: the counts differ\n", what);
+	CU_ASSERT(!ptree_iter_valid(&a) && !ptree_iter_valid(&b));
+}
+
+static void check_same_state(const struct state *want, const struct state *got)
+{
+	check_same_tree(&want->files, &got->files, file_same, "files");
+	check_same_tree(&want->types, &got->types, type_same, "types");
+	check_same_tree(&want->globals, &got->globals, global_same, "globals");
+	check_same_tree(&want->fn_by_id, &got->fn_by_id, fn_same, "fn_by_id");
+	check_same_tree(&want->abstracts, &got->abstracts, fn_same, "abstracts");
+	check_same_tree(&want->fn_layout, &got->fn_layout, fn_same, "fn_layout");
+	check_same_tree(&want->fn_by_addr, &got->fn_by_addr, fn_same, "fn_by_addr");
+}
+
+/* An image Rich whose state holds, beside what the protocol gave it, records built here
+ * with every field of rich debug info set; the snapshot then covers all of it. */
+static struct ctl_registry *rich_registry(const char *dir)
+{
+	struct ctl_registry *r = open_ok(dir, 1);
+	struct image_origin o = {.has_uuid = true, .uuid = {0x17, 0x17},
+				 .has_arch = true, .cputype = 0x01000007, .cpusubtype = 3};
+	char err[512];
+	CU_ASSERT_FATAL(ctl_registry_add(r, "Rich", &o, err, sizeof err) == 0);
+	run_ok(r, "image Rich\n"
+		  "segment __DATA vmaddr=0x140001000 vmsize=0x2000 maxprot=rw- initprot=3\n"
+		  "section __DATA __data addr=0x140001000 size=0x40 align=4\n"
+		  "section __TEXT __text addr=0x100000000 size=0x1000 align=2\n");
+	struct image *im = ctl_registry_find(r, "Rich");
+	struct state s;
+	image_state(im, &s);
+	put_file_rec(&s, 1, "/src/r.c", NULL, 0x1d);
+	put_file_rec(&s, 2, "/src/r.h", "/src", 0);
+	put_file_rec(&s, 3, "z.zig", "/build", 0x26);
+	put_rich_types(&s);
+	put_global_rec(&s, 1, "counter", 1, 0x140001000, 0, true, NULL);
+	put_global_rec(&s, 2, "table", 9, 0x140001010, 1, false, "_table_v2");
+	put_rich_fns(&s);
+	CU_ASSERT_FATAL(state_rebuild_files(&s) == 0 && state_rebuild_types(&s) == 0 &&
+			state_settle(&s) == 0);
+	CU_ASSERT_FATAL(image_restore_state(im, &s, err, sizeof err) == 0);
+	/* A commit hands the journal the state; compactions then make it the snapshot's. */
+	run_ok(r, "image Rich\nfile 999 path=/pad\n");
+	settle_into_snapshot(r, "Rich");
+	return r;
+}
+
+/* Every field of rich debug info comes back from a binary snapshot: the records a
+ * restart loads define the same things as the ones written, the abstract function is
+ * in fn_by_id and abstracts only, and the image's bytes are the same. */
+static void test_binary_snapshot_round_trips_rich_records(void)
+{
+	char dir[4096];
+	fresh_dir(dir, sizeof dir, "rich");
+	struct ctl_registry *r = rich_registry(dir);
+	check_binary_head(dir);
+	struct state before, after;
+	image_state(ctl_registry_find(r, "Rich"), &before);
+	CU_ASSERT_EQUAL(ptree_count(&before.globals), 2);
+	CU_ASSERT_EQUAL(ptree_count(&before.abstracts), 1);
+	CU_ASSERT_EQUAL(ptree_count(&before.fn_by_id), 3);
+	CU_ASSERT_EQUAL(ptree_count(&before.fn_layout), 2);
+	r = restart(r, dir, 1, "rich records from a binary snapshot");
+	char *st = status_of(r);
+	CU_ASSERT(strstr(st, " journal_bytes=0 ") != NULL);
+	free(st);
+	image_state(ctl_registry_find(r, "Rich"), &after);
+	check_same_state(&before, &after);
+	state_release(&before);
+	state_release(&after);
+	ctl_registry_free(r);
+}
+
+/* The first record of section sec in the snapshot at path (its offset), by the layout
+ * journal.h documents; UINT64_MAX if there is none. */
+static uint64_t section_record(const char *path, uint8_t sec)
+{
+	uint64_t offs[32];
+	size_t n = record_offsets(path, offs, 32);
+	size_t len;
+	uint8_t *d = (uint8_t *)unit_read_file(path, &len);
+	CU_ASSERT_FATAL(d != NULL);
+	uint64_t at = UINT64_MAX;
+	for (size_t i = 2; i < n && at == UINT64_MAX; i++)
+		if (d[offs[i] + 32] == sec)
+			at = offs[i];
+	free(d);
+	return at;
+}
+
+static uint64_t payload_len(const char *path, uint64_t off)
+{
+	size_t len;
+	uint8_t *d = (uint8_t *)unit_read_file(path, &len);
+	CU_ASSERT_FATAL(d != NULL && off + 32 <= len);
+	uint64_t plen = 0;
+	for (int i = 7; i >= 0; i--)
+		plen = plen << 8 | d[off + 8 + (uint64_t)i];
+	free(d);
+	return plen;
+}
+
+/* A record of the new sections that checks out but does not decode, or is not what its
+ * section holds, is damage like any other. */
+static void test_damaged_rich_records(void)
+{
+	char dir[4096], copy[4200], sp[4300], want[4600];
+	fresh_dir(dir, sizeof dir, "rich-damage");
+	ctl_registry_free(rich_registry(dir));
+	unit_fmt(copy, sizeof copy, "%s-copy", dir);
+	unit_fmt(sp, sizeof sp, "%s/snapshot", copy);
+	unit_fmt(want, sizeof want, "%s/snapshot", dir);
+	uint64_t globals = section_record(want, 5), abstracts = section_record(want, 6);
+	CU_ASSERT_FATAL(globals != UINT64_MAX && abstracts != UINT64_MAX);
+
+	/* A global whose name runs past the record's end. */
+	fresh_copy(dir, copy);
+	forge_payload_byte(sp, globals, 2, 0x7f);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: a record of section 5 that "
+		 "does not decode", sp, (unsigned long long)globals);
+	expect_refusal(copy, want, NULL);
+	recover_ok(copy, "damaged/1/snapshot", NULL);
+
+	/* The section of abstract functions holding one that is not: its flags are the
+	 * record's last byte. */
+	fresh_copy(dir, copy);
+	forge_payload_byte(sp, abstracts, payload_len(sp, abstracts) - 1, 0);
+	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: a record of section 6 that "
+		 "does not decode", sp, (unsigned long long)abstracts);
+	expect_refusal(copy, want, NULL);
+
+	/* A location of a kind that does not exist: the abstract function's parameter x
+	 * has one right after its type. */
+	fresh_copy(dir, copy);
+	size_t len;
+	uint8_t *d = (uint8_t *)unit_read_file(sp, &len);
+	CU_ASSERT_FATAL(d != NULL);
+	const uint8_t *p = memmem(d + abstracts + 32, payload_len(sp, abstracts), "\001x\001", 3);
+	CU_ASSERT_FATAL(p != NULL);
+	uint64_t at = (uint64_t)(p + 3 - (d + abstracts + 32));
+	free(d);
+	forge_payload_byte(sp, abstracts, at, 0x42);
+	expect_refusal(copy, want, NULL);
+}
+
 static const struct unit_test journal_tests[] = {
 	{ "restore replays every command kind byte for byte", test_restore_replays_every_command_kind },
 	{ "restore from snapshots", test_restore_from_snapshots },
@@ -1162,6 +1599,10 @@ static const struct unit_test journal_tests[] = {
 	{ "a binary snapshot round-trips every record kind and field",
 	  test_binary_snapshot_round_trips_every_field },
 	{ "a damaged binary snapshot refuses; recovery", test_damaged_binary_snapshot },
+	{ "a binary snapshot round-trips every field of rich debug info",
+	  test_binary_snapshot_round_trips_rich_records },
+	{ "damaged records of globals and abstract functions refuse",
+	  test_damaged_rich_records },
 	{ "compactions run and stop in a process forked after attaching",
 	  test_compaction_after_fork },
 	{ NULL, NULL },
