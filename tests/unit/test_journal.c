@@ -1580,6 +1580,99 @@ static void test_damaged_rich_records(void)
 	expect_refusal(copy, want, NULL);
 }
 
+/* A record of the snapshot layout journal.h documents, appended to b at *len. */
+static void forge_record(uint8_t *b, size_t *len, uint32_t kind, uint64_t generation,
+			 const uint8_t *payload, size_t plen)
+{
+	uint8_t *h = b + *len;
+	memcpy(h, "DSJ1", 4);
+	for (int i = 0; i < 4; i++)
+		h[4 + i] = (uint8_t)(kind >> (8 * i));
+	for (int i = 0; i < 8; i++) {
+		h[8 + i] = (uint8_t)((uint64_t)plen >> (8 * i));
+		h[16 + i] = (uint8_t)(generation >> (8 * i));
+	}
+	memcpy(h + 32, payload, plen);
+	uint32_t crc = crc32c_bitwise(crc32c_bitwise(0, h + 32, plen), h, 24);
+	for (int i = 0; i < 4; i++) {
+		h[24 + i] = (uint8_t)(crc >> (8 * i));
+		h[28 + i] = 0;
+	}
+	*len += 32 + plen;
+}
+
+/* A snapshot of format version 1, as dsymfs wrote it before rich debug info, is read
+ * by its own rules: its records come back with every newer field zero, and the next
+ * compaction writes version 2. */
+static void test_version_1_snapshot_is_read(void)
+{
+	char dir[4096], path[4200];
+	fresh_dir(dir, sizeof dir, "v1");
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	static const uint8_t head[] = {'D', 'S', 'S', 'B', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t image[] = {
+		3, 'O', 'l', 'd', 0,                              /* name, no executable */
+		0x17, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+		7, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0,                                                /* no segments */
+		1, 1, 1, 0};                                      /* files types fns syms */
+	static const uint8_t files[] = {1, 1, 6, '/', 'o', 'l', 'd', '.', 'c', 0};
+	static const uint8_t types[] = {2, 1, 1, 4, 'i', 'n', 't', 4, 1, 0};
+	static const uint8_t fns[] = {3, 1, 1, 'f', 0x80, 0x20, 0x10, 1, 3, 0, 1,
+				      1, 1, 'n', 1,         /* a parameter n of type 1 */
+				      1, 0, 3, 0, 1, 0};    /* a row */
+	uint8_t b[512];
+	size_t len = 0;
+	forge_record(b, &len, 1, 1, head, sizeof head);
+	forge_record(b, &len, 6, 3, image, sizeof image);
+	forge_record(b, &len, 7, 0, files, sizeof files);
+	forge_record(b, &len, 7, 0, types, sizeof types);
+	forge_record(b, &len, 7, 0, fns, sizeof fns);
+	unit_fmt(path, sizeof path, "%s/snapshot", dir);
+	unit_write_file(path, b, len);
+	/* The journal it continues, empty: the compaction that wrote it had just moved on. */
+	unit_fmt(path, sizeof path, "%s/journal.0000000000000001", dir);
+	unit_write_file(path, "", 0);
+	unit_fmt(path, sizeof path, "%s/snapshot", dir);
+
+	struct ctl_registry *r = open_ok(dir, 1);
+	struct image *im = ctl_registry_find(r, "Old");
+	CU_ASSERT_FATAL(im != NULL);
+	struct gen *g = image_current(im);
+	CU_ASSERT_EQUAL(gen_number(g), 3);
+	gen_unref(g);
+	struct state s;
+	image_state(im, &s);
+	struct rec_file want_file = {.id = 1, .path = "/old.c"};
+	struct rec_type want_type = {.id = 1, .kind = REC_TYPE_BASE, .name = "int", .size = 4,
+				     .enc = REC_ENC_SIGNED};
+	struct rec_param want_param = {.name = "n", .type = 1};
+	struct rec_row want_row = {.line = 3, .flags = REC_ROW_STMT};
+	struct rec_fn want_fn = {.id = 1, .name = "f", .low_pc = 0x1000, .size = 0x10,
+				 .file = 1, .line = 3, .ret = 1, .nparams = 1,
+				 .params = &want_param, .nrows = 1, .rows = &want_row};
+	const struct rec_file *f = ptree_get(&s.files, state_id_key(1));
+	const struct rec_type *t = ptree_get(&s.types, state_id_key(1));
+	const struct rec_fn *fn = ptree_get(&s.fn_by_id, state_id_key(1));
+	CU_ASSERT(f && rec_file_same(f, &want_file));
+	CU_ASSERT(t && rec_type_same(t, &want_type));
+	CU_ASSERT(fn && rec_fn_same(fn, &want_fn));
+	CU_ASSERT(ptree_get(&s.fn_by_addr, state_addr_key(&want_fn)) == fn);
+	CU_ASSERT_EQUAL(ptree_count(&s.globals) + ptree_count(&s.abstracts), 0);
+	state_release(&s);
+
+	/* The next snapshot is of the current version, and holds the same. */
+	run_ok(r, "image Old\nfile 999 path=/pad\n");
+	settle_into_snapshot(r, "Old");
+	size_t n;
+	uint8_t *d = (uint8_t *)unit_read_file(path, &n);
+	CU_ASSERT_FATAL(d != NULL && n > 40);
+	CU_ASSERT(d[36] == 2 && !d[37] && !d[38] && !d[39]);
+	free(d);
+	r = restart(r, dir, 1, "from the version 2 snapshot a version 1 one became");
+	ctl_registry_free(r);
+}
+
 static const struct unit_test journal_tests[] = {
 	{ "restore replays every command kind byte for byte", test_restore_replays_every_command_kind },
 	{ "restore from snapshots", test_restore_from_snapshots },
@@ -1603,6 +1696,7 @@ static const struct unit_test journal_tests[] = {
 	  test_binary_snapshot_round_trips_rich_records },
 	{ "damaged records of globals and abstract functions refuse",
 	  test_damaged_rich_records },
+	{ "a version 1 snapshot is read by its rules", test_version_1_snapshot_is_read },
 	{ "compactions run and stop in a process forked after attaching",
 	  test_compaction_after_fork },
 	{ NULL, NULL },
