@@ -595,6 +595,23 @@ int dsymfs_section(struct dsymfs *c, const char *seg, const char *sect, uint64_t
 
 /* Files and types. */
 
+static void put_lang(struct dsymfs *c, uint32_t lang)
+{
+	static const struct {
+		uint32_t code;
+		const char *name;
+	} langs[] = {
+		{ DSYMFS_LANG_C89, "c89" }, { DSYMFS_LANG_C99, "c99" },
+		{ DSYMFS_LANG_C11, "c11" }, { DSYMFS_LANG_C17, "c17" },
+	};
+	for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++)
+		if (langs[i].code == lang) {
+			put_str(c, langs[i].name);
+			return;
+		}
+	put_dec(c, lang);
+}
+
 int dsymfs_file_sized(struct dsymfs *c, const struct dsymfs_file *fp, size_t fsize)
 {
 	if (c->fd < 0)
@@ -620,6 +637,10 @@ int dsymfs_file_sized(struct dsymfs *c, const struct dsymfs_file *fp, size_t fsi
 	if (f.dir) {
 		put_key(c, "dir");
 		put_value(c, f.dir);
+	}
+	if (f.lang) {
+		put_key(c, "lang");
+		put_lang(c, f.lang);
 	}
 	return end(c, start);
 }
@@ -647,6 +668,11 @@ int dsymfs_deltype(struct dsymfs *c, uint64_t id)
 	return del(c, "deltype", id);
 }
 
+int dsymfs_delglobal(struct dsymfs *c, uint64_t id)
+{
+	return del(c, "delglobal", id);
+}
+
 int dsymfs_del(struct dsymfs *c, uint64_t id)
 {
 	return del(c, "del", id);
@@ -657,6 +683,13 @@ static const char *const kind_names[] = {
 	[DSYMFS_TYPE_POINTER] = "pointer",
 	[DSYMFS_TYPE_CONST] = "const",
 	[DSYMFS_TYPE_TYPEDEF] = "typedef",
+	[DSYMFS_TYPE_STRUCT] = "struct",
+	[DSYMFS_TYPE_UNION] = "union",
+	[DSYMFS_TYPE_ENUM] = "enum",
+	[DSYMFS_TYPE_ARRAY] = "array",
+	[DSYMFS_TYPE_FUNC] = "func",
+	[DSYMFS_TYPE_VOLATILE] = "volatile",
+	[DSYMFS_TYPE_RESTRICT] = "restrict",
 };
 
 static const char *const enc_names[] = {
@@ -689,6 +722,209 @@ static int not_one_of(struct dsymfs *c, const char *key, const char *const *t, s
 	return refuse(c, "type: field \"%s\": \"%s\" is not one of %s", key, d, list);
 }
 
+/* Names inside a list value (members, enumerators, parameters, variables): ':' and ','
+ * separate its parts, so a name cannot hold them. */
+static int check_part_name(struct dsymfs *c, const char *cmd, const char *field, size_t i,
+			   const char *name)
+{
+	if (name && strpbrk(name, ":,"))
+		return refuse(c, "%s: field \"%s\": entry %zu: a name cannot contain ':' or ','",
+			      cmd, field, i + 1);
+	return 0;
+}
+
+/* Whether a list value must be quoted: some name in it holds a byte that ends a bare
+ * value. The rest of a list (numbers, locations) never does. */
+static bool quote_names(const char *const *names, size_t n, size_t stride)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = *(const char *const *)((const char *)names + i * stride);
+		for (const char *k = name ? name : ""; *k; k++)
+			if (needs_quote((unsigned char)*k))
+				return true;
+	}
+	return false;
+}
+
+/* A name inside a list value: escaped when the value is quoted; NULL is "". */
+static void put_part_name(struct dsymfs *c, const char *name, bool quote)
+{
+	if (!name)
+		return;
+	if (quote)
+		put_escaped(c, name);
+	else
+		put_str(c, name);
+}
+
+/* " key=" of a list value, with its opening quote when it needs one. */
+static void put_list_key(struct dsymfs *c, const char *key, bool quote)
+{
+	put_key(c, key);
+	if (quote)
+		put(c, "\"", 1);
+}
+
+static void put_list_end(struct dsymfs *c, bool quote)
+{
+	if (quote)
+		put(c, "\"", 1);
+}
+
+/* A 128-bit enumerator value in decimal (into out, 41 bytes at least). */
+static size_t fmt_enum_value(char *out, const struct dsymfs_enumerator *e)
+{
+	unsigned __int128 v = (unsigned __int128)e->hi << 64 | e->lo;
+	size_t n = 0;
+	if (e->neg) {
+		out[n++] = '-';
+		v = 0 - v;
+	}
+	char tmp[40];
+	size_t k = 0;
+	do {
+		tmp[k++] = (char)('0' + (unsigned)(v % 10));
+		v /= 10;
+	} while (v);
+	while (k)
+		out[n++] = tmp[--k];
+	return n;
+}
+
+static int check_type(struct dsymfs *c, const struct dsymfs_type *t, const char *kind)
+{
+	enum dsymfs_type_kind k = t->kind;
+	bool base = k == DSYMFS_TYPE_BASE, agg = k == DSYMFS_TYPE_STRUCT || k == DSYMFS_TYPE_UNION;
+	bool en = k == DSYMFS_TYPE_ENUM, arr = k == DSYMFS_TYPE_ARRAY, fn = k == DSYMFS_TYPE_FUNC;
+	const char *stray = base && t->to ? "to"
+		: !(base || agg || en) && t->size ? "size"
+		: !base && t->enc ? "enc"
+		: (agg || fn) && t->to ? "to"
+		: !agg && t->decl ? "decl"
+		: !(agg || en) && t->scope ? "scope"
+		: !(agg || en || k == DSYMFS_TYPE_TYPEDEF) && (t->file || t->line) ? "file"
+		: !agg && t->nmembers ? "members"
+		: !en && t->nenumerators ? "enumerators"
+		: !arr && t->ndims ? "dims"
+		: !fn && t->ret ? "ret"
+		: !fn && t->nparams ? "params"
+		: !fn && t->variadic ? "variadic"
+		: !fn && t->unprototyped ? "unprototyped" : NULL;
+	if (stray)
+		return refuse(c, "type: field \"%s\": does not apply to kind=%s", stray, kind);
+	if ((base || k == DSYMFS_TYPE_TYPEDEF || t->decl) && !t->name)
+		return refuse(c, "type: missing field \"name\" (kind=%s%s needs it)", kind,
+			      t->decl ? " decl" : "");
+	if (t->name && !*t->name)
+		return refuse(c, "type: field \"name\": must not be empty");
+	if (t->decl && (t->size || t->nmembers))
+		return refuse(c, "type: field \"%s\": a decl type has none",
+			      t->size ? "size" : "members");
+	if (t->line && !t->file)
+		return refuse(c, "type: field \"line\": needs field \"file\"");
+	if (arr && !t->ndims)
+		return refuse(c, "type: missing field \"dims\" (kind=array needs it)");
+	if (t->variadic && t->unprototyped)
+		return refuse(c, "type: variadic and unprototyped exclude each other");
+	if ((t->nmembers && !t->members) || (t->nenumerators && !t->enumerators) ||
+	    (t->ndims && !t->dims) || (t->nparams && !t->params))
+		return refuse(c, "type: %s is NULL with entries",
+			      t->nmembers && !t->members ? "members"
+			      : t->nenumerators && !t->enumerators ? "enumerators"
+			      : t->ndims && !t->dims ? "dims" : "params");
+	for (size_t i = 0; i < t->nmembers; i++) {
+		const struct dsymfs_member *m = &t->members[i];
+		int rc = check_part_name(c, "type", "members", i, m->name);
+		if (rc)
+			return rc;
+		if (!m->type)
+			return refuse(c, "type: field \"members\": entry %zu: type 0 (void) is "
+				      "not allowed for a member", i + 1);
+		if (!m->bits && m->bitoff)
+			return refuse(c, "type: field \"members\": entry %zu: a bit offset "
+				      "without a bit width", i + 1);
+	}
+	for (size_t i = 0; i < t->nenumerators; i++) {
+		const struct dsymfs_enumerator *e = &t->enumerators[i];
+		int rc = check_part_name(c, "type", "enumerators", i, e->name);
+		if (rc)
+			return rc;
+		if (!e->name || !*e->name)
+			return refuse(c, "type: field \"enumerators\": entry %zu: the name is "
+				      "empty", i + 1);
+		if (e->neg && !(e->hi >> 63))
+			return refuse(c, "type: field \"enumerators\": entry %zu: neg is set "
+				      "but the value's top bit is not", i + 1);
+	}
+	for (size_t i = 1; i < t->ndims; i++)
+		if (t->dims[i] == DSYMFS_DIM_UNKNOWN)
+			return refuse(c, "type: field \"dims\": entry %zu: only the first bound "
+				      "may be unknown", i + 1);
+	for (size_t i = 0; i < t->nparams; i++)
+		if (!t->params[i])
+			return refuse(c, "type: field \"params\": entry %zu: type 0 (void) is "
+				      "not allowed for a parameter", i + 1);
+	return 0;
+}
+
+static void put_type_lists(struct dsymfs *c, const struct dsymfs_type *t)
+{
+	if (t->nmembers) {
+		bool q = quote_names(&t->members[0].name, t->nmembers, sizeof *t->members);
+		put_list_key(c, "members", q);
+		for (size_t i = 0; i < t->nmembers; i++) {
+			const struct dsymfs_member *m = &t->members[i];
+			if (i)
+				put(c, ",", 1);
+			put_part_name(c, m->name, q);
+			put(c, ":", 1);
+			put_dec(c, m->type);
+			put(c, ":", 1);
+			put_dec(c, m->off);
+			if (m->bits) {
+				put(c, ":", 1);
+				put_dec(c, m->bits);
+				put(c, ":", 1);
+				put_dec(c, m->bitoff);
+			}
+		}
+		put_list_end(c, q);
+	}
+	if (t->nenumerators) {
+		bool q = quote_names(&t->enumerators[0].name, t->nenumerators,
+				     sizeof *t->enumerators);
+		put_list_key(c, "enumerators", q);
+		for (size_t i = 0; i < t->nenumerators; i++) {
+			char d[48];
+			if (i)
+				put(c, ",", 1);
+			put_part_name(c, t->enumerators[i].name, q);
+			put(c, ":", 1);
+			put(c, d, fmt_enum_value(d, &t->enumerators[i]));
+		}
+		put_list_end(c, q);
+	}
+	if (t->ndims) {
+		put_key(c, "dims");
+		for (size_t i = 0; i < t->ndims; i++) {
+			if (i)
+				put(c, ",", 1);
+			if (t->dims[i] == DSYMFS_DIM_UNKNOWN)
+				put(c, "-", 1);
+			else
+				put_dec(c, t->dims[i]);
+		}
+	}
+	if (t->nparams) {
+		put_key(c, "params");
+		for (size_t i = 0; i < t->nparams; i++) {
+			if (i)
+				put(c, ",", 1);
+			put_dec(c, t->params[i]);
+		}
+	}
+}
+
 int dsymfs_type_sized(struct dsymfs *c, const struct dsymfs_type *tp, size_t tsize)
 {
 	if (c->fd < 0)
@@ -703,19 +939,15 @@ int dsymfs_type_sized(struct dsymfs *c, const struct dsymfs_type *tp, size_t tsi
 	const char *kind = named(kind_names, COUNT(kind_names), t.kind);
 	if (!kind)
 		return not_one_of(c, "kind", kind_names, COUNT(kind_names), t.kind);
+	rc = check_type(c, &t, kind);
+	if (rc)
+		return rc;
 	bool base = t.kind == DSYMFS_TYPE_BASE;
-	if (base && t.to)
-		return refuse(c, "type: field \"to\": does not apply to kind=%s", kind);
-	if (!base && (t.size || t.enc))
-		return refuse(c, "type: field \"%s\": does not apply to kind=%s",
-			      t.size ? "size" : "enc", kind);
-	if ((base || t.kind == DSYMFS_TYPE_TYPEDEF) && !t.name)
-		return refuse(c, "type: missing field \"name\" (kind=%s needs it)", kind);
-	if (t.name && !*t.name)
-		return refuse(c, "type: field \"name\": must not be empty");
 	const char *enc = named(enc_names, COUNT(enc_names), t.enc);
 	if (base && !enc)
 		return not_one_of(c, "enc", enc_names, COUNT(enc_names), t.enc);
+	bool agg = t.kind == DSYMFS_TYPE_STRUCT || t.kind == DSYMFS_TYPE_UNION;
+	bool en = t.kind == DSYMFS_TYPE_ENUM;
 	size_t start = begin(c, "type ");
 	put_dec(c, t.id);
 	put_str(c, " kind=");
@@ -724,122 +956,205 @@ int dsymfs_type_sized(struct dsymfs *c, const struct dsymfs_type *tp, size_t tsi
 		put_key(c, "name");
 		put_value(c, t.name);
 	}
-	if (base) {
+	if (t.decl) {
+		put_str(c, " decl");
+	} else if (base || agg || en) {
 		put_key(c, "size");
 		put_hex(c, t.size);
+	}
+	if (base) {
 		put_key(c, "enc");
 		put_str(c, enc);
-	} else {
+	} else if (!agg && t.kind != DSYMFS_TYPE_FUNC && (!en || t.to)) {
 		put_key(c, "to");
 		put_dec(c, t.to);
+	}
+	if (t.ret) {
+		put_key(c, "ret");
+		put_dec(c, t.ret);
+	}
+	if (t.file) {
+		put_key(c, "file");
+		put_dec(c, t.file);
+		put_key(c, "line");
+		put_dec(c, t.line);
+	}
+	if (t.scope) {
+		put_key(c, "scope");
+		put_dec(c, t.scope);
+	}
+	if (t.align) {
+		put_key(c, "align");
+		put_dec(c, t.align);
+	}
+	put_type_lists(c, &t);
+	if (t.variadic)
+		put_str(c, " variadic");
+	if (t.unprototyped)
+		put_str(c, " unprototyped");
+	return end(c, start);
+}
+
+/* Globals. */
+
+int dsymfs_global_sized(struct dsymfs *c, const struct dsymfs_global *gp, size_t gsize)
+{
+	if (c->fd < 0)
+		return -EBADF;
+	c->err[0] = 0;
+	struct dsymfs_global g;
+	int rc = take(c, &g, sizeof g, gp, gsize, "global");
+	if (rc)
+		return rc;
+	if (!g.id)
+		return zero_id(c, "global", "ID");
+	rc = check_name(c, "global", "name", false, g.name);
+	if (!rc && !g.type)
+		rc = zero_id(c, "global", "field \"type\"");
+	if (!rc && !g.file)
+		rc = zero_id(c, "global", "field \"file\"");
+	if (!rc && g.line > LINE_MAX_NO)
+		rc = refuse(c, "global: field \"line\": \"%" PRIu32 "\" must be at most %u",
+			    g.line, LINE_MAX_NO);
+	if (!rc && g.linkage)
+		rc = check_name(c, "global", "linkage", false, g.linkage);
+	if (rc)
+		return rc;
+	size_t start = begin(c, "global ");
+	put_dec(c, g.id);
+	put_key(c, "name");
+	put_value(c, g.name);
+	put_key(c, "type");
+	put_dec(c, g.type);
+	put_key(c, "addr");
+	put_hex(c, g.addr);
+	put_key(c, "file");
+	put_dec(c, g.file);
+	put_key(c, "line");
+	put_dec(c, g.line);
+	if (g.cu) {
+		put_key(c, "cu");
+		put_dec(c, g.cu);
+	}
+	if (g.ext)
+		put_str(c, " ext");
+	if (g.linkage) {
+		put_key(c, "linkage");
+		put_value(c, g.linkage);
 	}
 	return end(c, start);
 }
 
+/* Locations. */
+
+/* A pc offset as rows spell theirs: decimal below 10, hex from 10 up. */
+static size_t fmt_off(char *out, uint64_t v)
+{
+	return v < 10 ? fmt_dec(out, v) : fmt_hex(out, v);
+}
+
+/* A signed offset with its sign always written (fb+8, b7-8). */
+static size_t fmt_signed(char *out, int64_t v)
+{
+	if (v < 0)
+		return fmt_sdec(out, v);
+	out[0] = '+';
+	return 1 + fmt_dec(out + 1, (uint64_t)v);
+}
+
+/* field: the key (or list) the location is in, for the message; entry: its 1-based
+ * place there, 0 for a field of its own. */
+static int check_loc(struct dsymfs *c, const char *field, size_t entry,
+		     const struct dsymfs_loc *l, bool in_list)
+{
+	char at[40] = "";
+	if (entry)
+		snprintf(at, sizeof at, " entry %zu:", entry);
+	if ((unsigned)l->kind > DSYMFS_LOC_LIST)
+		return refuse(c, "fn: field \"%s\":%s location kind %u is not a DSYMFS_LOC_*",
+			      field, at, (unsigned)l->kind);
+	if (in_list && (l->kind == DSYMFS_LOC_LIST || l->kind == DSYMFS_LOC_NONE))
+		return refuse(c, "fn: field \"%s\":%s a location list entry must be a location "
+			      "(not none, not a list)", field, at);
+	if (l->kind == DSYMFS_LOC_EXPR && (!l->len || !l->bytes))
+		return refuse(c, "fn: field \"%s\":%s an expression location needs bytes",
+			      field, at);
+	if (l->kind != DSYMFS_LOC_LIST)
+		return 0;
+	if (!l->nentries || !l->entries)
+		return refuse(c, "fn: field \"%s\":%s a location list needs entries", field, at);
+	for (size_t i = 0; i < l->nentries; i++) {
+		const struct dsymfs_loc_entry *e = &l->entries[i];
+		if (e->from >= e->to || (i && e->from < l->entries[i - 1].to))
+			return refuse(c, "fn: field \"%s\":%s location list entry %zu: ranges "
+				      "must be ascending, not empty, not overlapping", field, at,
+				      i + 1);
+		int rc = check_loc(c, field, entry, &e->loc, true);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void put_loc(struct dsymfs *c, const struct dsymfs_loc *l)
+{
+	static const char hex[] = "0123456789abcdef";
+	char d[48];
+	size_t n = 0;
+	switch (l->kind) {
+	case DSYMFS_LOC_NONE:
+		return;
+	case DSYMFS_LOC_FBREG:
+		d[n++] = 'f';
+		d[n++] = 'b';
+		n += fmt_signed(d + n, l->value);
+		break;
+	case DSYMFS_LOC_REG:
+		d[n++] = 'r';
+		n += fmt_dec(d + n, l->reg);
+		break;
+	case DSYMFS_LOC_BREG:
+		d[n++] = 'b';
+		n += fmt_dec(d + n, l->reg);
+		n += fmt_signed(d + n, l->value);
+		break;
+	case DSYMFS_LOC_ADDR:
+		d[n++] = 'a';
+		n += fmt_hex(d + n, l->addr);
+		break;
+	case DSYMFS_LOC_CONST:
+		d[n++] = 'k';
+		n += fmt_sdec(d + n, l->value);
+		break;
+	case DSYMFS_LOC_EXPR:
+		put(c, "x", 1);
+		if (!reserve(c, 2 * l->len))
+			return;
+		for (size_t i = 0; i < l->len; i++) {
+			c->buf[c->len++] = hex[l->bytes[i] >> 4];
+			c->buf[c->len++] = hex[l->bytes[i] & 15];
+		}
+		return;
+	case DSYMFS_LOC_LIST:
+		for (size_t i = 0; i < l->nentries; i++) {
+			const struct dsymfs_loc_entry *e = &l->entries[i];
+			n = 0;
+			if (i)
+				d[n++] = ';';
+			n += fmt_off(d + n, e->from);
+			d[n++] = '.';
+			d[n++] = '.';
+			n += fmt_off(d + n, e->to);
+			d[n++] = '@';
+			put(c, d, n);
+			put_loc(c, &e->loc);
+		}
+		return;
+	}
+	put(c, d, n);
+}
+
 /* Functions. */
-
-/* The parser's reading of a number in s[0..n): 0 and the value, or the reason. */
-static const char *number(const char *s, size_t n, uint64_t *out)
-{
-	size_t i = 0;
-	if (n && s[0] == '-')
-		i++;
-	unsigned base = 10;
-	if (n - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
-		base = 16;
-		i += 2;
-	}
-	if (i == n)
-		return "is not a number";
-	uint64_t v = 0;
-	bool big = false;
-	for (size_t k = i; k < n; k++) {
-		unsigned d;
-		char ch = s[k];
-		if (ch >= '0' && ch <= '9')
-			d = (unsigned)(ch - '0');
-		else if (base == 16 && ch >= 'a' && ch <= 'f')
-			d = (unsigned)(ch - 'a' + 10);
-		else if (base == 16 && ch >= 'A' && ch <= 'F')
-			d = (unsigned)(ch - 'A' + 10);
-		else
-			return "is not a number";
-		big |= v > (UINT64_MAX - d) / base;
-		v = v * base + d;
-	}
-	if (big)
-		return "does not fit in 64 bits";
-	if (s[0] == '-' && n)
-		return "must not be negative";
-	*out = v;
-	return NULL;
-}
-
-/* Where a parameter name holds ',' or is empty, or a type is 0, the list the line would
- * carry reads differently from the call: reads it as the parser would, to name the
- * first entry it refuses. */
-static int refuse_params(struct dsymfs *c, const struct dsymfs_param *p, size_t n)
-{
-	size_t len = 1;
-	for (size_t i = 0; i < n; i++)
-		len += (p[i].name ? strlen(p[i].name) : 0) + 22;
-	char *text = malloc(len), *w = text;
-	if (!text)
-		return say(c, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			*w++ = ',';
-		const char *name = p[i].name ? p[i].name : "";
-		memcpy(w, name, strlen(name));
-		w += strlen(name);
-		*w++ = ':';
-		w += fmt_dec(w, p[i].type);
-	}
-	*w = 0;
-	int rc = -EINVAL;
-	char sb[UTIL_SHOW_MAX], tb[UTIL_SHOW_MAX];
-	const char *s = text;
-	for (size_t i = 1;; i++) {
-		const char *e = strchr(s, ',');
-		if (!e)
-			e = s + strlen(s);
-		/* The last ':' splits, so a name may itself hold ':'. */
-		const char *colon = NULL;
-		for (const char *k = s; k < e; k++)
-			if (*k == ':')
-				colon = k;
-		util_show(sb, s, (size_t)(e - s));
-		uint64_t type = 0;
-		const char *why = colon ? number(colon + 1, (size_t)(e - colon - 1), &type) : NULL;
-		if (!colon) {
-			refuse(c, "fn: field \"params\": entry %zu \"%s\": expected "
-			       "NAME:TYPEID", i, sb);
-			break;
-		}
-		if (colon == s) {
-			refuse(c, "fn: field \"params\": entry %zu \"%s\": the name is empty", i,
-			       sb);
-			break;
-		}
-		if (why) {
-			refuse(c, "fn: field \"params\": entry %zu \"%s\": type \"%s\" %s", i, sb,
-			       util_show(tb, colon + 1, (size_t)(e - colon - 1)), why);
-			break;
-		}
-		if (!type) {
-			refuse(c, "fn: field \"params\": entry %zu \"%s\": type 0 (void) is not "
-			       "allowed for a parameter", i, sb);
-			break;
-		}
-		if (!*e) {
-			rc = 0;
-			break;
-		}
-		s = e + 1;
-	}
-	free(text);
-	return rc;
-}
 
 /* A row as the line spells it: OFF:LINE[:COL[:FLAGS[:FILE]]], the parts left out that
  * hold their default (column 0, flags "s", the function's file). */
@@ -888,6 +1203,85 @@ static int check_rows(struct dsymfs *c, const struct dsymfs_row *rows, size_t n)
 	return 0;
 }
 
+static int check_line(struct dsymfs *c, const char *field, size_t entry, uint32_t line)
+{
+	if (line <= LINE_MAX_NO)
+		return 0;
+	return refuse(c, "fn: field \"%s\": entry %zu: line %" PRIu32 " must be at most %u",
+		      field, entry, line, LINE_MAX_NO);
+}
+
+static int check_params(struct dsymfs *c, const struct dsymfs_fn *f)
+{
+	for (size_t i = 0; i < f->nparams; i++) {
+		const struct dsymfs_param *p = &f->params[i];
+		int rc = check_part_name(c, "fn", "params", i, p->name);
+		if (rc)
+			return rc;
+		if (!p->type) {
+			char sb[UTIL_SHOW_MAX];
+			const char *name = p->name ? p->name : "";
+			return refuse(c, "fn: field \"params\": entry %zu \"%s:0\": type 0 (void) "
+				      "is not allowed for a parameter", i + 1,
+				      util_show(sb, name, strlen(name)));
+		}
+		if (!f->param_locs)
+			continue;
+		rc = check_loc(c, "params", i + 1, &f->param_locs[i].loc, false);
+		if (!rc)
+			rc = check_line(c, "params", i + 1, f->param_locs[i].line);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_vars(struct dsymfs *c, const struct dsymfs_fn *f)
+{
+	for (size_t i = 0; i < f->nvars; i++) {
+		const struct dsymfs_var *v = &f->vars[i];
+		int rc = check_part_name(c, "fn", "vars", i, v->name);
+		if (rc)
+			return rc;
+		if (!v->name || !*v->name)
+			return refuse(c, "fn: field \"vars\": entry %zu: the name is empty", i + 1);
+		if (v->block > f->nblocks)
+			return refuse(c, "fn: field \"vars\": entry %zu: block %" PRIu32 " is not "
+				      "one of the function's %zu", i + 1, v->block, f->nblocks);
+		rc = check_loc(c, "vars", i + 1, &v->loc, false);
+		if (!rc)
+			rc = check_line(c, "vars", i + 1, v->line);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_blocks(struct dsymfs *c, const struct dsymfs_fn *f)
+{
+	for (size_t i = 0; i < f->nblocks; i++) {
+		const struct dsymfs_block *k = &f->blocks[i];
+		if (!k->nranges || !k->ranges)
+			return refuse(c, "fn: field \"blocks\": entry %zu: a block needs ranges",
+				      i + 1);
+		for (size_t r = 0; r < k->nranges; r++)
+			if (k->ranges[r].from >= k->ranges[r].to)
+				return refuse(c, "fn: field \"blocks\": entry %zu: range %zu is "
+					      "empty (from 0x%" PRIx64 " to 0x%" PRIx64 ")", i + 1,
+					      r + 1, k->ranges[r].from, k->ranges[r].to);
+		if (k->parent > i)
+			return refuse(c, "fn: field \"blocks\": entry %zu: parent %" PRIu32 " is "
+				      "not an earlier block", i + 1, k->parent);
+		if (!k->origin && (k->call_file || k->call_line || k->call_col))
+			return refuse(c, "fn: field \"blocks\": entry %zu: a call site without "
+				      "an origin", i + 1);
+		int rc = check_line(c, "blocks", i + 1, k->call_line);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int check_fn(struct dsymfs *c, const struct dsymfs_fn *f)
 {
 	if (!f->name)
@@ -901,39 +1295,116 @@ static int check_fn(struct dsymfs *c, const struct dsymfs_fn *f)
 	if (f->line > LINE_MAX_NO)
 		return refuse(c, "fn: field \"line\": \"%" PRIu32 "\" must be at most %u", f->line,
 			      LINE_MAX_NO);
-	if ((f->nparams && !f->params) || (f->nrows && !f->rows))
-		return refuse(c, "fn: %s is NULL with %zu entries", f->params ? "rows" : "params",
-			      f->params ? f->nrows : f->nparams);
-	for (size_t i = 0; i < f->nparams; i++) {
-		const char *name = f->params[i].name;
-		if (name && *name && !strchr(name, ',') && f->params[i].type)
-			continue;
-		int rc = refuse_params(c, f->params, f->nparams);
-		/* A ',' can also split the list into entries that each read well. */
-		return rc ? rc : refuse(c, "fn: field \"params\": entry %zu: a parameter name "
-					"cannot contain ','", i + 1);
-	}
-	return check_rows(c, f->rows, f->nrows);
+	if ((f->nparams && !f->params) || (f->nrows && !f->rows) || (f->nvars && !f->vars) ||
+	    (f->nblocks && !f->blocks))
+		return refuse(c, "fn: %s is NULL with entries",
+			      f->nparams && !f->params ? "params"
+			      : f->nrows && !f->rows ? "rows"
+			      : f->nvars && !f->vars ? "vars" : "blocks");
+	const char *stray = !f->abstract ? NULL : f->low_pc ? "low_pc" : f->size ? "size"
+		: f->nrows ? "rows" : f->nblocks ? "blocks" : NULL;
+	if (stray)
+		return refuse(c, "fn: field \"%s\": an abstract function has none", stray);
+	if (f->variadic && f->unprototyped)
+		return refuse(c, "fn: variadic and unprototyped exclude each other");
+	if (f->linkage && !*f->linkage)
+		return refuse(c, "fn: field \"linkage\": must not be empty");
+	int rc = check_params(c, f);
+	if (!rc)
+		rc = check_loc(c, "frame_base", 0, &f->frame_base, false);
+	if (!rc)
+		rc = check_vars(c, f);
+	if (!rc)
+		rc = check_blocks(c, f);
+	return rc ? rc : check_rows(c, f->rows, f->nrows);
 }
 
-static void put_params(struct dsymfs *c, const struct dsymfs_param *p, size_t n)
+/* NAME:TYPEID[:LOC[:LINE]], the parts that hold their default left out. */
+static void put_params(struct dsymfs *c, const struct dsymfs_fn *f)
 {
-	bool quote = false;
-	for (size_t i = 0; i < n && !quote; i++)
-		quote = !bare(p[i].name);
-	put_str(c, quote ? " params=\"" : " params=");
-	for (size_t i = 0; i < n; i++) {
+	bool q = quote_names(&f->params[0].name, f->nparams, sizeof *f->params);
+	put_list_key(c, "params", q);
+	for (size_t i = 0; i < f->nparams; i++) {
 		if (i)
 			put(c, ",", 1);
-		if (quote)
-			put_escaped(c, p[i].name);
-		else
-			put_str(c, p[i].name);
+		put_part_name(c, f->params[i].name, q);
 		put(c, ":", 1);
-		put_dec(c, p[i].type);
+		put_dec(c, f->params[i].type);
+		const struct dsymfs_param_loc *pl = f->param_locs ? &f->param_locs[i] : NULL;
+		if (!pl || (pl->loc.kind == DSYMFS_LOC_NONE && !pl->line))
+			continue;
+		put(c, ":", 1);
+		put_loc(c, &pl->loc);
+		if (pl->line) {
+			put(c, ":", 1);
+			put_dec(c, pl->line);
+		}
 	}
-	if (quote)
-		put(c, "\"", 1);
+	put_list_end(c, q);
+}
+
+/* NAME:TYPEID:LOC[:LINE[:BLOCK]]. */
+static void put_vars(struct dsymfs *c, const struct dsymfs_fn *f)
+{
+	bool q = quote_names(&f->vars[0].name, f->nvars, sizeof *f->vars);
+	put_list_key(c, "vars", q);
+	for (size_t i = 0; i < f->nvars; i++) {
+		const struct dsymfs_var *v = &f->vars[i];
+		if (i)
+			put(c, ",", 1);
+		put_part_name(c, v->name, q);
+		put(c, ":", 1);
+		put_dec(c, v->type);
+		put(c, ":", 1);
+		put_loc(c, &v->loc);
+		if (v->line || v->block) {
+			put(c, ":", 1);
+			put_dec(c, v->line);
+		}
+		if (v->block) {
+			put(c, ":", 1);
+			put_dec(c, v->block);
+		}
+	}
+	put_list_end(c, q);
+}
+
+/* RANGES[:PARENT[:ORIGIN:CALLFILE:CALLLINE[:CALLCOL]]], RANGES as FROM..TO+... */
+static void put_blocks(struct dsymfs *c, const struct dsymfs_fn *f)
+{
+	put_key(c, "blocks");
+	for (size_t i = 0; i < f->nblocks; i++) {
+		const struct dsymfs_block *k = &f->blocks[i];
+		char d[48];
+		if (i)
+			put(c, ",", 1);
+		for (size_t r = 0; r < k->nranges; r++) {
+			size_t n = 0;
+			if (r)
+				d[n++] = '+';
+			n += fmt_off(d + n, k->ranges[r].from);
+			d[n++] = '.';
+			d[n++] = '.';
+			n += fmt_off(d + n, k->ranges[r].to);
+			put(c, d, n);
+		}
+		if (!k->parent && !k->origin)
+			continue;
+		put(c, ":", 1);
+		put_dec(c, k->parent);
+		if (!k->origin)
+			continue;
+		put(c, ":", 1);
+		put_dec(c, k->origin);
+		put(c, ":", 1);
+		put_dec(c, k->call_file);
+		put(c, ":", 1);
+		put_dec(c, k->call_line);
+		if (k->call_col) {
+			put(c, ":", 1);
+			put_dec(c, k->call_col);
+		}
+	}
 }
 
 static void put_rows(struct dsymfs *c, const struct dsymfs_row *rows, size_t n)
@@ -965,10 +1436,12 @@ int dsymfs_fn_sized(struct dsymfs *c, const struct dsymfs_fn *fp, size_t fsize)
 	put_dec(c, f.id);
 	put_key(c, "name");
 	put_value(c, f.name);
-	put_key(c, "low_pc");
-	put_hex(c, f.low_pc);
-	put_key(c, "size");
-	put_hex(c, f.size);
+	if (!f.abstract) {
+		put_key(c, "low_pc");
+		put_hex(c, f.low_pc);
+		put_key(c, "size");
+		put_hex(c, f.size);
+	}
 	put_key(c, "file");
 	put_dec(c, f.file);
 	put_key(c, "line");
@@ -981,10 +1454,32 @@ int dsymfs_fn_sized(struct dsymfs *c, const struct dsymfs_fn *fp, size_t fsize)
 		put_key(c, "ret");
 		put_dec(c, f.ret);
 	}
+	if (f.linkage) {
+		put_key(c, "linkage");
+		put_value(c, f.linkage);
+	}
+	if (f.frame_base.kind != DSYMFS_LOC_NONE) {
+		put_key(c, "frame_base");
+		put_loc(c, &f.frame_base);
+	}
 	if (f.nparams)
-		put_params(c, f.params, f.nparams);
+		put_params(c, &f);
 	if (f.nrows)
 		put_rows(c, f.rows, f.nrows);
+	if (f.nvars)
+		put_vars(c, &f);
+	if (f.nblocks)
+		put_blocks(c, &f);
+	if (f.variadic)
+		put_str(c, " variadic");
+	if (f.unprototyped)
+		put_str(c, " unprototyped");
+	if (f.optimized)
+		put_str(c, " optimized");
+	if (f.noreturn)
+		put_str(c, " noreturn");
+	if (f.abstract)
+		put_str(c, " abstract");
 	return end(c, start);
 }
 
