@@ -25,8 +25,10 @@
  *
  * Records are described by structs a caller zero-initializes and fills by field name.
  * Their calls are macros that pass the struct's size, so fields added to the end of a
- * struct later (the rich debug-info records: struct, union, enum, array and function
- * types, variables, blocks) keep older callers working, built against either header.
+ * struct (the rich debug-info fields of dsymfs_file, dsymfs_type and dsymfs_fn came that
+ * way) keep callers built against an older header working. Structs that callers put in
+ * arrays (dsymfs_param, dsymfs_row, ...) never grow: new per-entry fields come as an
+ * array of their own (dsymfs_fn.param_locs).
  *
  * Ownership: the library copies every string and array during the call; the caller keeps
  * its own. A client is used by one thread at a time.
