@@ -700,10 +700,13 @@ static void put_file(struct enc_buf *b, const struct rec_file *f)
 	enc_buf_uleb(b, f->lang);
 }
 
-/* Every field of a location, whatever its kind, so that it comes back equal. */
+/* Every field of a location of its kind, so that it comes back equal. A location of kind
+ * none, which most parameters have, is its kind byte alone (its other fields are zero). */
 static void put_loc(struct enc_buf *b, const struct rec_loc *l)
 {
 	enc_buf_u8(b, (uint8_t)l->kind);
+	if (l->kind == REC_LOC_NONE)
+		return;
 	enc_buf_uleb(b, l->reg);
 	enc_buf_sleb(b, l->value);
 	enc_buf_uleb(b, l->len);
@@ -796,6 +799,12 @@ static void put_fn(struct enc_buf *b, const struct rec_fn *f)
 		enc_buf_uleb(b, r->flags);
 		enc_buf_uleb(b, r->file);
 	}
+	/* Flag 32 says that the fields most functions lack follow. */
+	bool rich = f->linkage || f->frame_base.kind != REC_LOC_NONE || f->nvars || f->nblocks;
+	enc_buf_u8(b, (uint8_t)(f->variadic | f->unprototyped << 1 | f->optimized << 2 |
+				f->noreturn << 3 | f->abstract << 4 | rich << 5));
+	if (!rich)
+		return;
 	put_opt_str(b, f->linkage);
 	put_loc(b, &f->frame_base);
 	enc_buf_uleb(b, f->nvars);
@@ -821,8 +830,6 @@ static void put_fn(struct enc_buf *b, const struct rec_fn *f)
 		enc_buf_uleb(b, k->call_line);
 		enc_buf_uleb(b, k->call_col);
 	}
-	enc_buf_u8(b, (uint8_t)(f->variadic | f->unprototyped << 1 | f->optimized << 2 |
-				f->noreturn << 3 | f->abstract << 4));
 }
 
 /* k: the symbol's place in its key (0 for the compiler's, the executable's index + 1). */
@@ -1810,10 +1817,14 @@ static int load_file(struct snap_load *l, struct dec *d)
 static int get_loc(struct dec *d, struct rec_loc *l, bool in_list)
 {
 	uint8_t kind = get_u8(d);
+	if (kind > REC_LOC_LIST || (kind == REC_LOC_LIST && in_list))
+		d->bad = true;
+	if (d->bad || kind == REC_LOC_NONE)
+		return 0;
 	l->reg = get_uleb32(d);
 	l->value = get_sleb(d);
 	uint64_t len = get_uleb(d);
-	if (kind > REC_LOC_LIST || (kind == REC_LOC_LIST && in_list) || len > UINT32_MAX)
+	if (len > UINT32_MAX)
 		d->bad = true;
 	if (d->bad)
 		return 0;
@@ -1833,8 +1844,8 @@ static int get_loc(struct dec *d, struct rec_loc *l, bool in_list)
 		l->len = (uint32_t)len;
 		return 0;
 	}
-	/* An entry takes at least 6 bytes. */
-	if (len > (uint64_t)(d->end - d->p) / 6) {
+	/* An entry takes at least 3 bytes. */
+	if (len > (uint64_t)(d->end - d->p) / 3) {
 		d->bad = true;
 		return 0;
 	}
@@ -1941,14 +1952,24 @@ static int load_type(struct snap_load *l, struct dec *d)
 	return rc;
 }
 
-/* The fields of a function that format version 2 added, after its rows: linkage name,
- * frame base, variables, blocks and flags. -ENOMEM. */
+/* The fields of a function that format version 2 added, after its rows: flags, then
+ * when flag 32 says so linkage name, frame base, variables and blocks. -ENOMEM. */
 static int load_fn_rich(struct dec *d, struct rec_fn *f)
 {
+	uint8_t flags = get_u8(d);
+	if (flags > 63)
+		d->bad = true;
+	f->variadic = flags & 1;
+	f->unprototyped = (flags & 2) != 0;
+	f->optimized = (flags & 4) != 0;
+	f->noreturn = (flags & 8) != 0;
+	f->abstract = (flags & 16) != 0;
+	if (!(flags & 32) || d->bad)
+		return 0;
 	int rc = get_str(d, true, &f->linkage);
 	if (!rc)
 		rc = get_loc(d, &f->frame_base, false);
-	uint32_t n = rc ? 0 : get_count(d, 8);
+	uint32_t n = rc ? 0 : get_count(d, 5);
 	f->vars = n ? calloc(n, sizeof *f->vars) : NULL;
 	if (n && !f->vars)
 		return -ENOMEM;
@@ -1984,14 +2005,6 @@ static int load_fn_rich(struct dec *d, struct rec_fn *f)
 		k->call_line = get_uleb32(d);
 		k->call_col = get_uleb32(d);
 	}
-	uint8_t flags = get_u8(d);
-	if (flags > 31)
-		d->bad = true;
-	f->variadic = flags & 1;
-	f->unprototyped = (flags & 2) != 0;
-	f->optimized = (flags & 4) != 0;
-	f->noreturn = (flags & 8) != 0;
-	f->abstract = (flags & 16) != 0;
 	return rc;
 }
 

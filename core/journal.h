@@ -74,21 +74,23 @@
  *            function  uleb id, name, uleb low_pc, uleb size, uleb file, sleb line, uleb
  *                      cu, uleb return type, uleb parameter count, per parameter: name,
  *                      uleb type, LOC, uleb line; uleb row count, per row: uleb offset,
- *                      sleb line, uleb column, uleb flags, uleb file; opt linkage name,
- *                      LOC frame base; uleb variable count, per variable: opt name, uleb
- *                      type, LOC, uleb line, uleb block; uleb block count, per block:
- *                      uleb range count, per range uleb from and uleb to, then uleb
- *                      parent, uleb origin, uleb call file, uleb call line, uleb call
- *                      column; u8 flags (1 variadic, 2 unprototyped, 4 optimized, 8
- *                      noreturn, 16 abstract: set in section 6 and only there)
+ *                      sleb line, uleb column, uleb flags, uleb file; u8 flags (1
+ *                      variadic, 2 unprototyped, 4 optimized, 8 noreturn, 16 abstract:
+ *                      set in section 6 and only there; 32: what follows is there),
+ *                      then with flag 32: opt linkage name, LOC frame base; uleb
+ *                      variable count, per variable: opt name, uleb type, LOC, uleb
+ *                      line, uleb block; uleb block count, per block: uleb range count,
+ *                      per range uleb from and uleb to, then uleb parent, uleb origin,
+ *                      uleb call file, uleb call line, uleb call column
  *            symbol    uleb k (0: the compiler's; i + 1: the executable's i-th), name,
  *                      uleb value, uleb section, u8 flags (1 ext, 2 from the
  *                      executable), uleb n_desc
  *            global    uleb id, name, uleb type, uleb addr, uleb file, uleb line, uleb
  *                      cu, u8 ext, opt linkage name
  *          A LOC is u8 kind (0 none, 1 fbreg, 2 reg, 3 breg, 4 addr, 5 const, 6 expr, 7
- *          list), uleb register, sleb value, uleb length; then for expr that many bytes,
- *          for a list that many entries of uleb from, uleb to and a LOC that is no list.
+ *          list) and, but for none, uleb register, sleb value, uleb length; then for
+ *          expr that many bytes, for a list that many entries of uleb from, uleb to and a
+ *          LOC that is no list.
  *          Files, types, globals and abstract functions in increasing id, functions in
  *          increasing (unit, id): the order of the trees they fill, so the trees are
  *          built in key order.

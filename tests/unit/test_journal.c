@@ -1541,13 +1541,13 @@ static uint64_t payload_len(const char *path, uint64_t off)
  * section holds, is damage like any other. */
 static void test_damaged_rich_records(void)
 {
-	char dir[4096], copy[4200], sp[4300], want[4600];
+	char dir[4096], copy[4200], sp[4300], orig[4300], want[4600];
 	fresh_dir(dir, sizeof dir, "rich-damage");
 	ctl_registry_free(rich_registry(dir));
 	unit_fmt(copy, sizeof copy, "%s-copy", dir);
 	unit_fmt(sp, sizeof sp, "%s/snapshot", copy);
-	unit_fmt(want, sizeof want, "%s/snapshot", dir);
-	uint64_t globals = section_record(want, 5), abstracts = section_record(want, 6);
+	unit_fmt(orig, sizeof orig, "%s/snapshot", dir);
+	uint64_t globals = section_record(orig, 5), abstracts = section_record(orig, 6);
 	CU_ASSERT_FATAL(globals != UINT64_MAX && abstracts != UINT64_MAX);
 
 	/* A global whose name runs past the record's end. */
@@ -1558,24 +1558,27 @@ static void test_damaged_rich_records(void)
 	expect_refusal(copy, want, NULL);
 	recover_ok(copy, "damaged/1/snapshot", NULL);
 
-	/* The section of abstract functions holding one that is not: its flags are the
-	 * record's last byte. */
+	/* The abstract function sq's parameter x: its location follows, then its line
+	 * (30), the row count (0) and the flags. */
+	size_t len;
+	uint8_t *d = (uint8_t *)unit_read_file(orig, &len);
+	CU_ASSERT_FATAL(d != NULL);
+	const uint8_t *p = memmem(d + abstracts + 32, payload_len(orig, abstracts), "\001x\001", 3);
+	CU_ASSERT_FATAL(p != NULL);
+	uint64_t at = (uint64_t)(p + 3 - (d + abstracts + 32));
+	CU_ASSERT_FATAL(p[3] == 0 && p[4] == 30 && p[5] == 0 && (p[6] & 16));
+	uint8_t flags = p[6];
+	free(d);
+
+	/* The section of abstract functions holding one that is not. */
 	fresh_copy(dir, copy);
-	forge_payload_byte(sp, abstracts, payload_len(sp, abstracts) - 1, 0);
+	forge_payload_byte(sp, abstracts, at + 3, (uint8_t)(flags & ~16));
 	unit_fmt(want, sizeof want, "%s is damaged at offset %llu: a record of section 6 that "
 		 "does not decode", sp, (unsigned long long)abstracts);
 	expect_refusal(copy, want, NULL);
 
-	/* A location of a kind that does not exist: the abstract function's parameter x
-	 * has one right after its type. */
+	/* A location of a kind that does not exist. */
 	fresh_copy(dir, copy);
-	size_t len;
-	uint8_t *d = (uint8_t *)unit_read_file(sp, &len);
-	CU_ASSERT_FATAL(d != NULL);
-	const uint8_t *p = memmem(d + abstracts + 32, payload_len(sp, abstracts), "\001x\001", 3);
-	CU_ASSERT_FATAL(p != NULL);
-	uint64_t at = (uint64_t)(p + 3 - (d + abstracts + 32));
-	free(d);
 	forge_payload_byte(sp, abstracts, at, 0x42);
 	expect_refusal(copy, want, NULL);
 }
