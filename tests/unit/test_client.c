@@ -1000,6 +1000,26 @@ static void test_rich_refusals(void)
 	sink_close(&s);
 }
 
+/* A caller built against the header before rich debug info passes the structs' old
+ * sizes: what lies past them is not read. */
+static void test_rich_sized(void)
+{
+	struct sink s;
+	sink_open(&s);
+	struct dsymfs_file f = { .id = 1, .path = "a.c", .lang = DSYMFS_LANG_C11 };
+	CU_ASSERT(dsymfs_file_sized(s.c, &f, offsetof(struct dsymfs_file, lang)) == 0);
+	struct dsymfs_type t = { .id = 2, .kind = DSYMFS_TYPE_POINTER, .to = 1, .align = 8,
+				 .scope = 3 };
+	CU_ASSERT(dsymfs_type_sized(s.c, &t, offsetof(struct dsymfs_type, align)) == 0);
+	struct dsymfs_fn fn = { .id = 3, .name = "f", .file = 1, .linkage = "_f",
+				.optimized = 1 };
+	CU_ASSERT(dsymfs_fn_sized(s.c, &fn, offsetof(struct dsymfs_fn, param_locs)) == 0);
+	expect_text(&s, "file 1 path=a.c\n"
+		    "type 2 kind=pointer to=1\n"
+		    "fn 3 name=f low_pc=0x0 size=0x0 file=1 line=0\n");
+	sink_close(&s);
+}
+
 static const struct unit_test client_tests[] = {
 	{ "image, exe", test_image_exe },
 	{ "segment, section", test_segment_section },
@@ -1014,6 +1034,7 @@ static const struct unit_test client_tests[] = {
 	{ "rich debug info: files and types", test_rich_files_types },
 	{ "rich debug info: globals and functions", test_rich_globals_fns },
 	{ "rich debug info: refusals", test_rich_refusals },
+	{ "rich debug info: structs of the older header", test_rich_sized },
 	{ NULL, NULL },
 };
 
