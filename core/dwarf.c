@@ -2,6 +2,7 @@
 #include "dwarf.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,17 @@ enum {
 	DW_TAG_const_type = 0x26,
 	DW_TAG_typedef = 0x16,
 	DW_TAG_variable = 0x34,
+	DW_TAG_structure_type = 0x13,
+	DW_TAG_union_type = 0x17,
+	DW_TAG_member = 0x0d,
+	DW_TAG_enumeration_type = 0x04,
+	DW_TAG_enumerator = 0x28,
+	DW_TAG_array_type = 0x01,
+	DW_TAG_subrange_type = 0x21,
+	DW_TAG_subroutine_type = 0x15,
+	DW_TAG_unspecified_parameters = 0x18,
+	DW_TAG_volatile_type = 0x35,
+	DW_TAG_restrict_type = 0x37,
 
 	DW_AT_name = 0x03,
 	DW_AT_byte_size = 0x0b,
@@ -36,6 +48,13 @@ enum {
 	DW_AT_type = 0x49,
 	DW_AT_location = 0x02,
 	DW_AT_linkage_name = 0x6e,
+	DW_AT_const_value = 0x1c,
+	DW_AT_count = 0x37,
+	DW_AT_data_member_location = 0x38,
+	DW_AT_declaration = 0x3c,
+	DW_AT_bit_size = 0x0d,
+	DW_AT_data_bit_offset = 0x6b,
+	DW_AT_alignment = 0x88,
 
 	DW_FORM_addr = 0x01,
 	DW_FORM_data2 = 0x05,
@@ -50,6 +69,8 @@ enum {
 	DW_FORM_flag_present = 0x19,
 	DW_FORM_flag = 0x0c,
 	DW_FORM_exprloc = 0x18,
+	DW_FORM_sdata = 0x0d,
+	DW_FORM_block = 0x09,
 
 	DW_OP_addr = 0x03,
 
@@ -81,7 +102,9 @@ enum {
 #define LINE_RANGE  14
 #define OPCODE_BASE 13
 
-/* Abbreviation codes; the table below must list them in this order. */
+/* Abbreviation codes. The fixed ones come first, in the order of fixed_abbrevs; then
+ * the families, each a block of 2^bits codes: a family's variant m (a mask of the
+ * optional attributes it carries) has code base + m. */
 enum abbrev {
 	AB_CU = 1,
 	AB_TYPES_UNIT,
@@ -100,11 +123,115 @@ enum abbrev {
 	AB_TYPEDEF_VOID,
 	AB_GLOBAL,
 	AB_GLOBAL_LINKAGE,
+	AB_ENUMERATOR_S,          /* const_value sdata */
+	AB_ENUMERATOR_U,          /* udata */
+	AB_ENUMERATOR_B,          /* block: a value past 64 bits */
+	AB_TYPE_PARAM,            /* a subroutine type's parameter: its type only */
+	AB_UNSPECIFIED,
+	AB_INDEX_TYPE,            /* __ARRAY_SIZE_TYPE__ */
+	AB_TYPES_UNIT_LINES,      /* the declarations unit, with a line table for decl_file */
+	AB_FIXED_END,
 };
 
-/* .debug_abbrev: code, tag, children, (attribute, form) pairs, 0 0; a final 0 ends the
- * table. Every value here is below 0x80, so each ULEB128 is one byte. */
-static const uint8_t abbrev_table[] = {
+/* Family variant bits. */
+enum {
+	AGG_NAME = 1, AGG_SIZE = 2, AGG_DECL = 4, AGG_DECLARATION = 8, AGG_ALIGN = 16,
+	AGG_CHILDREN = 32,
+	MEM_NAME = 1, MEM_BITS = 2,
+	ENUM_TYPE = 1, ENUM_NAME = 2, ENUM_DECL = 4, ENUM_ALIGN = 8, ENUM_CHILDREN = 16,
+	ARR_TYPE = 1, ARR_ALIGN = 2, ARR_CHILDREN = 4,
+	SUB_COUNT = 1,
+	FN_PROTOTYPED = 1, FN_TYPE = 2, FN_CHILDREN = 4,
+	MOD_NAME = 1, MOD_TYPE = 2, MOD_DECL = 4, MOD_ALIGN = 8,
+};
+
+enum family {
+	FAM_STRUCT, FAM_UNION, FAM_MEMBER, FAM_ENUM, FAM_ARRAY, FAM_SUBRANGE, FAM_SUBROUTINE,
+	FAM_POINTER, FAM_CONST, FAM_VOLATILE, FAM_RESTRICT, FAM_TYPEDEF, FAM_COUNT,
+};
+
+#define ALWAYS 0u
+#define CHILDREN_BIT 0xffu   /* in attr_spec.at: the variant bit that gives children */
+
+struct attr_spec {
+	uint8_t bit;       /* the variant bit that includes it; ALWAYS: every variant */
+	bool when_clear;   /* included when the bit is clear instead */
+	uint8_t at, form;
+};
+
+struct family_spec {
+	uint8_t tag;
+	uint8_t bits;      /* 2^bits variants */
+	struct attr_spec attrs[8];  /* ends at at == 0; at == CHILDREN_BIT: the children bit */
+};
+
+#define DECL_ATTRS(b) {b, false, DW_AT_decl_file, DW_FORM_data4}, \
+		      {b, false, DW_AT_decl_line, DW_FORM_data4}
+#define AGG_FAMILY(tag) {tag, 6, { \
+	{AGG_NAME, false, DW_AT_name, DW_FORM_string}, \
+	{AGG_SIZE, false, DW_AT_byte_size, DW_FORM_udata}, \
+	DECL_ATTRS(AGG_DECL), \
+	{AGG_DECLARATION, false, DW_AT_declaration, DW_FORM_flag_present}, \
+	{AGG_ALIGN, false, DW_AT_alignment, DW_FORM_udata}, \
+	{AGG_CHILDREN, false, CHILDREN_BIT, 0}}}
+#define MOD_ATTRS \
+	{MOD_NAME, false, DW_AT_name, DW_FORM_string}, \
+	{MOD_TYPE, false, DW_AT_type, DW_FORM_ref_addr}, \
+	DECL_ATTRS(MOD_DECL), \
+	{MOD_ALIGN, false, DW_AT_alignment, DW_FORM_udata}
+#define MOD_FAMILY(tag) {tag, 4, {MOD_ATTRS}}
+
+static const struct family_spec families[FAM_COUNT] = {
+	[FAM_STRUCT] = AGG_FAMILY(DW_TAG_structure_type),
+	[FAM_UNION] = AGG_FAMILY(DW_TAG_union_type),
+	[FAM_MEMBER] = {DW_TAG_member, 2, {
+		{MEM_NAME, false, DW_AT_name, DW_FORM_string},
+		{ALWAYS, false, DW_AT_type, DW_FORM_ref_addr},
+		{MEM_BITS, true, DW_AT_data_member_location, DW_FORM_udata},
+		{MEM_BITS, false, DW_AT_bit_size, DW_FORM_udata},
+		{MEM_BITS, false, DW_AT_data_bit_offset, DW_FORM_udata}}},
+	[FAM_ENUM] = {DW_TAG_enumeration_type, 5, {
+		{ENUM_TYPE, false, DW_AT_type, DW_FORM_ref_addr},
+		{ENUM_NAME, false, DW_AT_name, DW_FORM_string},
+		{ALWAYS, false, DW_AT_byte_size, DW_FORM_udata},
+		DECL_ATTRS(ENUM_DECL),
+		{ENUM_ALIGN, false, DW_AT_alignment, DW_FORM_udata},
+		{ENUM_CHILDREN, false, CHILDREN_BIT, 0}}},
+	[FAM_ARRAY] = {DW_TAG_array_type, 3, {
+		{ARR_TYPE, false, DW_AT_type, DW_FORM_ref_addr},
+		{ARR_ALIGN, false, DW_AT_alignment, DW_FORM_udata},
+		{ARR_CHILDREN, false, CHILDREN_BIT, 0}}},
+	[FAM_SUBRANGE] = {DW_TAG_subrange_type, 1, {
+		{ALWAYS, false, DW_AT_type, DW_FORM_ref_addr},
+		{SUB_COUNT, false, DW_AT_count, DW_FORM_udata}}},
+	[FAM_SUBROUTINE] = {DW_TAG_subroutine_type, 3, {
+		{FN_PROTOTYPED, false, DW_AT_prototyped, DW_FORM_flag_present},
+		{FN_TYPE, false, DW_AT_type, DW_FORM_ref_addr},
+		{FN_CHILDREN, false, CHILDREN_BIT, 0}}},
+	[FAM_POINTER] = {DW_TAG_pointer_type, 4, {
+		{ALWAYS, false, DW_AT_byte_size, DW_FORM_data1}, MOD_ATTRS}},
+	[FAM_CONST] = MOD_FAMILY(DW_TAG_const_type),
+	[FAM_VOLATILE] = MOD_FAMILY(DW_TAG_volatile_type),
+	[FAM_RESTRICT] = MOD_FAMILY(DW_TAG_restrict_type),
+	[FAM_TYPEDEF] = MOD_FAMILY(DW_TAG_typedef),
+};
+
+/* First code of each family, in table order after the fixed codes. */
+static uint32_t family_base(enum family f)
+{
+	uint32_t code = AB_FIXED_END;
+	for (int i = 0; i < (int)f; i++)
+		code += 1u << families[i].bits;
+	return code;
+}
+
+static uint32_t ab_code(enum family f, unsigned mask)
+{
+	return family_base(f) + mask;
+}
+
+/* The fixed abbreviations: code, tag, children, (attribute, form) pairs, 0 0. */
+static const uint8_t fixed_abbrevs[] = {
 	AB_CU, DW_TAG_compile_unit, 1,
 		DW_AT_producer, DW_FORM_strp, DW_AT_language, DW_FORM_data2,
 		DW_AT_name, DW_FORM_string, DW_AT_stmt_list, DW_FORM_sec_offset,
@@ -155,13 +282,67 @@ static const uint8_t abbrev_table[] = {
 		DW_AT_external, DW_FORM_flag, DW_AT_decl_file, DW_FORM_data4,
 		DW_AT_decl_line, DW_FORM_data4, DW_AT_location, DW_FORM_exprloc,
 		DW_AT_linkage_name, DW_FORM_string, 0, 0,
-	0,
+	AB_ENUMERATOR_S, DW_TAG_enumerator, 0,
+		DW_AT_name, DW_FORM_string, DW_AT_const_value, DW_FORM_sdata, 0, 0,
+	AB_ENUMERATOR_U, DW_TAG_enumerator, 0,
+		DW_AT_name, DW_FORM_string, DW_AT_const_value, DW_FORM_udata, 0, 0,
+	AB_ENUMERATOR_B, DW_TAG_enumerator, 0,
+		DW_AT_name, DW_FORM_string, DW_AT_const_value, DW_FORM_block, 0, 0,
+	AB_TYPE_PARAM, DW_TAG_formal_parameter, 0, DW_AT_type, DW_FORM_ref_addr, 0, 0,
+	AB_UNSPECIFIED, DW_TAG_unspecified_parameters, 0, 0, 0,
+	AB_INDEX_TYPE, DW_TAG_base_type, 0,
+		DW_AT_name, DW_FORM_string, DW_AT_byte_size, DW_FORM_data1,
+		DW_AT_encoding, DW_FORM_data1, 0, 0,
+	AB_TYPES_UNIT_LINES, DW_TAG_compile_unit, 1,
+		DW_AT_producer, DW_FORM_strp, DW_AT_language, DW_FORM_data2,
+		DW_AT_name, DW_FORM_string, DW_AT_stmt_list, DW_FORM_sec_offset, 0, 0,
 };
+
+/* The whole table, built once: the fixed part, then every variant of every family. */
+static struct {
+	pthread_once_t once;
+	uint8_t *bytes;
+	size_t len;
+} abbrevs = {PTHREAD_ONCE_INIT, NULL, 0};
+
+static void build_abbrevs(void)
+{
+	struct enc_buf b;
+	enc_buf_init(&b);
+	enc_buf_put(&b, fixed_abbrevs, sizeof fixed_abbrevs);
+	for (int f = 0; f < FAM_COUNT; f++) {
+		const struct family_spec *fs = &families[f];
+		for (unsigned m = 0; m < 1u << fs->bits; m++) {
+			enc_buf_uleb(&b, ab_code((enum family)f, m));
+			enc_buf_uleb(&b, fs->tag);
+			uint8_t children = 0;
+			for (const struct attr_spec *a = fs->attrs; a->at; a++)
+				if (a->at == CHILDREN_BIT && (m & a->bit))
+					children = 1;
+			enc_buf_u8(&b, children);
+			for (const struct attr_spec *a = fs->attrs; a->at; a++) {
+				bool set = a->bit == ALWAYS || ((m & a->bit) != 0) != a->when_clear;
+				if (a->at == CHILDREN_BIT || !set)
+					continue;
+				enc_buf_uleb(&b, a->at);
+				enc_buf_uleb(&b, a->form);
+			}
+			enc_buf_u8(&b, 0);
+			enc_buf_u8(&b, 0);
+		}
+	}
+	enc_buf_u8(&b, 0);
+	/* An empty table tells the caller the allocation failed (see dwarf.h). */
+	abbrevs.bytes = enc_buf_take(&b, &abbrevs.len);
+	if (!abbrevs.bytes)
+		abbrevs.len = 0;
+}
 
 const uint8_t *dwarf_abbrev_bytes(size_t *len)
 {
-	*len = sizeof abbrev_table;
-	return abbrev_table;
+	pthread_once(&abbrevs.once, build_abbrevs);
+	*len = abbrevs.len;
+	return abbrevs.bytes;
 }
 
 static const char producer[] = "dsymfs";
@@ -341,8 +522,197 @@ static uint8_t base_encoding(enum rec_base_enc e)
 	return DW_ATE_signed;
 }
 
+static void put_decl(struct frag_builder *fb, uint64_t file, uint32_t line)
+{
+	fb_slot(fb, DWARF_SLOT_FILE_DATA4, file);
+	enc_buf_u32(&fb->b, line);
+}
+
+static bool has_name(const char *name)
+{
+	return name && *name;
+}
+
+static void put_members(struct frag_builder *fb, const struct rec_type *t)
+{
+	for (uint32_t i = 0; i < t->nmembers; i++) {
+		const struct rec_member *m = &t->members[i];
+		unsigned mask = (has_name(m->name) ? MEM_NAME : 0) | (m->bits ? MEM_BITS : 0);
+		enc_buf_uleb(&fb->b, ab_code(FAM_MEMBER, mask));
+		if (mask & MEM_NAME)
+			enc_buf_cstr(&fb->b, m->name);
+		fb_slot(fb, DWARF_SLOT_TYPE_REF4, m->type);
+		if (m->bits) {
+			enc_buf_uleb(&fb->b, m->bits);
+			enc_buf_uleb(&fb->b, m->off * 8 + m->bitoff);
+		} else {
+			enc_buf_uleb(&fb->b, m->off);
+		}
+	}
+}
+
+static void put_aggregate(struct frag_builder *fb, const struct rec_type *t)
+{
+	bool children = t->nmembers && !t->decl;
+	unsigned mask = (has_name(t->name) ? AGG_NAME : 0) | (t->decl ? AGG_DECLARATION : AGG_SIZE) |
+			(t->file ? AGG_DECL : 0) | (t->align ? AGG_ALIGN : 0) |
+			(children ? AGG_CHILDREN : 0);
+	enc_buf_uleb(&fb->b, ab_code(t->kind == REC_TYPE_UNION ? FAM_UNION : FAM_STRUCT, mask));
+	if (mask & AGG_NAME)
+		enc_buf_cstr(&fb->b, t->name);
+	if (mask & AGG_SIZE)
+		enc_buf_uleb(&fb->b, t->size);
+	if (mask & AGG_DECL)
+		put_decl(fb, t->file, t->line);
+	if (mask & AGG_ALIGN)
+		enc_buf_uleb(&fb->b, t->align);
+	if (children) {
+		put_members(fb, t);
+		enc_buf_u8(&fb->b, 0);
+	}
+}
+
+/* An enumerator's value in the form clang gives it: sdata (udata for an unsigned
+ * underlying type), or for an enum wider than 64 bits, or a value that does not fit
+ * 64 bits, a block of the enum's size, little-endian. */
+static void put_enumerator(struct frag_builder *fb, const struct rec_enumerator *e,
+			   uint64_t size, bool is_unsigned)
+{
+	bool fits_s = e->hi == ((e->lo >> 63) ? UINT64_MAX : 0);
+	bool fits_u = e->hi == 0 && !e->neg;
+	uint32_t code = size > 8 ? AB_ENUMERATOR_B
+			: is_unsigned && fits_u ? AB_ENUMERATOR_U
+			: !is_unsigned && fits_s ? AB_ENUMERATOR_S : AB_ENUMERATOR_B;
+	enc_buf_uleb(&fb->b, code);
+	enc_buf_cstr(&fb->b, e->name);
+	if (code == AB_ENUMERATOR_U) {
+		enc_buf_uleb(&fb->b, e->lo);
+	} else if (code == AB_ENUMERATOR_S) {
+		enc_buf_sleb(&fb->b, (int64_t)e->lo);
+	} else {
+		uint64_t n = size > 8 && size < 16 ? size : 16;
+		enc_buf_uleb(&fb->b, n);
+		for (uint64_t i = 0; i < n; i++)
+			enc_buf_u8(&fb->b, (uint8_t)(i < 8 ? e->lo >> (8 * i) : e->hi >> (8 * (i - 8))));
+	}
+}
+
+static int encode_enum(const struct rec_type *t, bool is_unsigned, struct rec_frag *out)
+{
+	struct frag_builder fb = {0};
+	enc_buf_init(&fb.b);
+	unsigned mask = (t->to ? ENUM_TYPE : 0) | (has_name(t->name) ? ENUM_NAME : 0) |
+			(t->file ? ENUM_DECL : 0) | (t->align ? ENUM_ALIGN : 0) |
+			(t->nenumerators ? ENUM_CHILDREN : 0);
+	enc_buf_uleb(&fb.b, ab_code(FAM_ENUM, mask));
+	if (t->to)
+		fb_slot(&fb, DWARF_SLOT_TYPE_REF4, t->to);
+	if (mask & ENUM_NAME)
+		enc_buf_cstr(&fb.b, t->name);
+	enc_buf_uleb(&fb.b, t->size);
+	if (mask & ENUM_DECL)
+		put_decl(&fb, t->file, t->line);
+	if (mask & ENUM_ALIGN)
+		enc_buf_uleb(&fb.b, t->align);
+	if (t->nenumerators) {
+		for (uint32_t i = 0; i < t->nenumerators; i++)
+			put_enumerator(&fb, &t->enumerators[i], t->size, is_unsigned);
+		enc_buf_u8(&fb.b, 0);
+	}
+	return fb_finish(&fb, out);
+}
+
+int dwarf_encode_enum_unsigned(const struct rec_type *t, struct rec_frag *out)
+{
+	return encode_enum(t, true, out);
+}
+
+static void put_array(struct frag_builder *fb, const struct rec_type *t)
+{
+	unsigned mask = (t->to ? ARR_TYPE : 0) | (t->align ? ARR_ALIGN : 0) |
+			(t->ndims ? ARR_CHILDREN : 0);
+	enc_buf_uleb(&fb->b, ab_code(FAM_ARRAY, mask));
+	if (t->to)
+		fb_slot(fb, DWARF_SLOT_TYPE_REF4, t->to);
+	if (t->align)
+		enc_buf_uleb(&fb->b, t->align);
+	for (uint32_t i = 0; i < t->ndims; i++) {
+		bool known = t->dims[i] != REC_DIM_UNKNOWN;
+		enc_buf_uleb(&fb->b, ab_code(FAM_SUBRANGE, known ? SUB_COUNT : 0));
+		fb_slot(fb, DWARF_SLOT_INDEX_TYPE4, 0);
+		if (known)
+			enc_buf_uleb(&fb->b, t->dims[i]);
+	}
+	if (t->ndims)
+		enc_buf_u8(&fb->b, 0);
+}
+
+/* An unprototyped function type gets unspecified_parameters too, as clang gives it:
+ * `int (*)()` takes any arguments. */
+static void put_subroutine(struct frag_builder *fb, const struct rec_type *t)
+{
+	bool unspecified = t->variadic || t->unprototyped;
+	bool children = t->nparams || unspecified;
+	unsigned mask = (t->unprototyped ? 0 : FN_PROTOTYPED) | (t->ret ? FN_TYPE : 0) |
+			(children ? FN_CHILDREN : 0);
+	enc_buf_uleb(&fb->b, ab_code(FAM_SUBROUTINE, mask));
+	if (t->ret)
+		fb_slot(fb, DWARF_SLOT_TYPE_REF4, t->ret);
+	for (uint32_t i = 0; i < t->nparams; i++) {
+		enc_buf_uleb(&fb->b, AB_TYPE_PARAM);
+		fb_slot(fb, DWARF_SLOT_TYPE_REF4, t->params[i]);
+	}
+	if (unspecified)
+		enc_buf_uleb(&fb->b, AB_UNSPECIFIED);
+	if (children)
+		enc_buf_u8(&fb->b, 0);
+}
+
+/* Pointer, const, volatile, restrict and typedef. The plain pointer, const and typedef
+ * keep their original abbreviations, so images without the newer fields encode as they
+ * always have. */
+static void put_modifier(struct frag_builder *fb, const struct rec_type *t)
+{
+	bool named = t->kind == REC_TYPE_TYPEDEF || has_name(t->name);
+	unsigned mask = (named ? MOD_NAME : 0) | (t->to ? MOD_TYPE : 0) |
+			(t->file ? MOD_DECL : 0) | (t->align ? MOD_ALIGN : 0);
+	bool plain = !(mask & (MOD_DECL | MOD_ALIGN)) &&
+		     (t->kind == REC_TYPE_TYPEDEF || (t->kind != REC_TYPE_VOLATILE &&
+						      t->kind != REC_TYPE_RESTRICT && !named));
+	if (plain) {
+		uint32_t code = t->kind == REC_TYPE_POINTER ? (t->to ? AB_POINTER : AB_POINTER_VOID)
+				: t->kind == REC_TYPE_CONST ? (t->to ? AB_CONST : AB_CONST_VOID)
+				: (t->to ? AB_TYPEDEF : AB_TYPEDEF_VOID);
+		enc_buf_uleb(&fb->b, code);
+		if (t->kind == REC_TYPE_POINTER)
+			enc_buf_u8(&fb->b, 8);
+		if (t->kind == REC_TYPE_TYPEDEF)
+			enc_buf_cstr(&fb->b, t->name ? t->name : "");
+		if (t->to)
+			fb_slot(fb, DWARF_SLOT_TYPE_REF4, t->to);
+		return;
+	}
+	enum family f = t->kind == REC_TYPE_POINTER ? FAM_POINTER
+			: t->kind == REC_TYPE_CONST ? FAM_CONST
+			: t->kind == REC_TYPE_VOLATILE ? FAM_VOLATILE
+			: t->kind == REC_TYPE_RESTRICT ? FAM_RESTRICT : FAM_TYPEDEF;
+	enc_buf_uleb(&fb->b, ab_code(f, mask));
+	if (f == FAM_POINTER)
+		enc_buf_u8(&fb->b, 8);
+	if (named)
+		enc_buf_cstr(&fb->b, t->name ? t->name : "");
+	if (t->to)
+		fb_slot(fb, DWARF_SLOT_TYPE_REF4, t->to);
+	if (t->file)
+		put_decl(fb, t->file, t->line);
+	if (t->align)
+		enc_buf_uleb(&fb->b, t->align);
+}
+
 int dwarf_encode_type(struct rec_type *t)
 {
+	if (t->kind == REC_TYPE_ENUM)
+		return encode_enum(t, false, &t->info);
 	struct frag_builder fb = {0};
 	enc_buf_init(&fb.b);
 	switch (t->kind) {
@@ -352,27 +722,40 @@ int dwarf_encode_type(struct rec_type *t)
 		enc_buf_u8(&fb.b, base_encoding(t->enc));
 		enc_buf_uleb(&fb.b, t->size);
 		break;
+	case REC_TYPE_STRUCT:
+	case REC_TYPE_UNION:
+		put_aggregate(&fb, t);
+		break;
+	case REC_TYPE_ARRAY:
+		put_array(&fb, t);
+		break;
+	case REC_TYPE_FUNC:
+		put_subroutine(&fb, t);
+		break;
 	case REC_TYPE_POINTER:
-		enc_buf_uleb(&fb.b, t->to ? AB_POINTER : AB_POINTER_VOID);
-		enc_buf_u8(&fb.b, 8);
-		if (t->to)
-			fb_slot(&fb, DWARF_SLOT_TYPE_REF4, t->to);
-		break;
 	case REC_TYPE_CONST:
-		enc_buf_uleb(&fb.b, t->to ? AB_CONST : AB_CONST_VOID);
-		if (t->to)
-			fb_slot(&fb, DWARF_SLOT_TYPE_REF4, t->to);
-		break;
+	case REC_TYPE_VOLATILE:
+	case REC_TYPE_RESTRICT:
 	case REC_TYPE_TYPEDEF:
-		enc_buf_uleb(&fb.b, t->to ? AB_TYPEDEF : AB_TYPEDEF_VOID);
-		enc_buf_cstr(&fb.b, t->name ? t->name : "");
-		if (t->to)
-			fb_slot(&fb, DWARF_SLOT_TYPE_REF4, t->to);
+		put_modifier(&fb, t);
 		break;
-	default:  /* kinds the protocol does not send yet */
+	case REC_TYPE_ENUM:  /* encoded above */
 		break;
 	}
 	return fb_finish(&fb, &t->info);
+}
+
+/* __ARRAY_SIZE_TYPE__, the index type of every subrange, as clang emits it. */
+static const uint8_t index_type_die[] = {
+	AB_INDEX_TYPE, '_', '_', 'A', 'R', 'R', 'A', 'Y', '_', 'S', 'I', 'Z', 'E', '_', 'T', 'Y',
+	'P', 'E', '_', '_', 0, 8, DW_ATE_unsigned,
+};
+
+const struct rec_frag *dwarf_index_type(void)
+{
+	static const struct rec_frag fr = {(uint8_t *)index_type_die, sizeof index_type_die, 0,
+					   NULL};
+	return &fr;
 }
 
 int dwarf_encode_global(struct rec_global *g)
@@ -411,17 +794,19 @@ void dwarf_put_cu_header(uint8_t *out, uint64_t unit_total)
 
 static const char types_unit_name[] = "<types>";
 
-size_t dwarf_types_unit_die_size(void)
+size_t dwarf_types_unit_die_size(bool with_lines)
 {
-	return 1 + 4 + 2 + sizeof types_unit_name;
+	return 1 + 4 + 2 + sizeof types_unit_name + (with_lines ? 4 : 0);
 }
 
-void dwarf_put_types_unit_die(uint8_t *out, bool has_types)
+void dwarf_put_types_unit_die(uint8_t *out, bool has_types, bool with_lines, uint32_t stmt_list)
 {
-	out[0] = has_types ? AB_TYPES_UNIT : AB_TYPES_UNIT_EMPTY;
+	out[0] = with_lines ? AB_TYPES_UNIT_LINES : has_types ? AB_TYPES_UNIT : AB_TYPES_UNIT_EMPTY;
 	enc_u32(out + 1, 0);  /* producer: offset 0 of .debug_str */
 	enc_u16(out + 5, DW_LANG_C99);
 	memcpy(out + 7, types_unit_name, sizeof types_unit_name);
+	if (with_lines)
+		enc_u32(out + 7 + sizeof types_unit_name, stmt_list);
 }
 
 size_t dwarf_cu_die_size(const char *name, const char *comp_dir)
@@ -429,12 +814,13 @@ size_t dwarf_cu_die_size(const char *name, const char *comp_dir)
 	return 1 + 4 + 2 + strlen(name) + 1 + 4 + strlen(comp_dir ? comp_dir : "") + 1;
 }
 
-void dwarf_put_cu_die(uint8_t *out, const char *name, const char *comp_dir, uint32_t stmt_list)
+void dwarf_put_cu_die(uint8_t *out, const char *name, const char *comp_dir, uint32_t stmt_list,
+		      uint32_t lang)
 {
 	size_t n = strlen(name) + 1, d = strlen(comp_dir ? comp_dir : "") + 1;
 	out[0] = AB_CU;
 	enc_u32(out + 1, 0);
-	enc_u16(out + 5, DW_LANG_C99);
+	enc_u16(out + 5, lang ? (uint16_t)lang : DW_LANG_C99);
 	memcpy(out + 7, name, n);
 	enc_u32(out + 7 + n, stmt_list);
 	memcpy(out + 11 + n, comp_dir ? comp_dir : "", d);

@@ -8,6 +8,9 @@
  *   DWARF_SLOT_FILE_DATA4  4 bytes, DW_FORM_data4: a line-table file index (decl_file)
  *   DWARF_SLOT_FILE_ULEB4  4 bytes, a ULEB128 padded to 4 bytes: the operand of
  *                          DW_LNS_set_file
+ *   DWARF_SLOT_INDEX_TYPE4 4 bytes, DW_FORM_ref_addr: the .debug_info offset of the
+ *                          __ARRAY_SIZE_TYPE__ DIE (dwarf_index_type) that every array
+ *                          subrange refers to
  * so a change to the type or file tables never re-encodes a function.
  *
  * The whole-unit pieces (unit headers, unit DIEs, line-program headers, aranges headers)
@@ -31,13 +34,15 @@
 #define DWARF_SLOT_TYPE_REF4  1u
 #define DWARF_SLOT_FILE_DATA4 2u
 #define DWARF_SLOT_FILE_ULEB4 3u
+#define DWARF_SLOT_INDEX_TYPE4 4u
 
 #define DWARF_CU_HEADER_SIZE      11u  /* unit_length, version, abbrev offset, addr size */
 #define DWARF_ARANGES_HEADER_SIZE 16u  /* 12 bytes of header padded to 2 * address size */
 #define DWARF_ARANGES_TUPLE_SIZE  16u
 #define DWARF_MAX_FILE_INDEX      ((1u << 28) - 1)  /* what a 4-byte padded ULEB holds */
 
-/* The fixed abbreviation table (.debug_abbrev) and string table (.debug_str). */
+/* The fixed abbreviation table (.debug_abbrev) and string table (.debug_str). The
+ * abbreviation table is built on first use: a length of 0 means that failed (ENOMEM). */
 const uint8_t *dwarf_abbrev_bytes(size_t *len);
 const uint8_t *dwarf_str_bytes(size_t *len);
 
@@ -46,8 +51,16 @@ const uint8_t *dwarf_str_bytes(size_t *len);
  * function's size are encoded as they are (the caller refuses them before publishing).
  * -ENOMEM leaves f's previous encoding freed and its fragments empty. */
 int dwarf_encode_fn(struct rec_fn *f);
-/* Encodes t->info. -ENOMEM. */
+/* Encodes t->info. An enum's enumerators use DW_FORM_sdata there; a table that finds the
+ * enum's underlying type unsigned uses dwarf_encode_enum_unsigned's encoding instead.
+ * -ENOMEM. */
 int dwarf_encode_type(struct rec_type *t);
+/* Encodes enum t into *out (replacing what it held; the caller frees it with
+ * rec_frag_free) with DW_FORM_udata enumerators, as clang gives an enum whose
+ * underlying type is unsigned. -ENOMEM leaves *out empty. */
+int dwarf_encode_enum_unsigned(const struct rec_type *t, struct rec_frag *out);
+/* The __ARRAY_SIZE_TYPE__ base-type DIE (static: never freed). */
+const struct rec_frag *dwarf_index_type(void);
 /* Encodes g->info: a file-scope DW_TAG_variable at g->addr. -ENOMEM. */
 int dwarf_encode_global(struct rec_global *g);
 
@@ -57,16 +70,17 @@ void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value);
 /* Unit header of .debug_info; unit_total is the unit's whole size (header included). */
 void dwarf_put_cu_header(uint8_t *out, uint64_t unit_total);
 
-/* The types unit's DIE. Without types it has no children, and the caller writes no null
- * entry after it. */
-size_t dwarf_types_unit_die_size(void);
-void dwarf_put_types_unit_die(uint8_t *out, bool has_types);
+/* The declarations unit's DIE. Without types it has no children, and the caller writes
+ * no null entry after it. with_lines adds DW_AT_stmt_list (the .debug_line offset of a
+ * line program that holds the file table only), so that decl_file resolves. */
+size_t dwarf_types_unit_die_size(bool with_lines);
+void dwarf_put_types_unit_die(uint8_t *out, bool has_types, bool with_lines, uint32_t stmt_list);
 
-/* A compile unit's DIE: name (the unit's source path), comp_dir (may be NULL) and the
- * .debug_line offset of its line program. */
+/* A compile unit's DIE: name (the unit's source path), comp_dir (may be NULL), the
+ * .debug_line offset of its line program and its DW_AT_language (0: C99). */
 size_t dwarf_cu_die_size(const char *name, const char *comp_dir);
 void dwarf_put_cu_die(uint8_t *out, const char *name, const char *comp_dir,
-		      uint32_t stmt_list);
+		      uint32_t stmt_list, uint32_t lang);
 
 /* The include_directories and file_names tables of a line-program header, for files
  * given in file-index order (index = position + 1). Returns a malloc'd buffer the caller

@@ -2,8 +2,10 @@
  *
  * File layout (dsymutil's): mach header and load commands; zeros to the next page; the
  * nlist_64 symbol table; the string table (two NUL bytes, then names); zeros to the next
- * page; the __DWARF sections back to back: __debug_line, __debug_aranges, __debug_info,
- * __debug_abbrev, __debug_str.
+ * page; the __DWARF sections back to back: __debug_line (the units' line programs, then,
+ * when a declaration has a decl_file, the declarations unit's program, a header whose
+ * file table is all it holds), __debug_aranges, __debug_info (the declarations unit
+ * first), __debug_abbrev, __debug_str.
  *
  * The layout is a short sorted table of extents (about a dozen, whatever the image holds),
  * each produced by one source: bytes rendered at commit (the Mach-O header, the types
@@ -32,7 +34,7 @@
 enum ext_kind {
 	EXT_BYTES,        /* bytes[0..len) */
 	EXT_ZERO,
-	EXT_TYPES,        /* every type DIE, in id order */
+	EXT_TYPES,        /* the declarations table's DIEs (struct state_types) */
 	EXT_SYMTAB,
 	EXT_STRTAB,       /* the names, after the two leading NULs */
 	EXT_UNITS_LINE,   /* every unit's line program */
@@ -61,7 +63,8 @@ struct gen {
 	uint64_t units_base;   /* .debug_info offset of the first compile unit */
 	struct extent ext[GEN_MAX_EXTENTS];
 	size_t next;
-	uint8_t *meta;         /* the Mach-O header and the types unit's head */
+	uint8_t *meta;         /* the Mach-O header, the types unit's head and the prefix of
+				* its line program */
 	char *plist;
 	size_t plist_len;
 	pthread_mutex_t text_lock;  /* guards text[] and text_len[] */
@@ -137,11 +140,16 @@ static int lay_out(struct gen *g)
 	uint64_t uw[PTREE_NW];
 	ptree_sum(&st->units, uw);
 	uint64_t nunits = ptree_count(&st->units);
-	uint64_t line_size = uw[STATE_W_LINE] + nunits * st->ftab->tables_len;
+	uint64_t units_line = uw[STATE_W_LINE] + nunits * st->ftab->tables_len;
+	/* The declarations unit's line program (file table only) follows the units'. */
+	bool decl_lines = st->ttab->uses_files;
+	size_t prefix = dwarf_line_header_prefix_size();
+	uint64_t decl_line_size = decl_lines ? prefix + st->ftab->tables_len : 0;
+	uint64_t line_size = units_line + decl_line_size;
 	uint64_t aranges_size = uw[STATE_W_ARANGES];
-	bool has_types = st->ttab->n > 0;
+	bool has_types = st->ttab->nents > 0;
 	uint64_t types_end = has_types ? 1 : 0;  /* the null entry ending the unit's children */
-	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
+	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size(decl_lines);
 	g->types_base = tu;
 	g->units_base = tu + st->ttab->total + types_end;
 	uint64_t info_size = g->units_base + uw[STATE_W_INFO];
@@ -150,6 +158,8 @@ static int lay_out(struct gen *g)
 	size_t abbrev_len, str_len;
 	const uint8_t *abbrev = dwarf_abbrev_bytes(&abbrev_len);
 	const uint8_t *str = dwarf_str_bytes(&str_len);
+	if (!abbrev_len)
+		return -ENOMEM;
 
 	/* Mach-O layout. */
 	uint64_t sym_w[PTREE_NW];
@@ -182,12 +192,16 @@ static int lay_out(struct gen *g)
 	if (off > UINT32_MAX)  /* Mach-O file offsets in load commands are 32-bit */
 		return -EFBIG;
 
-	g->meta = malloc(hdr + tu);
+	g->meta = malloc(hdr + tu + prefix);
 	if (!g->meta)
 		return -ENOMEM;
 	macho_dsym_write_header(&ml, g->meta);
 	dwarf_put_cu_header(g->meta + hdr, tu + st->ttab->total + types_end);
-	dwarf_put_types_unit_die(g->meta + hdr + DWARF_CU_HEADER_SIZE, has_types);
+	dwarf_put_types_unit_die(g->meta + hdr + DWARF_CU_HEADER_SIZE, has_types, decl_lines,
+				 (uint32_t)units_line);
+	if (decl_lines)
+		dwarf_put_line_header_prefix(g->meta + hdr + tu, decl_line_size,
+					     st->ftab->tables_len);
 
 	struct layout l = {g->ext, 0, 0};
 	add_extent(&l, hdr, EXT_BYTES, g->meta);
@@ -196,7 +210,11 @@ static int lay_out(struct gen *g)
 	add_extent(&l, 2, EXT_ZERO, NULL);
 	add_extent(&l, sym_w[STATE_W_STR], EXT_STRTAB, NULL);
 	pad_to(&l, ml.dwarf_fileoff);
-	add_extent(&l, line_size, EXT_UNITS_LINE, NULL);
+	add_extent(&l, units_line, EXT_UNITS_LINE, NULL);
+	if (decl_lines) {
+		add_extent(&l, prefix, EXT_BYTES, g->meta + hdr + tu);
+		add_extent(&l, st->ftab->tables_len, EXT_BYTES, st->ftab->tables);
+	}
 	add_extent(&l, aranges_size, EXT_UNITS_ARANGES, NULL);
 	add_extent(&l, tu, EXT_BYTES, g->meta + hdr);
 	add_extent(&l, st->ttab->total, EXT_TYPES, NULL);
@@ -403,20 +421,24 @@ static void window_lasting(struct window *w, const uint8_t *bytes, uint64_t n)
 	window_offer(w, bytes, n, true);
 }
 
-/* Offers a fragment, then overwrites its slots' parts inside the window with the
- * resolved values. */
-static void window_frag(struct window *w, const struct gen *g, const struct rec_frag *fr)
+/* Offers the first len bytes of a fragment, then overwrites its slots' parts inside the
+ * window with the resolved values. */
+static void window_frag_part(struct window *w, const struct gen *g, const struct rec_frag *fr,
+			     uint32_t len)
 {
 	uint64_t start = w->pos;
-	window_piece(w, fr->bytes, fr->len);
+	window_piece(w, fr->bytes, len);
 	for (uint32_t i = 0; i < fr->nslots; i++) {
 		const struct rec_slot *s = &fr->slots[i];
 		uint64_t spos = start + s->pos;
-		if (spos + 4 <= w->from || spos >= w->from + w->len)
+		if (s->pos + 4 > len || spos + 4 <= w->from || spos >= w->from + w->len)
 			continue;
 		uint64_t v;
 		if (s->kind == DWARF_SLOT_TYPE_REF4) {
 			uint64_t o = state_type_offset(g->st.ttab, s->ref);
+			v = o == UINT64_MAX ? 0 : g->types_base + o;
+		} else if (s->kind == DWARF_SLOT_INDEX_TYPE4) {
+			uint64_t o = g->st.ttab->index_off;
 			v = o == UINT64_MAX ? 0 : g->types_base + o;
 		} else {
 			v = state_file_index(g->st.ftab, s->ref);
@@ -426,6 +448,11 @@ static void window_frag(struct window *w, const struct gen *g, const struct rec_
 		struct window sw = {w->out, w->from, w->len, spos, NULL};
 		window_piece(&sw, tmp, 4);
 	}
+}
+
+static void window_frag(struct window *w, const struct gen *g, const struct rec_frag *fr)
+{
+	window_frag_part(w, g, fr, fr->len);
 }
 
 /* Reads n bytes of a tree's stream in weight dimension dim from weight position wpos:
@@ -579,7 +606,7 @@ static int unit_info_head(struct window *w, const struct state_unit *u, uint64_t
 		return -ENOMEM;
 	dwarf_put_cu_header(b, len + u->fn_w[STATE_W_INFO] + 1);
 	dwarf_put_cu_die(b + DWARF_CU_HEADER_SIZE, state_unit_name(u), state_unit_dir(u),
-			 (uint32_t)line_off);
+			 (uint32_t)line_off, u->src ? u->src->lang : 0);
 	window_piece(w, b, len);
 	if (b != small)
 		free(b);
@@ -648,10 +675,10 @@ struct offset_at {
 	const struct gen *g;
 };
 
-static bool type_starts_by(const void *arg, size_t i)
+static bool decl_starts_by(const void *arg, size_t i)
 {
 	const struct offset_at *a = arg;
-	return a->g->st.ttab->offs[i] <= a->off;
+	return a->g->st.ttab->ents[i].off <= a->off;
 }
 
 static bool extent_starts_by(const void *arg, size_t i)
@@ -664,10 +691,15 @@ static void read_types(const struct gen *g, uint64_t local, uint64_t n, uint8_t 
 {
 	const struct state_types *tt = g->st.ttab;
 	struct offset_at a = {local, g};
-	size_t lo = util_search(tt->n, type_starts_by, &a) - 1;  /* the first starts at 0 */
-	struct window w = {out, local, n, tt->offs[lo], NULL};
-	for (size_t i = lo; i < tt->n && !window_full(&w); i++)
-		window_frag(&w, g, &tt->recs[i]->info);
+	size_t lo = util_search(tt->nents, decl_starts_by, &a) - 1;  /* the first starts at 0 */
+	struct window w = {out, local, n, tt->ents[lo].off, NULL};
+	for (size_t i = lo; i < tt->nents && !window_full(&w); i++) {
+		const struct state_decl *d = &tt->ents[i];
+		if (d->frag)
+			window_frag_part(&w, g, d->frag, d->len);
+		else
+			window_piece(&w, NULL, 1);
+	}
 }
 
 /* The extent holding off: the last whose start is <= off (the first starts at 0). */

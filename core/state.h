@@ -147,13 +147,33 @@ struct state_files {
 	size_t tables_len;
 };
 
-/* Types in id order, with each type DIE's offset from the first type DIE. */
+/* One piece of the declarations unit, in layout order: a DIE fragment (len of its bytes:
+ * all of them, or all but the null entry ending its children when nested types follow
+ * it), or with frag NULL the one-byte null entry that ends those nested types. */
+struct state_decl {
+	const struct rec_frag *frag;  /* borrowed from a record the table holds, or own[] */
+	uint32_t len;
+	uint64_t off;                 /* from the first declaration DIE */
+};
+
+/* The declarations unit's table: every type DIE (a type with scope= right after its
+ * scope's members), then every global variable's DIE. Types are also listed in id
+ * order (recs, with each DIE's offset from the first declaration DIE in offs) for
+ * lookups. Rebuilt whole whenever types or globals change. */
 struct state_types {
 	uint32_t refs;
 	size_t n;
 	struct rec_type **recs;   /* each holds a reference */
 	uint64_t *offs;
-	uint64_t total;
+	uint64_t total;           /* bytes of every piece */
+	size_t nents;
+	struct state_decl *ents;
+	size_t nown;
+	struct rec_frag *own;     /* encodings made for this table (unsigned enums) */
+	size_t nglobals;
+	struct rec_global **globals;  /* id order; each holds a reference */
+	uint64_t index_off;       /* the __ARRAY_SIZE_TYPE__ DIE; UINT64_MAX: none (no array) */
+	bool uses_files;          /* some DIE has a decl_file: the unit needs a line table */
 };
 
 struct state {
@@ -206,7 +226,8 @@ void state_release(struct state *s);
 
 /* Replaces the segment table with a copy of t (the old one is unref'd). -ENOMEM. */
 int state_set_segs(struct state *s, const struct macho_segtab *t);
-/* Rebuilds ftab from the files tree (and ttab from types) after they changed. -ENOMEM
+/* Rebuilds ftab from the files tree (and ttab from types and globals) after they
+ * changed; a global not yet encoded is encoded here (dwarf_encode_global). -ENOMEM
  * leaves the old table in place. */
 int state_rebuild_files(struct state *s);
 int state_rebuild_types(struct state *s);
