@@ -31,6 +31,8 @@ enum {
 	DW_TAG_unspecified_parameters = 0x18,
 	DW_TAG_volatile_type = 0x35,
 	DW_TAG_restrict_type = 0x37,
+	DW_TAG_lexical_block = 0x0b,
+	DW_TAG_inlined_subroutine = 0x1d,
 
 	DW_AT_name = 0x03,
 	DW_AT_byte_size = 0x0b,
@@ -55,6 +57,15 @@ enum {
 	DW_AT_bit_size = 0x0d,
 	DW_AT_data_bit_offset = 0x6b,
 	DW_AT_alignment = 0x88,
+	DW_AT_frame_base = 0x40,
+	DW_AT_inline = 0x20,
+	DW_AT_abstract_origin = 0x31,
+	DW_AT_ranges = 0x55,
+	DW_AT_call_column = 0x57,
+	DW_AT_call_file = 0x58,
+	DW_AT_call_line = 0x59,
+	DW_AT_noreturn = 0x87,
+	DW_AT_APPLE_optimized = 0x3fe1,
 
 	DW_FORM_addr = 0x01,
 	DW_FORM_data2 = 0x05,
@@ -73,6 +84,15 @@ enum {
 	DW_FORM_block = 0x09,
 
 	DW_OP_addr = 0x03,
+	DW_OP_reg0 = 0x50,
+	DW_OP_breg0 = 0x70,
+	DW_OP_regx = 0x90,
+	DW_OP_fbreg = 0x91,
+	DW_OP_bregx = 0x92,
+	DW_OP_consts = 0x11,
+	DW_OP_stack_value = 0x9f,
+
+	DW_INL_inlined = 1,
 
 	DW_LANG_C99 = 0x0c,
 
@@ -143,77 +163,123 @@ enum {
 	SUB_COUNT = 1,
 	FN_PROTOTYPED = 1, FN_TYPE = 2, FN_CHILDREN = 4,
 	MOD_NAME = 1, MOD_TYPE = 2, MOD_DECL = 4, MOD_ALIGN = 8,
+	SP_ABSTRACT = 1, SP_FRAME = 2, SP_LINKAGE = 4, SP_PROTO = 8, SP_TYPE = 16, SP_OPT = 32,
+	SP_NORET = 64, SP_CHILDREN = 128,
+	/* A parameter or variable; its location is a field of three bits. */
+	V_NAME = 1, V_TYPE = 2, V_DECL = 4, V_ORIGIN = 8, V_LOC_MASK = 0x70,
+	V_LOC_EXPR = 0x10, V_LOC_LIST = 0x20, V_CONST_S = 0x30, V_CONST_U = 0x40,
+	BL_RANGES = 1, BL_CHILDREN = 2,
+	IN_RANGES = 1, IN_CHILDREN = 2, IN_COL = 4,
 };
 
 enum family {
 	FAM_STRUCT, FAM_UNION, FAM_MEMBER, FAM_ENUM, FAM_ARRAY, FAM_SUBRANGE, FAM_SUBROUTINE,
-	FAM_POINTER, FAM_CONST, FAM_VOLATILE, FAM_RESTRICT, FAM_TYPEDEF, FAM_COUNT,
+	FAM_POINTER, FAM_CONST, FAM_VOLATILE, FAM_RESTRICT, FAM_TYPEDEF, FAM_SUBPROGRAM,
+	FAM_PARAM, FAM_VAR, FAM_BLOCK, FAM_INLINED, FAM_COUNT,
 };
 
-#define ALWAYS 0u
-#define CHILDREN_BIT 0xffu   /* in attr_spec.at: the variant bit that gives children */
+#define CHILDREN_BIT 0xffffu   /* in attr_spec.at: the variant bit that gives children */
 
+/* An attribute of variant m when (m & mask) == value: {0, 0} always, {b, b} with bit b,
+ * {b, 0} without it, and a wider mask selects one value of a field of bits. */
 struct attr_spec {
-	uint8_t bit;       /* the variant bit that includes it; ALWAYS: every variant */
-	bool when_clear;   /* included when the bit is clear instead */
-	uint8_t at, form;
+	uint16_t mask, value;
+	uint16_t at;
+	uint8_t form;
 };
 
 struct family_spec {
 	uint8_t tag;
 	uint8_t bits;      /* 2^bits variants */
-	struct attr_spec attrs[8];  /* ends at at == 0; at == CHILDREN_BIT: the children bit */
+	struct attr_spec attrs[16];  /* ends at at == 0; at == CHILDREN_BIT: the children bit */
 };
 
-#define DECL_ATTRS(b) {b, false, DW_AT_decl_file, DW_FORM_data4}, \
-		      {b, false, DW_AT_decl_line, DW_FORM_data4}
+#define DECL_ATTRS(b) {b, b, DW_AT_decl_file, DW_FORM_data4}, \
+		      {b, b, DW_AT_decl_line, DW_FORM_data4}
 #define AGG_FAMILY(tag) {tag, 6, { \
-	{AGG_NAME, false, DW_AT_name, DW_FORM_string}, \
-	{AGG_SIZE, false, DW_AT_byte_size, DW_FORM_udata}, \
+	{AGG_NAME, AGG_NAME, DW_AT_name, DW_FORM_string}, \
+	{AGG_SIZE, AGG_SIZE, DW_AT_byte_size, DW_FORM_udata}, \
 	DECL_ATTRS(AGG_DECL), \
-	{AGG_DECLARATION, false, DW_AT_declaration, DW_FORM_flag_present}, \
-	{AGG_ALIGN, false, DW_AT_alignment, DW_FORM_udata}, \
-	{AGG_CHILDREN, false, CHILDREN_BIT, 0}}}
+	{AGG_DECLARATION, AGG_DECLARATION, DW_AT_declaration, DW_FORM_flag_present}, \
+	{AGG_ALIGN, AGG_ALIGN, DW_AT_alignment, DW_FORM_udata}, \
+	{AGG_CHILDREN, AGG_CHILDREN, CHILDREN_BIT, 0}}}
 #define MOD_ATTRS \
-	{MOD_NAME, false, DW_AT_name, DW_FORM_string}, \
-	{MOD_TYPE, false, DW_AT_type, DW_FORM_ref_addr}, \
+	{MOD_NAME, MOD_NAME, DW_AT_name, DW_FORM_string}, \
+	{MOD_TYPE, MOD_TYPE, DW_AT_type, DW_FORM_ref_addr}, \
 	DECL_ATTRS(MOD_DECL), \
-	{MOD_ALIGN, false, DW_AT_alignment, DW_FORM_udata}
+	{MOD_ALIGN, MOD_ALIGN, DW_AT_alignment, DW_FORM_udata}
 #define MOD_FAMILY(tag) {tag, 4, {MOD_ATTRS}}
+#define VAR_FAMILY(tag) {tag, 7, { \
+	{V_ORIGIN, V_ORIGIN, DW_AT_abstract_origin, DW_FORM_ref_addr}, \
+	{V_NAME, V_NAME, DW_AT_name, DW_FORM_string}, \
+	{V_TYPE, V_TYPE, DW_AT_type, DW_FORM_ref_addr}, \
+	DECL_ATTRS(V_DECL), \
+	{V_LOC_MASK, V_LOC_EXPR, DW_AT_location, DW_FORM_exprloc}, \
+	{V_LOC_MASK, V_LOC_LIST, DW_AT_location, DW_FORM_sec_offset}, \
+	{V_LOC_MASK, V_CONST_S, DW_AT_const_value, DW_FORM_sdata}, \
+	{V_LOC_MASK, V_CONST_U, DW_AT_const_value, DW_FORM_udata}}}
+#define PC_ATTRS(b) {b, 0, DW_AT_low_pc, DW_FORM_addr}, \
+		    {b, 0, DW_AT_high_pc, DW_FORM_data8}, \
+		    {b, b, DW_AT_ranges, DW_FORM_sec_offset}
 
 static const struct family_spec families[FAM_COUNT] = {
 	[FAM_STRUCT] = AGG_FAMILY(DW_TAG_structure_type),
 	[FAM_UNION] = AGG_FAMILY(DW_TAG_union_type),
 	[FAM_MEMBER] = {DW_TAG_member, 2, {
-		{MEM_NAME, false, DW_AT_name, DW_FORM_string},
-		{ALWAYS, false, DW_AT_type, DW_FORM_ref_addr},
-		{MEM_BITS, true, DW_AT_data_member_location, DW_FORM_udata},
-		{MEM_BITS, false, DW_AT_bit_size, DW_FORM_udata},
-		{MEM_BITS, false, DW_AT_data_bit_offset, DW_FORM_udata}}},
+		{MEM_NAME, MEM_NAME, DW_AT_name, DW_FORM_string},
+		{0, 0, DW_AT_type, DW_FORM_ref_addr},
+		{MEM_BITS, 0, DW_AT_data_member_location, DW_FORM_udata},
+		{MEM_BITS, MEM_BITS, DW_AT_bit_size, DW_FORM_udata},
+		{MEM_BITS, MEM_BITS, DW_AT_data_bit_offset, DW_FORM_udata}}},
 	[FAM_ENUM] = {DW_TAG_enumeration_type, 5, {
-		{ENUM_TYPE, false, DW_AT_type, DW_FORM_ref_addr},
-		{ENUM_NAME, false, DW_AT_name, DW_FORM_string},
-		{ALWAYS, false, DW_AT_byte_size, DW_FORM_udata},
+		{ENUM_TYPE, ENUM_TYPE, DW_AT_type, DW_FORM_ref_addr},
+		{ENUM_NAME, ENUM_NAME, DW_AT_name, DW_FORM_string},
+		{0, 0, DW_AT_byte_size, DW_FORM_udata},
 		DECL_ATTRS(ENUM_DECL),
-		{ENUM_ALIGN, false, DW_AT_alignment, DW_FORM_udata},
-		{ENUM_CHILDREN, false, CHILDREN_BIT, 0}}},
+		{ENUM_ALIGN, ENUM_ALIGN, DW_AT_alignment, DW_FORM_udata},
+		{ENUM_CHILDREN, ENUM_CHILDREN, CHILDREN_BIT, 0}}},
 	[FAM_ARRAY] = {DW_TAG_array_type, 3, {
-		{ARR_TYPE, false, DW_AT_type, DW_FORM_ref_addr},
-		{ARR_ALIGN, false, DW_AT_alignment, DW_FORM_udata},
-		{ARR_CHILDREN, false, CHILDREN_BIT, 0}}},
+		{ARR_TYPE, ARR_TYPE, DW_AT_type, DW_FORM_ref_addr},
+		{ARR_ALIGN, ARR_ALIGN, DW_AT_alignment, DW_FORM_udata},
+		{ARR_CHILDREN, ARR_CHILDREN, CHILDREN_BIT, 0}}},
 	[FAM_SUBRANGE] = {DW_TAG_subrange_type, 1, {
-		{ALWAYS, false, DW_AT_type, DW_FORM_ref_addr},
-		{SUB_COUNT, false, DW_AT_count, DW_FORM_udata}}},
+		{0, 0, DW_AT_type, DW_FORM_ref_addr},
+		{SUB_COUNT, SUB_COUNT, DW_AT_count, DW_FORM_udata}}},
 	[FAM_SUBROUTINE] = {DW_TAG_subroutine_type, 3, {
-		{FN_PROTOTYPED, false, DW_AT_prototyped, DW_FORM_flag_present},
-		{FN_TYPE, false, DW_AT_type, DW_FORM_ref_addr},
-		{FN_CHILDREN, false, CHILDREN_BIT, 0}}},
+		{FN_PROTOTYPED, FN_PROTOTYPED, DW_AT_prototyped, DW_FORM_flag_present},
+		{FN_TYPE, FN_TYPE, DW_AT_type, DW_FORM_ref_addr},
+		{FN_CHILDREN, FN_CHILDREN, CHILDREN_BIT, 0}}},
 	[FAM_POINTER] = {DW_TAG_pointer_type, 4, {
-		{ALWAYS, false, DW_AT_byte_size, DW_FORM_data1}, MOD_ATTRS}},
+		{0, 0, DW_AT_byte_size, DW_FORM_data1}, MOD_ATTRS}},
 	[FAM_CONST] = MOD_FAMILY(DW_TAG_const_type),
 	[FAM_VOLATILE] = MOD_FAMILY(DW_TAG_volatile_type),
 	[FAM_RESTRICT] = MOD_FAMILY(DW_TAG_restrict_type),
 	[FAM_TYPEDEF] = MOD_FAMILY(DW_TAG_typedef),
+	[FAM_SUBPROGRAM] = {DW_TAG_subprogram, 8, {
+		{0, 0, DW_AT_name, DW_FORM_string},
+		{SP_LINKAGE, SP_LINKAGE, DW_AT_linkage_name, DW_FORM_string},
+		{SP_ABSTRACT, 0, DW_AT_low_pc, DW_FORM_addr},
+		{SP_ABSTRACT, 0, DW_AT_high_pc, DW_FORM_data8},
+		{SP_FRAME, SP_FRAME, DW_AT_frame_base, DW_FORM_exprloc},
+		DECL_ATTRS(0),
+		{SP_PROTO, SP_PROTO, DW_AT_prototyped, DW_FORM_flag_present},
+		{SP_TYPE, SP_TYPE, DW_AT_type, DW_FORM_ref_addr},
+		{SP_OPT, SP_OPT, DW_AT_APPLE_optimized, DW_FORM_flag_present},
+		{SP_NORET, SP_NORET, DW_AT_noreturn, DW_FORM_flag_present},
+		{SP_ABSTRACT, SP_ABSTRACT, DW_AT_inline, DW_FORM_data1},
+		{SP_CHILDREN, SP_CHILDREN, CHILDREN_BIT, 0}}},
+	[FAM_PARAM] = VAR_FAMILY(DW_TAG_formal_parameter),
+	[FAM_VAR] = VAR_FAMILY(DW_TAG_variable),
+	[FAM_BLOCK] = {DW_TAG_lexical_block, 2, {
+		PC_ATTRS(BL_RANGES),
+		{BL_CHILDREN, BL_CHILDREN, CHILDREN_BIT, 0}}},
+	[FAM_INLINED] = {DW_TAG_inlined_subroutine, 3, {
+		{0, 0, DW_AT_abstract_origin, DW_FORM_ref_addr},
+		PC_ATTRS(IN_RANGES),
+		{0, 0, DW_AT_call_file, DW_FORM_data4},
+		{0, 0, DW_AT_call_line, DW_FORM_data4},
+		{IN_COL, IN_COL, DW_AT_call_column, DW_FORM_data4},
+		{IN_CHILDREN, IN_CHILDREN, CHILDREN_BIT, 0}}},
 };
 
 /* First code of each family, in table order after the fixed codes. */
@@ -317,12 +383,11 @@ static void build_abbrevs(void)
 			enc_buf_uleb(&b, fs->tag);
 			uint8_t children = 0;
 			for (const struct attr_spec *a = fs->attrs; a->at; a++)
-				if (a->at == CHILDREN_BIT && (m & a->bit))
+				if (a->at == CHILDREN_BIT && (m & a->mask) == a->value)
 					children = 1;
 			enc_buf_u8(&b, children);
 			for (const struct attr_spec *a = fs->attrs; a->at; a++) {
-				bool set = a->bit == ALWAYS || ((m & a->bit) != 0) != a->when_clear;
-				if (a->at == CHILDREN_BIT || !set)
+				if (a->at == CHILDREN_BIT || (m & a->mask) != a->value)
 					continue;
 				enc_buf_uleb(&b, a->at);
 				enc_buf_uleb(&b, a->form);
@@ -372,6 +437,36 @@ static void fb_slot(struct frag_builder *fb, uint32_t kind, uint64_t ref)
 	enc_buf_u32(&fb->b, 0);
 }
 
+/* A slot whose placeholder bytes carry a value the resolver reads (see dwarf.h). */
+static void fb_slot_val(struct frag_builder *fb, uint32_t kind, uint64_t ref, uint32_t held)
+{
+	fb_slot(fb, kind, ref);
+	if (!fb->failed && !fb->b.failed)
+		enc_u32(fb->b.data + fb->b.len - 4, held);
+}
+
+/* An 8-byte pc slot: the function's low_pc plus off, filled in when the bytes are read,
+ * so that a moved function's fragments stay valid as they are. */
+static void fb_pc(struct frag_builder *fb, uint64_t off)
+{
+	if (util_grow(&fb->slots, &fb->cap, (size_t)fb->nslots + 1, sizeof *fb->slots)) {
+		fb->failed = 1;
+		return;
+	}
+	fb->slots[fb->nslots++] = (struct rec_slot){(uint32_t)fb->b.len, DWARF_SLOT_PC8, off};
+	enc_buf_u64(&fb->b, 0);
+}
+
+/* A mark of no bytes: where child `ordinal` of an abstract function's DIE starts. */
+static void fb_mark(struct frag_builder *fb, uint64_t ordinal)
+{
+	if (util_grow(&fb->slots, &fb->cap, (size_t)fb->nslots + 1, sizeof *fb->slots)) {
+		fb->failed = 1;
+		return;
+	}
+	fb->slots[fb->nslots++] = (struct rec_slot){(uint32_t)fb->b.len, DWARF_SLOT_MARK, ordinal};
+}
+
 /* Moves the builder's contents into a fragment; on failure frees them and returns
  * -ENOMEM with the fragment empty. */
 static int fb_finish(struct frag_builder *fb, struct rec_frag *out)
@@ -394,7 +489,148 @@ static int fb_finish(struct frag_builder *fb, struct rec_frag *out)
 	return 0;
 }
 
-static int encode_info(const struct rec_fn *f, struct rec_frag *out)
+static void put_decl(struct frag_builder *fb, uint64_t file, uint32_t line)
+{
+	fb_slot(fb, DWARF_SLOT_FILE_DATA4, file);
+	enc_buf_u32(&fb->b, line);
+}
+
+static bool has_name(const char *name)
+{
+	return name && *name;
+}
+
+/* The operations of a location that is not a list, a constant or none. */
+static void put_ops(struct enc_buf *b, const struct rec_loc *l)
+{
+	switch (l->kind) {
+	case REC_LOC_FBREG:
+		enc_buf_u8(b, DW_OP_fbreg);
+		enc_buf_sleb(b, l->value);
+		break;
+	case REC_LOC_REG:
+		if (l->reg < 32) {
+			enc_buf_u8(b, (uint8_t)(DW_OP_reg0 + l->reg));
+		} else {
+			enc_buf_u8(b, DW_OP_regx);
+			enc_buf_uleb(b, l->reg);
+		}
+		break;
+	case REC_LOC_BREG:
+		if (l->reg < 32) {
+			enc_buf_u8(b, (uint8_t)(DW_OP_breg0 + l->reg));
+		} else {
+			enc_buf_u8(b, DW_OP_bregx);
+			enc_buf_uleb(b, l->reg);
+		}
+		enc_buf_sleb(b, l->value);
+		break;
+	case REC_LOC_ADDR:
+		enc_buf_u8(b, DW_OP_addr);
+		enc_buf_u64(b, (uint64_t)l->value);
+		break;
+	case REC_LOC_CONST:  /* inside a list only: a value, not a place */
+		enc_buf_u8(b, DW_OP_consts);
+		enc_buf_sleb(b, l->value);
+		enc_buf_u8(b, DW_OP_stack_value);
+		break;
+	case REC_LOC_EXPR:
+		enc_buf_put(b, l->bytes, l->len);
+		break;
+	case REC_LOC_NONE:
+	case REC_LOC_LIST:
+		break;
+	}
+}
+
+/* An exprloc: the length of the operations, then them. */
+static void put_exprloc(struct enc_buf *b, const struct rec_loc *l)
+{
+	struct enc_buf ops;
+	enc_buf_init(&ops);
+	put_ops(&ops, l);
+	if (enc_buf_error(&ops)) {
+		b->failed = 1;
+	} else {
+		enc_buf_uleb(b, ops.len);
+		enc_buf_put(b, ops.data, ops.len);
+	}
+	enc_buf_free(&ops);
+}
+
+/* The location field of a parameter's or variable's variant. A list is left without a
+ * location until .debug_loc exists. A constant's form follows its sign: its type is not
+ * known here, and lldb reads the value through the type either way. */
+static unsigned loc_variant(const struct rec_loc *l)
+{
+	switch (l->kind) {
+	case REC_LOC_NONE:
+	case REC_LOC_LIST:
+		return 0;
+	case REC_LOC_CONST:
+		return l->value < 0 ? V_CONST_S : V_CONST_U;
+	default:
+		return V_LOC_EXPR;
+	}
+}
+
+static void put_loc_attr(struct frag_builder *fb, const struct rec_loc *l, unsigned variant)
+{
+	if (variant == V_LOC_EXPR)
+		put_exprloc(&fb->b, l);
+	else if (variant == V_CONST_S)
+		enc_buf_sleb(&fb->b, l->value);
+	else if (variant == V_CONST_U)
+		enc_buf_uleb(&fb->b, (uint64_t)l->value);
+}
+
+/* A parameter or variable DIE. origin != 0 makes it the concrete instance of a child of
+ * abstract function `origin`, found by the name and line of this function's var_index-th
+ * variable when the bytes are read; it then carries its location only. */
+static void put_var(struct frag_builder *fb, enum family fam, const char *name, uint64_t type,
+		    const struct rec_loc *loc, uint32_t line, uint64_t file, uint64_t origin,
+		    uint32_t var_index)
+{
+	unsigned lv = loc_variant(loc);
+	unsigned mask = lv | (origin ? V_ORIGIN
+				     : (has_name(name) ? V_NAME : 0) | (type ? V_TYPE : 0) |
+				       (line ? V_DECL : 0));
+	if (origin) {
+		/* The tag follows the origin's child (a parameter's instance is one too). */
+		if (util_grow(&fb->slots, &fb->cap, (size_t)fb->nslots + 1, sizeof *fb->slots))
+			fb->failed = 1;
+		else
+			fb->slots[fb->nslots++] = (struct rec_slot){(uint32_t)fb->b.len,
+								    DWARF_SLOT_ORIGIN_CODE2, origin};
+		enc_buf_uleb(&fb->b, ab_code(FAM_VAR, mask));  /* two bytes: codes past 127 */
+		fb_slot_val(fb, DWARF_SLOT_ORIGIN_VAR4, origin, var_index);
+	} else {
+		enc_buf_uleb(&fb->b, ab_code(fam, mask));
+	}
+	if (mask & V_NAME)
+		enc_buf_cstr(&fb->b, name);
+	if (mask & V_TYPE)
+		fb_slot(fb, DWARF_SLOT_TYPE_REF4, type);
+	if (mask & V_DECL)
+		put_decl(fb, file, line);
+	put_loc_attr(fb, loc, lv);
+}
+
+/* A function that the fixed abbreviations describe: what every image had before rich
+ * debug info, encoded as it always was. */
+static bool fn_is_plain(const struct rec_fn *f)
+{
+	if (f->abstract || f->frame_base.kind != REC_LOC_NONE || f->linkage || f->unprototyped ||
+	    f->optimized || f->noreturn || f->variadic || f->nvars || f->nblocks)
+		return false;
+	for (uint32_t i = 0; i < f->nparams; i++)
+		if (!has_name(f->params[i].name) || f->params[i].loc.kind != REC_LOC_NONE ||
+		    f->params[i].line)
+			return false;
+	return true;
+}
+
+static int encode_plain(const struct rec_fn *f, struct rec_frag *out)
 {
 	struct frag_builder fb = {0};
 	enc_buf_init(&fb.b);
@@ -402,7 +638,7 @@ static int encode_info(const struct rec_fn *f, struct rec_frag *out)
 	enc_buf_uleb(&fb.b, f->ret ? (leaf ? AB_SUBPROGRAM_LEAF : AB_SUBPROGRAM)
 				   : (leaf ? AB_SUBPROGRAM_VOID_LEAF : AB_SUBPROGRAM_VOID));
 	enc_buf_cstr(&fb.b, f->name);
-	enc_buf_u64(&fb.b, f->low_pc);
+	fb_pc(&fb, 0);
 	enc_buf_u64(&fb.b, f->size);
 	fb_slot(&fb, DWARF_SLOT_FILE_DATA4, f->file);
 	enc_buf_u32(&fb.b, (uint32_t)f->line);
@@ -416,6 +652,175 @@ static int encode_info(const struct rec_fn *f, struct rec_frag *out)
 	if (!leaf)
 		enc_buf_u8(&fb.b, 0);
 	return fb_finish(&fb, out);
+}
+
+/* The blocks' tree: each scope's first child block and variable, and their next
+ * siblings (1-based indexes, 0: none; scope 0 is the function), in record order. */
+struct scopes {
+	uint32_t *first_block, *next_block, *first_var, *next_var, *cursor, *stack;
+	uint64_t *origin;   /* the nearest enclosing inlined block's origin; 0: none */
+};
+
+static void scopes_free(struct scopes *sc)
+{
+	free(sc->first_block);
+	free(sc->next_block);
+	free(sc->first_var);
+	free(sc->next_var);
+	free(sc->cursor);
+	free(sc->stack);
+	free(sc->origin);
+}
+
+/* A parent or block index that does not name an earlier block (the commit refuses it)
+ * is taken as the function's own scope. */
+static int scopes_build(const struct rec_fn *f, struct scopes *sc)
+{
+	size_t nb = (size_t)f->nblocks + 1, nv = (size_t)f->nvars + 1;
+	sc->first_block = calloc(nb, sizeof *sc->first_block);
+	sc->next_block = calloc(nb, sizeof *sc->next_block);
+	sc->first_var = calloc(nb, sizeof *sc->first_var);
+	sc->next_var = calloc(nv, sizeof *sc->next_var);
+	sc->cursor = calloc(nb, sizeof *sc->cursor);
+	sc->stack = calloc(nb, sizeof *sc->stack);
+	sc->origin = calloc(nb, sizeof *sc->origin);
+	if (!sc->first_block || !sc->next_block || !sc->first_var || !sc->next_var ||
+	    !sc->cursor || !sc->stack || !sc->origin)
+		return -ENOMEM;
+	for (uint32_t k = f->nblocks; k >= 1; k--) {
+		uint32_t p = f->blocks[k - 1].parent < k ? f->blocks[k - 1].parent : 0;
+		sc->next_block[k] = sc->first_block[p];
+		sc->first_block[p] = k;
+	}
+	for (uint32_t k = 1; k <= f->nblocks; k++) {
+		const struct rec_block *bl = &f->blocks[k - 1];
+		uint32_t p = bl->parent < k ? bl->parent : 0;
+		sc->origin[k] = bl->origin ? bl->origin : sc->origin[p];
+	}
+	for (uint32_t i = f->nvars; i >= 1; i--) {
+		uint32_t b = f->vars[i - 1].block <= f->nblocks ? f->vars[i - 1].block : 0;
+		sc->next_var[i] = sc->first_var[b];
+		sc->first_var[b] = i;
+	}
+	return 0;
+}
+
+/* The variables of scope s. In an inlined scope a variable without a type is the
+ * concrete instance of its origin's parameter or local of that name. */
+static void put_scope_vars(struct frag_builder *fb, const struct rec_fn *f,
+			   const struct scopes *sc, uint32_t s)
+{
+	for (uint32_t i = sc->first_var[s]; i; i = sc->next_var[i]) {
+		const struct rec_var *v = &f->vars[i - 1];
+		uint64_t origin = v->type ? 0 : sc->origin[s];
+		put_var(fb, FAM_VAR, v->name, v->type, &v->loc, v->line, f->file, origin, i - 1);
+	}
+}
+
+/* A block's DIE up to its children. Until .debug_ranges exists, a block of several
+ * ranges claims the span from its first range's start to its last one's end. */
+static void put_block(struct frag_builder *fb, const struct rec_fn *f, const struct scopes *sc,
+		      uint32_t k)
+{
+	const struct rec_block *bl = &f->blocks[k - 1];
+	bool children = sc->first_block[k] || sc->first_var[k];
+	uint64_t from = bl->nranges ? bl->ranges[0].from : 0;
+	uint64_t to = bl->nranges ? bl->ranges[bl->nranges - 1].to : 0;
+	if (bl->origin) {
+		unsigned mask = (children ? IN_CHILDREN : 0) | (bl->call_col ? IN_COL : 0);
+		enc_buf_uleb(&fb->b, ab_code(FAM_INLINED, mask));
+		fb_slot(fb, DWARF_SLOT_ORIGIN4, bl->origin);
+		fb_pc(fb, from);
+		enc_buf_u64(&fb->b, to - from);
+		fb_slot(fb, DWARF_SLOT_FILE_DATA4, bl->call_file ? bl->call_file : f->file);
+		enc_buf_u32(&fb->b, bl->call_line);
+		if (bl->call_col)
+			enc_buf_u32(&fb->b, bl->call_col);
+	} else {
+		enc_buf_uleb(&fb->b, ab_code(FAM_BLOCK, children ? BL_CHILDREN : 0));
+		fb_pc(fb, from);
+		enc_buf_u64(&fb->b, to - from);
+	}
+}
+
+/* The subprogram DIE and everything under it: parameters, variables and blocks nested
+ * by parent, depth first without recursion. An abstract function's variables all sit
+ * at its own scope, each child after a mark giving its ordinal (parameters, then
+ * variables) for the declarations table. */
+static int encode_rich(const struct rec_fn *f, struct rec_frag *out)
+{
+	struct scopes sc = {0};
+	int rc = scopes_build(f, &sc);
+	if (rc) {
+		scopes_free(&sc);
+		return rc;
+	}
+	struct frag_builder fb = {0};
+	enc_buf_init(&fb.b);
+	bool children = f->nparams || f->variadic || f->nvars || f->nblocks;
+	unsigned mask = (f->abstract ? SP_ABSTRACT : 0) |
+			(!f->abstract && f->frame_base.kind != REC_LOC_NONE ? SP_FRAME : 0) |
+			(f->linkage ? SP_LINKAGE : 0) | (f->unprototyped ? 0 : SP_PROTO) |
+			(f->ret ? SP_TYPE : 0) | (f->optimized ? SP_OPT : 0) |
+			(f->noreturn ? SP_NORET : 0) | (children ? SP_CHILDREN : 0);
+	enc_buf_uleb(&fb.b, ab_code(FAM_SUBPROGRAM, mask));
+	enc_buf_cstr(&fb.b, f->name);
+	if (f->linkage)
+		enc_buf_cstr(&fb.b, f->linkage);
+	if (!f->abstract) {
+		fb_pc(&fb, 0);
+		enc_buf_u64(&fb.b, f->size);
+	}
+	if (mask & SP_FRAME)
+		put_exprloc(&fb.b, &f->frame_base);
+	put_decl(&fb, f->file, (uint32_t)f->line);
+	if (f->ret)
+		fb_slot(&fb, DWARF_SLOT_TYPE_REF4, f->ret);
+	if (f->abstract)
+		enc_buf_u8(&fb.b, DW_INL_inlined);
+	for (uint32_t i = 0; i < f->nparams; i++) {
+		const struct rec_param *p = &f->params[i];
+		if (f->abstract)
+			fb_mark(&fb, i);
+		put_var(&fb, FAM_PARAM, p->name, p->type, &p->loc, p->line, f->file, 0, 0);
+	}
+	if (f->variadic)
+		enc_buf_uleb(&fb.b, AB_UNSPECIFIED);
+	if (f->abstract) {
+		for (uint32_t i = 0; i < f->nvars; i++) {
+			const struct rec_var *v = &f->vars[i];
+			fb_mark(&fb, (uint64_t)f->nparams + i);
+			put_var(&fb, FAM_VAR, v->name, v->type, &v->loc, v->line, f->file, 0, 0);
+		}
+	} else {
+		put_scope_vars(&fb, f, &sc, 0);
+		size_t sp = 0;
+		sc.stack[sp++] = 0;
+		sc.cursor[0] = sc.first_block[0];
+		while (sp) {
+			uint32_t s = sc.stack[sp - 1], k = sc.cursor[s];
+			if (k) {
+				sc.cursor[s] = sc.next_block[k];
+				put_block(&fb, f, &sc, k);
+				put_scope_vars(&fb, f, &sc, k);
+				sc.cursor[k] = sc.first_block[k];
+				sc.stack[sp++] = k;
+				continue;
+			}
+			sp--;
+			if (s && (sc.first_block[s] || sc.first_var[s]))
+				enc_buf_u8(&fb.b, 0);
+		}
+	}
+	if (children)
+		enc_buf_u8(&fb.b, 0);
+	scopes_free(&sc);
+	return fb_finish(&fb, out);
+}
+
+static int encode_info(const struct rec_fn *f, struct rec_frag *out)
+{
+	return fn_is_plain(f) ? encode_plain(f, out) : encode_rich(f, out);
 }
 
 /* Emits the opcodes that add a row moving the address by addr_delta and the line by
@@ -447,7 +852,7 @@ static int encode_line(const struct rec_fn *f, struct rec_frag *out)
 	enc_buf_u8(&fb.b, 0);
 	enc_buf_uleb(&fb.b, 9);
 	enc_buf_u8(&fb.b, DW_LNE_set_address);
-	enc_buf_u64(&fb.b, f->low_pc);
+	fb_pc(&fb, 0);
 
 	uint64_t cur_file = 0; /* no row yet: the first row always sets the file */
 	int64_t cur_line = 1;
@@ -500,8 +905,42 @@ int dwarf_encode_fn(struct rec_fn *f)
 			return -EINVAL;
 		}
 	int rc = encode_info(f, &f->info);
-	if (rc == 0)
+	if (rc == 0 && f->abstract)  /* no code: no line program */
+		rc = fb_finish(&(struct frag_builder){0}, &f->line_prog);
+	else if (rc == 0)
 		rc = encode_line(f, &f->line_prog);
+	if (rc) {
+		rec_frag_free(&f->info);
+		rec_frag_free(&f->line_prog);
+	}
+	return rc;
+}
+
+static int frag_copy(const struct rec_frag *from, struct rec_frag *to)
+{
+	rec_frag_free(to);
+	to->bytes = malloc(from->len ? from->len : 1);
+	to->slots = malloc((from->nslots ? from->nslots : 1) * sizeof *to->slots);
+	if (!to->bytes || !to->slots) {
+		free(to->bytes);
+		free(to->slots);
+		*to = (struct rec_frag){0};
+		return -ENOMEM;
+	}
+	if (from->len)
+		memcpy(to->bytes, from->bytes, from->len);
+	if (from->nslots)
+		memcpy(to->slots, from->slots, from->nslots * sizeof *to->slots);
+	to->len = from->len;
+	to->nslots = from->nslots;
+	return 0;
+}
+
+int dwarf_copy_encoding(struct rec_fn *f, const struct rec_fn *old)
+{
+	int rc = frag_copy(&old->info, &f->info);
+	if (!rc)
+		rc = frag_copy(&old->line_prog, &f->line_prog);
 	if (rc) {
 		rec_frag_free(&f->info);
 		rec_frag_free(&f->line_prog);
@@ -520,17 +959,6 @@ static uint8_t base_encoding(enum rec_base_enc e)
 	case REC_ENC_UNSIGNED_CHAR: return DW_ATE_unsigned_char;
 	}
 	return DW_ATE_signed;
-}
-
-static void put_decl(struct frag_builder *fb, uint64_t file, uint32_t line)
-{
-	fb_slot(fb, DWARF_SLOT_FILE_DATA4, file);
-	enc_buf_u32(&fb->b, line);
-}
-
-static bool has_name(const char *name)
-{
-	return name && *name;
 }
 
 static void put_members(struct frag_builder *fb, const struct rec_type *t)
@@ -776,11 +1204,27 @@ int dwarf_encode_global(struct rec_global *g)
 	return fb_finish(&fb, &g->info);
 }
 
+size_t dwarf_slot_size(uint32_t kind)
+{
+	return kind == DWARF_SLOT_PC8 ? 8 : kind == DWARF_SLOT_MARK ? 0
+	       : kind == DWARF_SLOT_ORIGIN_CODE2 ? 2 : 4;
+}
+
+uint32_t dwarf_origin_code(const uint8_t *held, bool is_param)
+{
+	uint32_t code = (held[0] & 0x7fu) | (uint32_t)held[1] << 7;
+	return is_param ? code - family_base(FAM_VAR) + family_base(FAM_PARAM) : code;
+}
+
 void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value)
 {
 	if (kind == DWARF_SLOT_FILE_ULEB4)
 		enc_uleb_padded(out, value, 4);
-	else
+	else if (kind == DWARF_SLOT_ORIGIN_CODE2)
+		enc_uleb_padded(out, value, 2);
+	else if (kind == DWARF_SLOT_PC8)
+		enc_u64(out, value);
+	else if (kind != DWARF_SLOT_MARK)
 		enc_u32(out, (uint32_t)value);
 }
 

@@ -11,7 +11,21 @@
  *   DWARF_SLOT_INDEX_TYPE4 4 bytes, DW_FORM_ref_addr: the .debug_info offset of the
  *                          __ARRAY_SIZE_TYPE__ DIE (dwarf_index_type) that every array
  *                          subrange refers to
- * so a change to the type or file tables never re-encodes a function.
+ *   DWARF_SLOT_PC8         8 bytes, DW_FORM_addr: the function's low_pc + ref (every pc
+ *                          of a function's fragments is one, so a move re-encodes none)
+ *   DWARF_SLOT_ORIGIN4     4 bytes, DW_FORM_ref_addr: the DIE of abstract function ref
+ *   DWARF_SLOT_ORIGIN_VAR4 4 bytes, DW_FORM_ref_addr: the parameter or local of abstract
+ *                          function ref named like the function's variable whose index
+ *                          the slot's own bytes hold (its line picks one of two of that
+ *                          name)
+ *   DWARF_SLOT_ORIGIN_CODE2 2 bytes, a ULEB128 abbreviation code: the variable code
+ *                          the bytes hold, or the matching parameter code when the
+ *                          DWARF_SLOT_ORIGIN_VAR4 slot that follows it resolves to a
+ *                          parameter (whose concrete instance must be a parameter too)
+ *   DWARF_SLOT_MARK        no bytes: in an abstract function's fragment, where its child
+ *                          number ref starts (parameters, then variables), which the
+ *                          declarations table records for DWARF_SLOT_ORIGIN_VAR4
+ * so a change to the type or file tables, or a move, never re-encodes a function.
  *
  * The whole-unit pieces (unit headers, unit DIEs, line-program headers, aranges headers)
  * are small and are written per generation by the caller through the put functions
@@ -35,6 +49,11 @@
 #define DWARF_SLOT_FILE_DATA4 2u
 #define DWARF_SLOT_FILE_ULEB4 3u
 #define DWARF_SLOT_INDEX_TYPE4 4u
+#define DWARF_SLOT_PC8 5u
+#define DWARF_SLOT_ORIGIN4 6u
+#define DWARF_SLOT_ORIGIN_VAR4 7u
+#define DWARF_SLOT_MARK 8u
+#define DWARF_SLOT_ORIGIN_CODE2 9u
 
 #define DWARF_CU_HEADER_SIZE      11u  /* unit_length, version, abbrev offset, addr size */
 #define DWARF_ARANGES_HEADER_SIZE 16u  /* 12 bytes of header padded to 2 * address size */
@@ -46,11 +65,17 @@
 const uint8_t *dwarf_abbrev_bytes(size_t *len);
 const uint8_t *dwarf_str_bytes(size_t *len);
 
-/* Encodes f->info and f->line_prog (replacing any previous encoding). The function's
+/* Encodes f->info and f->line_prog (replacing any previous encoding): the subprogram DIE
+ * with its parameters, variables and blocks (an abstract function: DW_AT_inline, no pc,
+ * an empty line program). Neither depends on f->low_pc. The function's
  * rows must be in non-decreasing offset order (-EINVAL otherwise). Rows at or past the
  * function's size are encoded as they are (the caller refuses them before publishing).
  * -ENOMEM leaves f's previous encoding freed and its fragments empty. */
 int dwarf_encode_fn(struct rec_fn *f);
+/* For a move: f is old with another low_pc (nothing else differs), and gets copies of
+ * old's fragments, which hold every pc as a slot relative to low_pc; nothing is
+ * re-encoded. -ENOMEM leaves f's fragments empty. */
+int dwarf_copy_encoding(struct rec_fn *f, const struct rec_fn *old);
 /* Encodes t->info. An enum's enumerators use DW_FORM_sdata there; a table that finds the
  * enum's underlying type unsigned uses dwarf_encode_enum_unsigned's encoding instead.
  * -ENOMEM. */
@@ -64,7 +89,10 @@ const struct rec_frag *dwarf_index_type(void);
 /* Encodes g->info: a file-scope DW_TAG_variable at g->addr. -ENOMEM. */
 int dwarf_encode_global(struct rec_global *g);
 
-/* Writes the 4 bytes of a slot's resolved value at out. */
+/* The bytes a slot of this kind covers, and writes them for its resolved value at out. */
+size_t dwarf_slot_size(uint32_t kind);
+/* The code a DWARF_SLOT_ORIGIN_CODE2 slot resolves to, from its held bytes. */
+uint32_t dwarf_origin_code(const uint8_t *held, bool is_param);
 void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value);
 
 /* Unit header of .debug_info; unit_total is the unit's whole size (header included). */

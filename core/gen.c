@@ -421,38 +421,72 @@ static void window_lasting(struct window *w, const uint8_t *bytes, uint64_t n)
 	window_offer(w, bytes, n, true);
 }
 
-/* Offers the first len bytes of a fragment, then overwrites its slots' parts inside the
- * window with the resolved values. */
+/* The value of slot s of fragment fr, which belongs to function f (NULL for the
+ * declarations table, whose fragments hold no pc and no variable slot). An id with no
+ * record (the commit refuses those) resolves to 0. */
+static uint64_t slot_value(const struct gen *g, const struct rec_frag *fr,
+			   const struct rec_slot *s, const struct rec_fn *f)
+{
+	const struct state_types *tt = g->st.ttab;
+	uint64_t o;
+	switch (s->kind) {
+	case DWARF_SLOT_TYPE_REF4:
+		o = state_type_offset(tt, s->ref);
+		break;
+	case DWARF_SLOT_INDEX_TYPE4:
+		o = tt->index_off;
+		break;
+	case DWARF_SLOT_ORIGIN4:
+		o = state_abstract_offset(tt, s->ref);
+		break;
+	case DWARF_SLOT_ORIGIN_VAR4:
+	case DWARF_SLOT_ORIGIN_CODE2: {
+		/* The variable's index is held by the ORIGIN_VAR4 slot, which follows the
+		 * code's. */
+		const struct rec_slot *vs = s->kind == DWARF_SLOT_ORIGIN_VAR4 ? s : s + 1;
+		uint32_t i = vs < fr->slots + fr->nslots ? enc_get_u32(fr->bytes + vs->pos)
+							 : UINT32_MAX;
+		bool is_param = false;
+		o = f && i < f->nvars ? state_abstract_child_offset(tt, s->ref, f->vars[i].name,
+								     f->vars[i].line, &is_param)
+				      : UINT64_MAX;
+		if (s->kind == DWARF_SLOT_ORIGIN_CODE2)
+			return dwarf_origin_code(fr->bytes + s->pos, is_param);
+		break;
+	}
+	case DWARF_SLOT_PC8:
+		return (f ? f->low_pc : 0) + s->ref;
+	default:
+		return state_file_index(g->st.ftab, s->ref);
+	}
+	return o == UINT64_MAX ? 0 : g->types_base + o;
+}
+
+/* Offers the first len bytes of a fragment of function f (or NULL), then overwrites its
+ * slots' parts inside the window with the resolved values. */
 static void window_frag_part(struct window *w, const struct gen *g, const struct rec_frag *fr,
-			     uint32_t len)
+			     uint32_t len, const struct rec_fn *f)
 {
 	uint64_t start = w->pos;
 	window_piece(w, fr->bytes, len);
 	for (uint32_t i = 0; i < fr->nslots; i++) {
 		const struct rec_slot *s = &fr->slots[i];
+		size_t width = dwarf_slot_size(s->kind);
 		uint64_t spos = start + s->pos;
-		if (s->pos + 4 > len || spos + 4 <= w->from || spos >= w->from + w->len)
+		if (!width || s->pos + width > len || spos + width <= w->from ||
+		    spos >= w->from + w->len)
 			continue;
-		uint64_t v;
-		if (s->kind == DWARF_SLOT_TYPE_REF4) {
-			uint64_t o = state_type_offset(g->st.ttab, s->ref);
-			v = o == UINT64_MAX ? 0 : g->types_base + o;
-		} else if (s->kind == DWARF_SLOT_INDEX_TYPE4) {
-			uint64_t o = g->st.ttab->index_off;
-			v = o == UINT64_MAX ? 0 : g->types_base + o;
-		} else {
-			v = state_file_index(g->st.ftab, s->ref);
-		}
-		uint8_t tmp[4];
-		dwarf_put_slot(tmp, s->kind, v);
+		uint8_t tmp[8];
+		dwarf_put_slot(tmp, s->kind, slot_value(g, fr, s, f));
 		struct window sw = {w->out, w->from, w->len, spos, NULL};
-		window_piece(&sw, tmp, 4);
+		window_piece(&sw, tmp, width);
 	}
 }
 
-static void window_frag(struct window *w, const struct gen *g, const struct rec_frag *fr)
+static void window_frag(struct window *w, const struct gen *g, const struct rec_frag *fr,
+			const struct rec_fn *f)
 {
-	window_frag_part(w, g, fr, fr->len);
+	window_frag_part(w, g, fr, fr->len, f);
 }
 
 /* Reads n bytes of a tree's stream in weight dimension dim from weight position wpos:
@@ -472,9 +506,9 @@ static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uin
 		const void *v = ptree_iter_val(&it);
 		uint8_t tmp[MACHO_NLIST_SIZE];
 		if (!syms && dim == STATE_W_INFO) {
-			window_frag(&w, g, &((const struct rec_fn *)v)->info);
+			window_frag(&w, g, &((const struct rec_fn *)v)->info, v);
 		} else if (!syms && dim == STATE_W_LINE) {
-			window_frag(&w, g, &((const struct rec_fn *)v)->line_prog);
+			window_frag(&w, g, &((const struct rec_fn *)v)->line_prog, v);
 		} else if (!syms) {
 			const struct rec_fn *f = v;
 			dwarf_put_aranges_tuple(tmp, f->low_pc, f->size);
@@ -696,7 +730,7 @@ static void read_types(const struct gen *g, uint64_t local, uint64_t n, uint8_t 
 	for (size_t i = lo; i < tt->nents && !window_full(&w); i++) {
 		const struct state_decl *d = &tt->ents[i];
 		if (d->frag)
-			window_frag_part(&w, g, d->frag, d->len);
+			window_frag_part(&w, g, d->frag, d->len, NULL);
 		else
 			window_piece(&w, NULL, 1);
 	}

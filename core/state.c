@@ -160,6 +160,12 @@ static void types_unref(struct state_types *tt)
 		rec_frag_free(&tt->own[i]);
 	for (size_t i = 0; i < tt->nglobals; i++)
 		rec_global_unref(tt->globals[i]);
+	for (size_t i = 0; i < tt->nabstracts; i++)
+		rec_fn_unref(tt->abstracts[i]);
+	free(tt->abstracts);
+	free(tt->abs_offs);
+	free(tt->child_start);
+	free(tt->child_offs);
 	free(tt->recs);
 	free(tt->offs);
 	free(tt->ents);
@@ -381,8 +387,8 @@ static int decl_lay_out(struct state_types *tt)
 	d.opened = calloc(m, sizeof *d.opened);
 	d.frag = malloc(m * sizeof *d.frag);
 	tt->own = calloc(m, sizeof *tt->own);
-	/* Every type, a null entry per scope, the index type, the globals. */
-	tt->ents = malloc((2 * n + 1 + tt->nglobals) * sizeof *tt->ents);
+	/* Every type, a null entry per scope, the index type, globals, abstract functions. */
+	tt->ents = malloc((2 * n + 1 + tt->nglobals + tt->nabstracts) * sizeof *tt->ents);
 	int rc = -ENOMEM;
 	if (!d.child || !d.sib || !d.next_child || !d.stack || !d.seen || !d.opened ||
 	    !d.frag || !tt->own || !tt->ents)
@@ -429,6 +435,16 @@ static int decl_lay_out(struct state_types *tt)
 	free(nested);
 	for (size_t i = 0; i < tt->nglobals; i++)
 		decl_add(tt, &tt->globals[i]->info, tt->globals[i]->info.len);
+	for (size_t i = 0; i < tt->nabstracts; i++) {
+		const struct rec_fn *f = tt->abstracts[i];
+		tt->abs_offs[i] = tt->total;
+		for (uint32_t k = 0; k < f->info.nslots; k++) {
+			const struct rec_slot *sl = &f->info.slots[k];
+			if (sl->kind == DWARF_SLOT_MARK && sl->ref < (uint64_t)f->nparams + f->nvars)
+				tt->child_offs[tt->child_start[i] + sl->ref] = tt->total + sl->pos;
+		}
+		decl_add(tt, &f->info, f->info.len);
+	}
 	rc = 0;
 out:
 	free(d.child);
@@ -472,7 +488,28 @@ int state_rebuild_types(struct state *s)
 		rec_global_ref(g);
 		tt->globals[tt->nglobals++] = g;
 	}
-	if (it.error || tt->nglobals != ng || decl_lay_out(tt))
+	if (it.error || tt->nglobals != ng)
+		goto fail;
+	size_t na = ptree_count(&s->abstracts), nchildren = 0;
+	tt->abstracts = calloc(na ? na : 1, sizeof *tt->abstracts);
+	tt->abs_offs = calloc(na ? na : 1, sizeof *tt->abs_offs);
+	tt->child_start = calloc(na ? na : 1, sizeof *tt->child_start);
+	if (!tt->abstracts || !tt->abs_offs || !tt->child_start)
+		goto fail;
+	for (ptree_iter_first(&it, &s->abstracts); ptree_iter_valid(&it) && tt->nabstracts < na;
+	     ptree_iter_next(&it)) {
+		struct rec_fn *f = ptree_iter_val(&it);
+		rec_fn_ref(f);
+		tt->child_start[tt->nabstracts] = nchildren;
+		tt->abstracts[tt->nabstracts++] = f;
+		nchildren += (size_t)f->nparams + f->nvars;
+	}
+	tt->child_offs = malloc((nchildren ? nchildren : 1) * sizeof *tt->child_offs);
+	if (it.error || tt->nabstracts != na || !tt->child_offs)
+		goto fail;
+	for (size_t i = 0; i < nchildren; i++)
+		tt->child_offs[i] = UINT64_MAX;
+	if (decl_lay_out(tt))
 		goto fail;
 	types_unref(s->ttab);
 	s->ttab = tt;
@@ -523,6 +560,51 @@ static size_t type_index_of(const struct state_types *tt, uint64_t id)
 	struct find_id f = {id, (const void *const *)tt->recs, true};
 	size_t i = util_search(tt->n, id_before, &f);
 	return i < tt->n && tt->recs[i]->id == id ? i : NONE;
+}
+
+static bool abstract_before(const void *arg, size_t i)
+{
+	const struct find_id *f = arg;
+	return ((const struct rec_fn *)f->recs[i])->id < f->want;
+}
+
+static size_t abstract_index_of(const struct state_types *tt, uint64_t id)
+{
+	struct find_id f = {id, (const void *const *)tt->abstracts, false};
+	size_t i = util_search(tt->nabstracts, abstract_before, &f);
+	return i < tt->nabstracts && tt->abstracts[i]->id == id ? i : NONE;
+}
+
+uint64_t state_abstract_offset(const struct state_types *tt, uint64_t id)
+{
+	size_t i = abstract_index_of(tt, id);
+	return i == NONE ? UINT64_MAX : tt->abs_offs[i];
+}
+
+uint64_t state_abstract_child_offset(const struct state_types *tt, uint64_t id,
+				     const char *name, uint32_t line, bool *is_param)
+{
+	size_t i = abstract_index_of(tt, id);
+	if (i == NONE)
+		return UINT64_MAX;
+	const struct rec_fn *f = tt->abstracts[i];
+	size_t first = NONE;
+	for (uint32_t k = 0; k < f->nparams + f->nvars; k++) {
+		const char *n = k < f->nparams ? f->params[k].name : f->vars[k - f->nparams].name;
+		uint32_t l = k < f->nparams ? f->params[k].line : f->vars[k - f->nparams].line;
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		if (l == line) {
+			first = k;
+			break;
+		}
+		if (first == NONE)
+			first = k;
+	}
+	if (first == NONE)
+		return UINT64_MAX;
+	*is_param = first < f->nparams;
+	return tt->child_offs[tt->child_start[i] + first];
 }
 
 uint64_t state_type_offset(const struct state_types *tt, uint64_t id)

@@ -157,9 +157,11 @@ struct state_decl {
 };
 
 /* The declarations unit's table: every type DIE (a type with scope= right after its
- * scope's members), then every global variable's DIE. Types are also listed in id
- * order (recs, with each DIE's offset from the first declaration DIE in offs) for
- * lookups. Rebuilt whole whenever types or globals change. */
+ * scope's members), then every global variable's DIE, then every abstract function's.
+ * Types are also listed in id order (recs, with each DIE's offset from the first
+ * declaration DIE in offs) for lookups, and so are abstract functions, with the offsets
+ * of their children. Rebuilt whole whenever types, globals or abstract functions
+ * change. */
 struct state_types {
 	uint32_t refs;
 	size_t n;
@@ -172,6 +174,11 @@ struct state_types {
 	struct rec_frag *own;     /* encodings made for this table (unsigned enums) */
 	size_t nglobals;
 	struct rec_global **globals;  /* id order; each holds a reference */
+	size_t nabstracts;
+	struct rec_fn **abstracts;    /* id order; each holds a reference */
+	uint64_t *abs_offs;           /* each one's DIE */
+	size_t *child_start;          /* its children's first index in child_offs */
+	uint64_t *child_offs;         /* parameters, then variables, of each in turn */
 	uint64_t index_off;       /* the __ARRAY_SIZE_TYPE__ DIE; UINT64_MAX: none (no array) */
 	bool uses_files;          /* some DIE has a decl_file: the unit needs a line table */
 };
@@ -236,6 +243,12 @@ int state_rebuild_types(struct state *s);
  * or 0 when absent; the type DIE's offset from the first type DIE, or UINT64_MAX. */
 uint32_t state_file_index(const struct state_files *ft, uint64_t id);
 uint64_t state_type_offset(const struct state_types *tt, uint64_t id);
+/* The offset, from the first declaration DIE, of abstract function id's DIE, or of its
+ * parameter or variable called name (of two such, the one declared at line, else the
+ * first; *is_param says which kind it is); UINT64_MAX when there is none. */
+uint64_t state_abstract_offset(const struct state_types *tt, uint64_t id);
+uint64_t state_abstract_child_offset(const struct state_types *tt, uint64_t id,
+				     const char *name, uint32_t line, bool *is_param);
 const struct rec_file *state_file(const struct state_files *ft, uint64_t id);
 
 /* Updates of one of the state's own trees (ptree_put_here / ptree_del_here: nodes no

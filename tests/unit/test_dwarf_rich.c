@@ -15,6 +15,7 @@
 
 #include "dwarf.h"
 #include "gen.h"
+#include "ptree.h"
 #include "state.h"
 #include "unit.h"
 
@@ -439,8 +440,209 @@ static void test_types_like_clang(void)
 	free(got);
 }
 
+/* ---- functions ------------------------------------------------------------------------ */
+
+#define WORK_PC 0x100001000ull
+
+static struct rec_loc loc(enum rec_loc_kind kind, uint32_t reg, int64_t value)
+{
+	return (struct rec_loc){.kind = kind, .reg = reg, .value = value};
+}
+
+static struct rec_fn *new_fn(uint64_t id, const char *name, uint32_t line)
+{
+	struct rec_fn *f = rec_fn_new();
+	CU_ASSERT_FATAL(f != NULL);
+	f->id = id;
+	f->name = dup(name);
+	f->file = 1;
+	f->line = line;
+	f->ret = 1;
+	return f;
+}
+
+static void add_param(struct rec_fn *f, const char *name, uint64_t type, struct rec_loc l,
+		      uint32_t line)
+{
+	struct rec_param *p = realloc(f->params, (f->nparams + 1) * sizeof *p);
+	CU_ASSERT_FATAL(p != NULL);
+	f->params = p;
+	p[f->nparams++] = (struct rec_param){dup(name), type, l, line};
+}
+
+static void add_var(struct rec_fn *f, const char *name, uint64_t type, struct rec_loc l,
+		    uint32_t line, uint32_t block)
+{
+	struct rec_var *v = realloc(f->vars, (f->nvars + 1) * sizeof *v);
+	CU_ASSERT_FATAL(v != NULL);
+	f->vars = v;
+	v[f->nvars++] = (struct rec_var){dup(name), type, l, line, block};
+}
+
+static void add_block(struct rec_fn *f, uint64_t from, uint64_t to, uint32_t parent,
+		      uint64_t origin, uint32_t call_line, uint32_t call_col)
+{
+	struct rec_block *b = realloc(f->blocks, (f->nblocks + 1) * sizeof *b);
+	CU_ASSERT_FATAL(b != NULL);
+	f->blocks = b;
+	struct rec_range *r = malloc(sizeof *r);
+	CU_ASSERT_FATAL(r != NULL);
+	*r = (struct rec_range){from, to};
+	b[f->nblocks++] = (struct rec_block){1, r, parent, origin, origin ? 1 : 0, call_line,
+					    call_col};
+}
+
+/* An abstract `inl` (a parameter t, two locals u) inlined into `work`, which has
+ * parameters of every location kind, locals at its own scope and in nested blocks, and
+ * the concrete instances of inl's t and second u in the inlined block. */
+static void build_fns(struct state *s)
+{
+	base(s, 1, "int", 4, REC_ENC_SIGNED);
+	base(s, 2, "long", 8, REC_ENC_SIGNED);
+	struct rec_fn *inl = new_fn(100, "inl", 3);
+	inl->abstract = true;
+	add_param(inl, "t", 1, loc(REC_LOC_NONE, 0, 0), 3);
+	add_var(inl, "u", 1, loc(REC_LOC_NONE, 0, 0), 4, 0);
+	add_var(inl, "u", 2, loc(REC_LOC_NONE, 0, 0), 6, 0);
+	CU_ASSERT_FATAL(dwarf_encode_fn(inl) == 0);
+	CU_ASSERT_FATAL(state_put_fn(s, NULL, inl) == 0);
+	rec_fn_unref(inl);
+
+	struct rec_fn *f = new_fn(200, "work", 10);
+	f->low_pc = WORK_PC;
+	f->size = 0x80;
+	f->linkage = dup("_work");
+	f->frame_base = loc(REC_LOC_REG, 6, 0);
+	f->optimized = true;
+	f->variadic = true;
+	add_param(f, "a", 1, loc(REC_LOC_FBREG, 0, -20), 10);
+	add_param(f, "b", 1, loc(REC_LOC_CONST, 0, -3), 0);
+	add_param(f, "", 2, loc(REC_LOC_REG, 5, 0), 0);
+	add_var(f, "x", 1, loc(REC_LOC_FBREG, 0, -24), 11, 0);
+	add_var(f, "y", 1, loc(REC_LOC_REG, 3, 0), 13, 1);
+	add_var(f, "z", 2, loc(REC_LOC_BREG, 7, 8), 14, 2);
+	add_var(f, "t", 0, loc(REC_LOC_REG, 5, 0), 0, 3);
+	add_var(f, "u", 0, loc(REC_LOC_REG, 4, 0), 6, 3);
+	add_var(f, "big", 2, loc(REC_LOC_REG, 40, 0), 15, 1);
+	add_var(f, "k", 2, loc(REC_LOC_CONST, 0, 7), 16, 0);
+	add_block(f, 0x10, 0x40, 0, 0, 0, 0);
+	add_block(f, 0x20, 0x30, 1, 0, 0, 0);
+	add_block(f, 0x50, 0x60, 0, 100, 20, 7);
+	CU_ASSERT_FATAL(dwarf_encode_fn(f) == 0);
+	CU_ASSERT_FATAL(state_put_fn(s, NULL, f) == 0);
+	rec_fn_unref(f);
+	CU_ASSERT_FATAL(state_rebuild_types(s) == 0);
+}
+
+/* Each needle occurs in text, in this order; returns where the last one starts. */
+static const char *expect_in_order(const char *text, const char *const *needles)
+{
+	const char *p = text, *last = NULL;
+	for (int i = 0; needles[i]; i++) {
+		const char *q = strstr(p, needles[i]);
+		if (!q)
+			fprintf(stderr, "dwarf_rich: not found (in order): %s\n", needles[i]);
+		CU_ASSERT_PTR_NOT_NULL(q);
+		if (!q)
+			return NULL;
+		last = q;
+		p = q + strlen(needles[i]);
+	}
+	return last;
+}
+
+/* The offset llvm-dwarfdump prints for the DIE at or before p. */
+static unsigned long die_offset(const char *text, const char *p)
+{
+	while (p > text && !(p[0] == '0' && p[1] == 'x' && (p == text || p[-1] == '\n')))
+		p--;
+	return strtoul(p, NULL, 16);
+}
+
+static void check_work(const char *path, uint64_t pc)
+{
+	char *dump = unit_sh_out("llvm-dwarfdump-16 --debug-info '%s'", path);
+	CU_ASSERT_FATAL(dump != NULL);
+	char lo[64], hi[64], b1[64], b2[64], b3[64];
+	snprintf(lo, sizeof lo, "DW_AT_low_pc\t(0x%016llx)", (unsigned long long)pc);
+	snprintf(hi, sizeof hi, "DW_AT_high_pc\t(0x%016llx)", (unsigned long long)pc + 0x80);
+	snprintf(b1, sizeof b1, "DW_AT_low_pc\t(0x%016llx)", (unsigned long long)pc + 0x10);
+	snprintf(b2, sizeof b2, "DW_AT_low_pc\t(0x%016llx)", (unsigned long long)pc + 0x20);
+	snprintf(b3, sizeof b3, "DW_AT_low_pc\t(0x%016llx)", (unsigned long long)pc + 0x50);
+	const char *abstract[] = {
+		"DW_TAG_subprogram", "DW_AT_name\t(\"inl\")", "DW_AT_inline\t(DW_INL_inlined)",
+		"DW_TAG_formal_parameter", "DW_AT_name\t(\"t\")",
+		"DW_TAG_variable", "DW_AT_name\t(\"u\")", "DW_AT_decl_line\t(4)",
+		"DW_TAG_variable", "DW_AT_name\t(\"u\")", NULL};
+	const char *second_u = expect_in_order(dump, abstract);
+	CU_ASSERT_FATAL(second_u != NULL);
+	unsigned long u6 = die_offset(dump, second_u);
+	/* The abstract function has no pc: none between its name and work's. */
+	const char *inl = strstr(dump, "(\"inl\")"), *work_at = strstr(dump, "(\"work\")");
+	CU_ASSERT_FATAL(inl && work_at && inl < work_at);
+	const char *inl_pc = strstr(inl, "DW_AT_low_pc");
+	CU_ASSERT(inl_pc > work_at);
+	char origin_u[64];
+	snprintf(origin_u, sizeof origin_u, "DW_AT_abstract_origin\t(0x%016lx \"u\")", u6);
+	const char *work[] = {
+		"DW_AT_name\t(\"work\")", "DW_AT_linkage_name\t(\"_work\")", lo, hi,
+		"DW_AT_frame_base\t(DW_OP_reg6 RBP)", "DW_AT_decl_line\t(10)",
+		"DW_AT_prototyped\t(true)", "DW_AT_type\t(", "\"int\")",
+		"DW_AT_APPLE_optimized\t(true)",
+		"DW_TAG_formal_parameter", "DW_AT_name\t(\"a\")", "DW_AT_decl_line\t(10)",
+		"DW_AT_location\t(DW_OP_fbreg -20)",
+		"DW_TAG_formal_parameter", "DW_AT_name\t(\"b\")", "DW_AT_const_value\t(-3)",
+		"DW_TAG_formal_parameter", "\"long\")", "DW_AT_location\t(DW_OP_reg5 RDI)",
+		"DW_TAG_unspecified_parameters",
+		"DW_TAG_variable", "DW_AT_name\t(\"x\")", "DW_AT_location\t(DW_OP_fbreg -24)",
+		"DW_TAG_variable", "DW_AT_name\t(\"k\")", "DW_AT_const_value\t(7)",
+		"DW_TAG_lexical_block", b1, "DW_AT_high_pc",
+		"DW_TAG_variable", "DW_AT_name\t(\"y\")", "DW_AT_location\t(DW_OP_reg3 RBX)",
+		"DW_TAG_variable", "DW_AT_name\t(\"big\")", "DW_AT_location\t(DW_OP_regx",
+		"DW_TAG_lexical_block", b2,
+		"DW_TAG_variable", "DW_AT_name\t(\"z\")", "DW_AT_location\t(DW_OP_breg7 RSP+8)",
+		"NULL", "NULL",
+		"DW_TAG_inlined_subroutine", "\"inl\")", b3, "DW_AT_call_file\t(\"/src/rich.c\")",
+		"DW_AT_call_line\t(20)", "DW_AT_call_column\t(0x00000007)",
+		"DW_TAG_formal_parameter", "DW_AT_abstract_origin\t(", "\"t\")",
+		"DW_AT_location\t(DW_OP_reg5 RDI)",
+		"DW_TAG_variable", origin_u, "DW_AT_location\t(DW_OP_reg4 RSI)",
+		"NULL", "NULL", NULL};
+	expect_in_order(second_u, work);
+	free(dump);
+}
+
+static void test_functions(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], moved[PATH_MAX + 16];
+	unit_suite_dir(dir, sizeof dir, "dwarf_rich");
+	unit_fmt(path, sizeof path, "%s/fns.dwarf", dir);
+	unit_fmt(moved, sizeof moved, "%s/moved.dwarf", dir);
+	struct state s;
+	init_state(&s);
+	build_fns(&s);
+	write_state(&s, path);
+	verify_clean(path);
+	check_work(path, WORK_PC);
+
+	/* A move keeps the fragments' bytes: every pc follows the new low_pc. */
+	struct rec_fn *old = ptree_get(&s.fn_by_id, state_id_key(200));
+	CU_ASSERT_FATAL(old != NULL);
+	struct rec_fn *f = rec_fn_clone(old);
+	CU_ASSERT_FATAL(f != NULL);
+	f->low_pc = WORK_PC + 0x1000;
+	CU_ASSERT_FATAL(dwarf_copy_encoding(f, old) == 0);
+	CU_ASSERT_FATAL(state_put_fn(&s, old, f) == 0);
+	rec_fn_unref(f);
+	write_state(&s, moved);
+	verify_clean(moved);
+	check_work(moved, WORK_PC + 0x1000);
+	state_release(&s);
+}
+
 static const struct unit_test dwarf_rich_tests[] = {
 	{"types_like_clang", test_types_like_clang},
+	{"functions", test_functions},
 	{NULL, NULL},
 };
 
