@@ -285,7 +285,7 @@ static const struct family_spec families[FAM_COUNT] = {
 /* First code of each family, in table order after the fixed codes. */
 static uint32_t family_base(enum family f)
 {
-	uint32_t code = AB_FIXED_END;
+	uint32_t code = AB_FIXED_END;  /* see enum abbrev */
 	for (int i = 0; i < (int)f; i++)
 		code += 1u << families[i].bits;
 	return code;
@@ -500,73 +500,88 @@ static bool has_name(const char *name)
 	return name && *name;
 }
 
-/* The operations of a location that is not a list, a constant or none. */
-static void put_ops(struct enc_buf *b, const struct rec_loc *l)
+/* Writes the operations of a location (ops_size(l) bytes) at out: nothing for none or
+ * a list; for a constant, the value pushed as a stack value (lists only). */
+static void put_ops_at(uint8_t *out, const struct rec_loc *l)
 {
 	switch (l->kind) {
 	case REC_LOC_FBREG:
-		enc_buf_u8(b, DW_OP_fbreg);
-		enc_buf_sleb(b, l->value);
+		*out++ = DW_OP_fbreg;
+		enc_sleb(out, l->value);
 		break;
 	case REC_LOC_REG:
 		if (l->reg < 32) {
-			enc_buf_u8(b, (uint8_t)(DW_OP_reg0 + l->reg));
+			*out = (uint8_t)(DW_OP_reg0 + l->reg);
 		} else {
-			enc_buf_u8(b, DW_OP_regx);
-			enc_buf_uleb(b, l->reg);
+			*out++ = DW_OP_regx;
+			enc_uleb(out, l->reg);
 		}
 		break;
 	case REC_LOC_BREG:
 		if (l->reg < 32) {
-			enc_buf_u8(b, (uint8_t)(DW_OP_breg0 + l->reg));
+			*out++ = (uint8_t)(DW_OP_breg0 + l->reg);
 		} else {
-			enc_buf_u8(b, DW_OP_bregx);
-			enc_buf_uleb(b, l->reg);
+			*out++ = DW_OP_bregx;
+			out += enc_uleb(out, l->reg);
 		}
-		enc_buf_sleb(b, l->value);
+		enc_sleb(out, l->value);
 		break;
 	case REC_LOC_ADDR:
-		enc_buf_u8(b, DW_OP_addr);
-		enc_buf_u64(b, (uint64_t)l->value);
+		*out++ = DW_OP_addr;
+		enc_u64(out, (uint64_t)l->value);
 		break;
-	case REC_LOC_CONST:  /* inside a list only: a value, not a place */
-		enc_buf_u8(b, DW_OP_consts);
-		enc_buf_sleb(b, l->value);
-		enc_buf_u8(b, DW_OP_stack_value);
+	case REC_LOC_CONST:
+		*out++ = DW_OP_consts;
+		out += enc_sleb(out, l->value);
+		*out = DW_OP_stack_value;
 		break;
 	case REC_LOC_EXPR:
-		enc_buf_put(b, l->bytes, l->len);
+		if (l->len)
+			memcpy(out, l->bytes, l->len);
 		break;
 	case REC_LOC_NONE:
 	case REC_LOC_LIST:
 		break;
 	}
+}
+
+/* The size of put_ops's bytes for l. */
+static size_t ops_size(const struct rec_loc *l)
+{
+	switch (l->kind) {
+	case REC_LOC_FBREG: return 1 + enc_sleb_size(l->value);
+	case REC_LOC_REG: return l->reg < 32 ? 1 : 1 + enc_uleb_size(l->reg);
+	case REC_LOC_BREG:
+		return (l->reg < 32 ? 1 : 1 + enc_uleb_size(l->reg)) + enc_sleb_size(l->value);
+	case REC_LOC_ADDR: return 9;
+	case REC_LOC_CONST: return 2 + enc_sleb_size(l->value);
+	case REC_LOC_EXPR: return l->len;
+	case REC_LOC_NONE:
+	case REC_LOC_LIST: return 0;
+	}
+	return 0;
 }
 
 /* An exprloc: the length of the operations, then them. */
 static void put_exprloc(struct enc_buf *b, const struct rec_loc *l)
 {
-	struct enc_buf ops;
-	enc_buf_init(&ops);
-	put_ops(&ops, l);
-	if (enc_buf_error(&ops)) {
-		b->failed = 1;
-	} else {
-		enc_buf_uleb(b, ops.len);
-		enc_buf_put(b, ops.data, ops.len);
-	}
-	enc_buf_free(&ops);
+	size_t n = ops_size(l);
+	enc_buf_uleb(b, n);
+	uint8_t *p = n ? enc_buf_grow(b, n) : NULL;
+	if (p)
+		put_ops_at(p, l);
 }
 
-/* The location field of a parameter's or variable's variant. A list is left without a
- * location until .debug_loc exists. A constant's form follows its sign: its type is not
- * known here, and lldb reads the value through the type either way. */
+/* The location field of a parameter's or variable's variant. A constant's form follows
+ * its sign: its type is not known here, and lldb reads the value through the type
+ * either way. */
 static unsigned loc_variant(const struct rec_loc *l)
 {
 	switch (l->kind) {
 	case REC_LOC_NONE:
-	case REC_LOC_LIST:
 		return 0;
+	case REC_LOC_LIST:
+		return V_LOC_LIST;
 	case REC_LOC_CONST:
 		return l->value < 0 ? V_CONST_S : V_CONST_U;
 	default:
@@ -574,9 +589,13 @@ static unsigned loc_variant(const struct rec_loc *l)
 	}
 }
 
-static void put_loc_attr(struct frag_builder *fb, const struct rec_loc *l, unsigned variant)
+/* list_off: where a list's bytes start in the function's .debug_loc part. */
+static void put_loc_attr(struct frag_builder *fb, const struct rec_loc *l, unsigned variant,
+			 uint64_t list_off)
 {
-	if (variant == V_LOC_EXPR)
+	if (variant == V_LOC_LIST)
+		fb_slot(fb, DWARF_SLOT_LOC4, list_off);
+	else if (variant == V_LOC_EXPR)
 		put_exprloc(&fb->b, l);
 	else if (variant == V_CONST_S)
 		enc_buf_sleb(&fb->b, l->value);
@@ -589,7 +608,7 @@ static void put_loc_attr(struct frag_builder *fb, const struct rec_loc *l, unsig
  * variable when the bytes are read; it then carries its location only. */
 static void put_var(struct frag_builder *fb, enum family fam, const char *name, uint64_t type,
 		    const struct rec_loc *loc, uint32_t line, uint64_t file, uint64_t origin,
-		    uint32_t var_index)
+		    uint32_t var_index, uint64_t list_off)
 {
 	unsigned lv = loc_variant(loc);
 	unsigned mask = lv | (origin ? V_ORIGIN
@@ -613,7 +632,107 @@ static void put_var(struct frag_builder *fb, enum family fam, const char *name, 
 		fb_slot(fb, DWARF_SLOT_TYPE_REF4, type);
 	if (mask & V_DECL)
 		put_decl(fb, file, line);
-	put_loc_attr(fb, loc, lv);
+	put_loc_attr(fb, loc, lv, list_off);
+}
+
+/* .debug_loc and .debug_ranges (DWARF 4, 2.6.2 and 2.17.3): each list opens with a base
+ * address selection entry (all ones, then the function's low_pc), so its entries are
+ * the records' own offsets from low_pc, and ends with a (0, 0) entry. A location list
+ * entry's expression length is 2 bytes: a longer expression is written empty. */
+#define LIST_PAIR 16u
+#define LOC_EXPR_MAX 0xffffu
+
+static size_t loc_entry_ops(const struct rec_loc *l)
+{
+	size_t n = ops_size(l);
+	return n > LOC_EXPR_MAX ? 0 : n;
+}
+
+static uint64_t loc_list_size(const struct rec_loc *l)
+{
+	if (l->kind != REC_LOC_LIST)
+		return 0;
+	uint64_t n = 2 * LIST_PAIR;
+	for (uint32_t i = 0; i < l->len; i++)
+		n += LIST_PAIR + 2 + loc_entry_ops(&l->entries[i].loc);
+	return n;
+}
+
+static uint64_t range_list_size(const struct rec_block *bl)
+{
+	return bl->nranges > 1 ? (2 + (uint64_t)bl->nranges) * LIST_PAIR : 0;
+}
+
+uint64_t dwarf_fn_loc_size(const struct rec_fn *f)
+{
+	if (f->abstract)
+		return 0;
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < f->nparams; i++)
+		n += loc_list_size(&f->params[i].loc);
+	for (uint32_t i = 0; i < f->nvars; i++)
+		n += loc_list_size(&f->vars[i].loc);
+	return n;
+}
+
+uint64_t dwarf_fn_ranges_size(const struct rec_fn *f)
+{
+	if (f->abstract)
+		return 0;
+	uint64_t n = 0;
+	for (uint32_t k = 0; k < f->nblocks; k++)
+		n += range_list_size(&f->blocks[k]);
+	return n;
+}
+
+static uint8_t *put_pair(uint8_t *out, uint64_t a, uint64_t b)
+{
+	enc_u64(out, a);
+	enc_u64(out + 8, b);
+	return out + LIST_PAIR;
+}
+
+static uint8_t *put_loc_list(uint8_t *out, const struct rec_fn *f, const struct rec_loc *l)
+{
+	if (l->kind != REC_LOC_LIST)
+		return out;
+	out = put_pair(out, UINT64_MAX, f->low_pc);
+	for (uint32_t i = 0; i < l->len; i++) {
+		const struct rec_loc_entry *e = &l->entries[i];
+		out = put_pair(out, e->from, e->to);
+		size_t n = loc_entry_ops(&e->loc);
+		enc_u16(out, (uint16_t)n);
+		out += 2;
+		if (n)
+			put_ops_at(out, &e->loc);
+		out += n;
+	}
+	return put_pair(out, 0, 0);
+}
+
+void dwarf_put_fn_loc(const struct rec_fn *f, uint8_t *out)
+{
+	if (f->abstract)
+		return;
+	for (uint32_t i = 0; i < f->nparams; i++)
+		out = put_loc_list(out, f, &f->params[i].loc);
+	for (uint32_t i = 0; i < f->nvars; i++)
+		out = put_loc_list(out, f, &f->vars[i].loc);
+}
+
+void dwarf_put_fn_ranges(const struct rec_fn *f, uint8_t *out)
+{
+	if (f->abstract)
+		return;
+	for (uint32_t k = 0; k < f->nblocks; k++) {
+		const struct rec_block *bl = &f->blocks[k];
+		if (bl->nranges < 2)
+			continue;
+		out = put_pair(out, UINT64_MAX, f->low_pc);
+		for (uint32_t i = 0; i < bl->nranges; i++)
+			out = put_pair(out, bl->ranges[i].from, bl->ranges[i].to);
+		out = put_pair(out, 0, 0);
+	}
 }
 
 /* A function that the fixed abbreviations describe: what every image had before rich
@@ -659,6 +778,8 @@ static int encode_plain(const struct rec_fn *f, struct rec_frag *out)
 struct scopes {
 	uint32_t *first_block, *next_block, *first_var, *next_var, *cursor, *stack;
 	uint64_t *origin;   /* the nearest enclosing inlined block's origin; 0: none */
+	uint64_t *var_list, *block_list;  /* where each one's list starts in the function's
+					   * .debug_loc / .debug_ranges part */
 };
 
 static void scopes_free(struct scopes *sc)
@@ -670,6 +791,8 @@ static void scopes_free(struct scopes *sc)
 	free(sc->cursor);
 	free(sc->stack);
 	free(sc->origin);
+	free(sc->var_list);
+	free(sc->block_list);
 }
 
 /* A parent or block index that does not name an earlier block (the commit refuses it)
@@ -684,9 +807,23 @@ static int scopes_build(const struct rec_fn *f, struct scopes *sc)
 	sc->cursor = calloc(nb, sizeof *sc->cursor);
 	sc->stack = calloc(nb, sizeof *sc->stack);
 	sc->origin = calloc(nb, sizeof *sc->origin);
+	sc->var_list = calloc(nv, sizeof *sc->var_list);
+	sc->block_list = calloc(nb, sizeof *sc->block_list);
 	if (!sc->first_block || !sc->next_block || !sc->first_var || !sc->next_var ||
-	    !sc->cursor || !sc->stack || !sc->origin)
+	    !sc->cursor || !sc->stack || !sc->origin || !sc->var_list || !sc->block_list)
 		return -ENOMEM;
+	uint64_t off = 0;
+	for (uint32_t i = 0; i < f->nparams; i++)
+		off += loc_list_size(&f->params[i].loc);
+	for (uint32_t i = 0; i < f->nvars; i++) {
+		sc->var_list[i] = off;
+		off += loc_list_size(&f->vars[i].loc);
+	}
+	off = 0;
+	for (uint32_t k = 1; k <= f->nblocks; k++) {
+		sc->block_list[k] = off;
+		off += range_list_size(&f->blocks[k - 1]);
+	}
 	for (uint32_t k = f->nblocks; k >= 1; k--) {
 		uint32_t p = f->blocks[k - 1].parent < k ? f->blocks[k - 1].parent : 0;
 		sc->next_block[k] = sc->first_block[p];
@@ -713,33 +850,45 @@ static void put_scope_vars(struct frag_builder *fb, const struct rec_fn *f,
 	for (uint32_t i = sc->first_var[s]; i; i = sc->next_var[i]) {
 		const struct rec_var *v = &f->vars[i - 1];
 		uint64_t origin = v->type ? 0 : sc->origin[s];
-		put_var(fb, FAM_VAR, v->name, v->type, &v->loc, v->line, f->file, origin, i - 1);
+		put_var(fb, FAM_VAR, v->name, v->type, &v->loc, v->line, f->file, origin, i - 1,
+			sc->var_list[i - 1]);
 	}
 }
 
-/* A block's DIE up to its children. Until .debug_ranges exists, a block of several
- * ranges claims the span from its first range's start to its last one's end. */
+/* A block's pcs: low_pc and high_pc for one range, else its list in .debug_ranges. */
+static void put_block_pcs(struct frag_builder *fb, const struct rec_block *bl, uint64_t list_off)
+{
+	if (bl->nranges > 1) {
+		fb_slot(fb, DWARF_SLOT_RANGES4, list_off);
+		return;
+	}
+	uint64_t from = bl->nranges ? bl->ranges[0].from : 0;
+	uint64_t to = bl->nranges ? bl->ranges[0].to : 0;
+	fb_pc(fb, from);
+	enc_buf_u64(&fb->b, to - from);
+}
+
+/* A block's DIE up to its children. */
 static void put_block(struct frag_builder *fb, const struct rec_fn *f, const struct scopes *sc,
 		      uint32_t k)
 {
 	const struct rec_block *bl = &f->blocks[k - 1];
 	bool children = sc->first_block[k] || sc->first_var[k];
-	uint64_t from = bl->nranges ? bl->ranges[0].from : 0;
-	uint64_t to = bl->nranges ? bl->ranges[bl->nranges - 1].to : 0;
+	bool ranges = bl->nranges > 1;
 	if (bl->origin) {
-		unsigned mask = (children ? IN_CHILDREN : 0) | (bl->call_col ? IN_COL : 0);
+		unsigned mask = (children ? IN_CHILDREN : 0) | (bl->call_col ? IN_COL : 0) |
+				(ranges ? IN_RANGES : 0);
 		enc_buf_uleb(&fb->b, ab_code(FAM_INLINED, mask));
 		fb_slot(fb, DWARF_SLOT_ORIGIN4, bl->origin);
-		fb_pc(fb, from);
-		enc_buf_u64(&fb->b, to - from);
+		put_block_pcs(fb, bl, sc->block_list[k]);
 		fb_slot(fb, DWARF_SLOT_FILE_DATA4, bl->call_file ? bl->call_file : f->file);
 		enc_buf_u32(&fb->b, bl->call_line);
 		if (bl->call_col)
 			enc_buf_u32(&fb->b, bl->call_col);
 	} else {
-		enc_buf_uleb(&fb->b, ab_code(FAM_BLOCK, children ? BL_CHILDREN : 0));
-		fb_pc(fb, from);
-		enc_buf_u64(&fb->b, to - from);
+		unsigned mask = (children ? BL_CHILDREN : 0) | (ranges ? BL_RANGES : 0);
+		enc_buf_uleb(&fb->b, ab_code(FAM_BLOCK, mask));
+		put_block_pcs(fb, bl, sc->block_list[k]);
 	}
 }
 
@@ -758,8 +907,10 @@ static int encode_rich(const struct rec_fn *f, struct rec_frag *out)
 	struct frag_builder fb = {0};
 	enc_buf_init(&fb.b);
 	bool children = f->nparams || f->variadic || f->nvars || f->nblocks;
-	unsigned mask = (f->abstract ? SP_ABSTRACT : 0) |
-			(!f->abstract && f->frame_base.kind != REC_LOC_NONE ? SP_FRAME : 0) |
+	/* A frame base is an expression: clang never gives it a list, and none is kept. */
+	bool frame = !f->abstract && f->frame_base.kind != REC_LOC_NONE &&
+		     f->frame_base.kind != REC_LOC_LIST;
+	unsigned mask = (f->abstract ? SP_ABSTRACT : 0) | (frame ? SP_FRAME : 0) |
 			(f->linkage ? SP_LINKAGE : 0) | (f->unprototyped ? 0 : SP_PROTO) |
 			(f->ret ? SP_TYPE : 0) | (f->optimized ? SP_OPT : 0) |
 			(f->noreturn ? SP_NORET : 0) | (children ? SP_CHILDREN : 0);
@@ -778,11 +929,14 @@ static int encode_rich(const struct rec_fn *f, struct rec_frag *out)
 		fb_slot(&fb, DWARF_SLOT_TYPE_REF4, f->ret);
 	if (f->abstract)
 		enc_buf_u8(&fb.b, DW_INL_inlined);
+	uint64_t list_off = 0;
 	for (uint32_t i = 0; i < f->nparams; i++) {
 		const struct rec_param *p = &f->params[i];
 		if (f->abstract)
 			fb_mark(&fb, i);
-		put_var(&fb, FAM_PARAM, p->name, p->type, &p->loc, p->line, f->file, 0, 0);
+		put_var(&fb, FAM_PARAM, p->name, p->type, &p->loc, p->line, f->file, 0, 0,
+			list_off);
+		list_off += loc_list_size(&p->loc);
 	}
 	if (f->variadic)
 		enc_buf_uleb(&fb.b, AB_UNSPECIFIED);
@@ -790,7 +944,8 @@ static int encode_rich(const struct rec_fn *f, struct rec_frag *out)
 		for (uint32_t i = 0; i < f->nvars; i++) {
 			const struct rec_var *v = &f->vars[i];
 			fb_mark(&fb, (uint64_t)f->nparams + i);
-			put_var(&fb, FAM_VAR, v->name, v->type, &v->loc, v->line, f->file, 0, 0);
+			put_var(&fb, FAM_VAR, v->name, v->type, &v->loc, v->line, f->file, 0, 0,
+				sc.var_list[i]);
 		}
 	} else {
 		put_scope_vars(&fb, f, &sc, 0);

@@ -22,6 +22,9 @@
  *                          the bytes hold, or the matching parameter code when the
  *                          DWARF_SLOT_ORIGIN_VAR4 slot that follows it resolves to a
  *                          parameter (whose concrete instance must be a parameter too)
+ *   DWARF_SLOT_LOC4        4 bytes, DW_FORM_sec_offset: where the function's part of
+ *                          .debug_loc starts, + ref (that list's place in the part)
+ *   DWARF_SLOT_RANGES4     the same in .debug_ranges
  *   DWARF_SLOT_MARK        no bytes: in an abstract function's fragment, where its child
  *                          number ref starts (parameters, then variables), which the
  *                          declarations table records for DWARF_SLOT_ORIGIN_VAR4
@@ -30,6 +33,11 @@
  * The whole-unit pieces (unit headers, unit DIEs, line-program headers, aranges headers)
  * are small and are written per generation by the caller through the put functions
  * below, each with its size function.
+ *
+ * A function's location lists (.debug_loc) and range lists (.debug_ranges: blocks of
+ * more than one range) are made from its record whenever they are read, as they hold
+ * its low_pc; each function's part of those sections follows the previous function's
+ * in fn_layout order.
  *
  * Layout the caller builds (see gen.c): .debug_info holds a types unit first (its DIE,
  * then every type DIE, then a null entry), then one compile unit per source file that
@@ -54,6 +62,8 @@
 #define DWARF_SLOT_ORIGIN_VAR4 7u
 #define DWARF_SLOT_MARK 8u
 #define DWARF_SLOT_ORIGIN_CODE2 9u
+#define DWARF_SLOT_LOC4 10u
+#define DWARF_SLOT_RANGES4 11u
 
 #define DWARF_CU_HEADER_SIZE      11u  /* unit_length, version, abbrev offset, addr size */
 #define DWARF_ARANGES_HEADER_SIZE 16u  /* 12 bytes of header padded to 2 * address size */
@@ -76,6 +86,13 @@ int dwarf_encode_fn(struct rec_fn *f);
  * old's fragments, which hold every pc as a slot relative to low_pc; nothing is
  * re-encoded. -ENOMEM leaves f's fragments empty. */
 int dwarf_copy_encoding(struct rec_fn *f, const struct rec_fn *old);
+/* A function's part of .debug_loc (its parameters' lists, then its variables', in
+ * record order) and of .debug_ranges (its blocks' lists): the size, and the bytes,
+ * written at out (exactly that many). */
+uint64_t dwarf_fn_loc_size(const struct rec_fn *f);
+void dwarf_put_fn_loc(const struct rec_fn *f, uint8_t *out);
+uint64_t dwarf_fn_ranges_size(const struct rec_fn *f);
+void dwarf_put_fn_ranges(const struct rec_fn *f, uint8_t *out);
 /* Encodes t->info. An enum's enumerators use DW_FORM_sdata there; a table that finds the
  * enum's underlying type unsigned uses dwarf_encode_enum_unsigned's encoding instead.
  * -ENOMEM. */

@@ -4,8 +4,9 @@
  * nlist_64 symbol table; the string table (two NUL bytes, then names); zeros to the next
  * page; the __DWARF sections back to back: __debug_line (the units' line programs, then,
  * when a declaration has a decl_file, the declarations unit's program, a header whose
- * file table is all it holds), __debug_aranges, __debug_info (the declarations unit
- * first), __debug_abbrev, __debug_str.
+ * file table is all it holds), __debug_aranges, __debug_loc and __debug_ranges (when a
+ * function has lists: each function's part in fn_layout order), __debug_info (the
+ * declarations unit first), __debug_abbrev, __debug_str.
  *
  * The layout is a short sorted table of extents (about a dozen, whatever the image holds),
  * each produced by one source: bytes rendered at commit (the Mach-O header, the types
@@ -40,10 +41,12 @@ enum ext_kind {
 	EXT_UNITS_LINE,   /* every unit's line program */
 	EXT_UNITS_ARANGES,
 	EXT_UNITS_INFO,   /* every compile unit of .debug_info after the types unit */
+	EXT_FNS_LOC,      /* every function's location lists, in fn_layout order */
+	EXT_FNS_RANGES,   /* every function's range lists */
 };
 
 /* A generation's file has at most this many extents (see lay_out). */
-#define GEN_MAX_EXTENTS 16
+#define GEN_MAX_EXTENTS 18
 
 struct extent {
 	uint64_t off, len;
@@ -147,13 +150,17 @@ static int lay_out(struct gen *g)
 	uint64_t decl_line_size = decl_lines ? prefix + st->ftab->tables_len : 0;
 	uint64_t line_size = units_line + decl_line_size;
 	uint64_t aranges_size = uw[STATE_W_ARANGES];
+	uint64_t fw[PTREE_NW];
+	ptree_sum(&st->fn_layout, fw);
+	uint64_t loc_size = fw[STATE_W_LOC], ranges_size = fw[STATE_W_RANGES];
 	bool has_types = st->ttab->nents > 0;
 	uint64_t types_end = has_types ? 1 : 0;  /* the null entry ending the unit's children */
 	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size(decl_lines);
 	g->types_base = tu;
 	g->units_base = tu + st->ttab->total + types_end;
 	uint64_t info_size = g->units_base + uw[STATE_W_INFO];
-	if (info_size > UINT32_MAX || line_size > UINT32_MAX || aranges_size > UINT32_MAX)
+	if (info_size > UINT32_MAX || line_size > UINT32_MAX || aranges_size > UINT32_MAX ||
+	    loc_size > UINT32_MAX || ranges_size > UINT32_MAX)
 		return -EFBIG;
 	size_t abbrev_len, str_len;
 	const uint8_t *abbrev = dwarf_abbrev_bytes(&abbrev_len);
@@ -165,7 +172,7 @@ static int lay_out(struct gen *g)
 	uint64_t sym_w[PTREE_NW];
 	ptree_sum(&st->syms, sym_w);
 	uint64_t nsyms = ptree_count(&st->syms);
-	struct macho_dwarf_sect sects[5];
+	struct macho_dwarf_sect sects[7];
 	struct macho_dsym_layout ml = {
 		.ident = &st->ident,
 		.segtab = &st->segs->t,
@@ -173,10 +180,11 @@ static int lay_out(struct gen *g)
 		.strsize = 2 + sym_w[STATE_W_STR],
 		.dwarf = sects,
 	};
-	const char *names[5] = {"__debug_line", "__debug_aranges", "__debug_info",
-				"__debug_abbrev", "__debug_str"};
-	uint64_t sizes[5] = {line_size, aranges_size, info_size, abbrev_len, str_len};
-	for (int i = 0; i < 5; i++)
+	const char *names[7] = {"__debug_line", "__debug_aranges", "__debug_loc",
+				"__debug_ranges", "__debug_info", "__debug_abbrev", "__debug_str"};
+	uint64_t sizes[7] = {line_size, aranges_size, loc_size, ranges_size, info_size,
+			     abbrev_len, str_len};
+	for (int i = 0; i < 7; i++)
 		if (sizes[i])
 			sects[ml.ndwarf++] = (struct macho_dwarf_sect){names[i], 0, sizes[i]};
 	size_t hdr = macho_dsym_header_size(&ml);
@@ -216,6 +224,8 @@ static int lay_out(struct gen *g)
 		add_extent(&l, st->ftab->tables_len, EXT_BYTES, st->ftab->tables);
 	}
 	add_extent(&l, aranges_size, EXT_UNITS_ARANGES, NULL);
+	add_extent(&l, loc_size, EXT_FNS_LOC, NULL);
+	add_extent(&l, ranges_size, EXT_FNS_RANGES, NULL);
 	add_extent(&l, tu, EXT_BYTES, g->meta + hdr);
 	add_extent(&l, st->ttab->total, EXT_TYPES, NULL);
 	add_extent(&l, types_end, EXT_ZERO, NULL);
@@ -380,6 +390,7 @@ struct window {
 	uint64_t from, len;   /* what is wanted, in stream positions */
 	uint64_t pos;         /* stream position of the next piece */
 	struct gen_slices *sl;
+	int failed;           /* -ENOMEM once a piece could not be made */
 };
 
 static bool window_full(const struct window *w)
@@ -421,12 +432,34 @@ static void window_lasting(struct window *w, const uint8_t *bytes, uint64_t n)
 	window_offer(w, bytes, n, true);
 }
 
-/* The value of slot s of fragment fr, which belongs to function f (NULL for the
- * declarations table, whose fragments hold no pc and no variable slot). An id with no
- * record (the commit refuses those) resolves to 0. */
-static uint64_t slot_value(const struct gen *g, const struct rec_frag *fr,
-			   const struct rec_slot *s, const struct rec_fn *f)
+/* The part of the next len stream bytes that the window wants: their first position
+ * (relative to the piece) in *skip and the count in *n; false if it wants none. Does
+ * not advance the window. */
+static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, uint64_t *n)
 {
+	uint64_t lo = w->pos > w->from ? w->pos : w->from;
+	uint64_t hi = w->pos + len < w->from + w->len ? w->pos + len : w->from + w->len;
+	if (lo >= hi)
+		return false;
+	*skip = lo - w->pos;
+	*n = hi - lo;
+	return true;
+}
+
+/* Whose fragment is being offered: a function, with where its parts of .debug_loc and
+ * .debug_ranges start. */
+struct frag_ctx {
+	const struct rec_fn *f;
+	uint64_t loc_base, ranges_base;
+};
+
+/* The value of slot s of fragment fr, whose function cx gives (NULL for the declarations
+ * table, whose fragments hold no pc, list or variable slot). An id with no record (the
+ * commit refuses those) resolves to 0. */
+static uint64_t slot_value(const struct gen *g, const struct rec_frag *fr,
+			   const struct rec_slot *s, const struct frag_ctx *cx)
+{
+	const struct rec_fn *f = cx ? cx->f : NULL;
 	const struct state_types *tt = g->st.ttab;
 	uint64_t o;
 	switch (s->kind) {
@@ -456,16 +489,20 @@ static uint64_t slot_value(const struct gen *g, const struct rec_frag *fr,
 	}
 	case DWARF_SLOT_PC8:
 		return (f ? f->low_pc : 0) + s->ref;
+	case DWARF_SLOT_LOC4:
+		return (cx ? cx->loc_base : 0) + s->ref;
+	case DWARF_SLOT_RANGES4:
+		return (cx ? cx->ranges_base : 0) + s->ref;
 	default:
 		return state_file_index(g->st.ftab, s->ref);
 	}
 	return o == UINT64_MAX ? 0 : g->types_base + o;
 }
 
-/* Offers the first len bytes of a fragment of function f (or NULL), then overwrites its
- * slots' parts inside the window with the resolved values. */
+/* Offers the first len bytes of a fragment (of cx's function, or NULL), then overwrites
+ * its slots' parts inside the window with the resolved values. */
 static void window_frag_part(struct window *w, const struct gen *g, const struct rec_frag *fr,
-			     uint32_t len, const struct rec_fn *f)
+			     uint32_t len, const struct frag_ctx *cx)
 {
 	uint64_t start = w->pos;
 	window_piece(w, fr->bytes, len);
@@ -477,21 +514,46 @@ static void window_frag_part(struct window *w, const struct gen *g, const struct
 		    spos >= w->from + w->len)
 			continue;
 		uint8_t tmp[8];
-		dwarf_put_slot(tmp, s->kind, slot_value(g, fr, s, f));
-		struct window sw = {w->out, w->from, w->len, spos, NULL};
+		dwarf_put_slot(tmp, s->kind, slot_value(g, fr, s, cx));
+		struct window sw = {w->out, w->from, w->len, spos, NULL, 0};
 		window_piece(&sw, tmp, width);
 	}
 }
 
 static void window_frag(struct window *w, const struct gen *g, const struct rec_frag *fr,
-			const struct rec_fn *f)
+			const struct frag_ctx *cx)
 {
-	window_frag_part(w, g, fr, fr->len, f);
+	window_frag_part(w, g, fr, fr->len, cx);
+}
+
+/* Offers a function's part of .debug_loc or .debug_ranges, made from its record. */
+static void window_lists(struct window *w, const struct rec_fn *f, bool ranges, uint64_t n)
+{
+	uint64_t skip, k;
+	if (!window_wants(w, n, &skip, &k)) {
+		w->pos += n;
+		return;
+	}
+	uint8_t small[256];
+	uint8_t *b = n <= sizeof small ? small : malloc(n);
+	if (!b) {
+		/* Nothing to copy from: the window keeps its place, and the read fails. */
+		w->failed = -ENOMEM;
+		w->pos += n;
+		return;
+	}
+	if (ranges)
+		dwarf_put_fn_ranges(f, b);
+	else
+		dwarf_put_fn_loc(f, b);
+	window_piece(w, b, n);
+	if (b != small)
+		free(b);
 }
 
 /* Reads n bytes of a tree's stream in weight dimension dim from weight position wpos:
- * function fragments or aranges tuples from fn_layout (syms false), or the symbol and
- * string tables from syms (syms true). */
+ * function fragments, aranges tuples or lists from fn_layout (syms false), or the symbol
+ * and string tables from syms (syms true). */
 static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uint64_t n,
 		     uint8_t *out)
 {
@@ -501,14 +563,20 @@ static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uin
 	int rc = ptree_iter_seek_weight(&it, t, dim, wpos, before);
 	if (rc)
 		return rc;
-	struct window w = {out, wpos, n, before[dim], NULL};
+	struct window w = {out, wpos, n, before[dim], NULL, 0};
+	struct frag_ctx cx = {NULL, before[STATE_W_LOC], before[STATE_W_RANGES]};
 	while (!window_full(&w) && ptree_iter_valid(&it)) {
 		const void *v = ptree_iter_val(&it);
 		uint8_t tmp[MACHO_NLIST_SIZE];
+		uint64_t own[PTREE_NW];
+		ptree_iter_weights(&it, own);
+		cx.f = v;
 		if (!syms && dim == STATE_W_INFO) {
-			window_frag(&w, g, &((const struct rec_fn *)v)->info, v);
+			window_frag(&w, g, &((const struct rec_fn *)v)->info, &cx);
 		} else if (!syms && dim == STATE_W_LINE) {
-			window_frag(&w, g, &((const struct rec_fn *)v)->line_prog, v);
+			window_frag(&w, g, &((const struct rec_fn *)v)->line_prog, &cx);
+		} else if (!syms && (dim == STATE_W_LOC || dim == STATE_W_RANGES)) {
+			window_lists(&w, v, dim == STATE_W_RANGES, own[dim]);
 		} else if (!syms) {
 			const struct rec_fn *f = v;
 			dwarf_put_aranges_tuple(tmp, f->low_pc, f->size);
@@ -525,38 +593,32 @@ static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uin
 			const struct rec_sym *s = v;
 			window_piece(&w, (const uint8_t *)s->name, strlen(s->name) + 1);
 		}
+		cx.loc_base += own[STATE_W_LOC];
+		cx.ranges_base += own[STATE_W_RANGES];
 		ptree_iter_next(&it);
 	}
-	return it.error;
+	return w.failed ? w.failed : it.error;
 }
 
-/* The part of the next len stream bytes that the window wants: their first position
- * (relative to the piece) in *skip and the count in *n; false if it wants none. Does
- * not advance the window. */
-static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, uint64_t *n)
-{
-	uint64_t lo = w->pos > w->from ? w->pos : w->from;
-	uint64_t hi = w->pos + len < w->from + w->len ? w->pos + len : w->from + w->len;
-	if (lo >= hi)
-		return false;
-	*skip = lo - w->pos;
-	*n = hi - lo;
-	return true;
-}
 
 /* Chunk c's bytes in dimension dim as this generation's tables resolve them: the
- * chunk's cached rendering when it was made with the same tables, else a new one (from
- * fn_layout weight position pos), which replaces it. Two generations with different
- * tables that read one chunk in turn render it in turn; tables change only when files
- * or types do. Returns a reference (state_unit_bytes_unref), or NULL with *rc set. */
+ * chunk's cached rendering when it was made with the same tables and, in .debug_info,
+ * with its lists at the same offsets (before[] holds the fn_layout sums before the
+ * chunk), else a new one (from fn_layout weight position before[dim]), which replaces
+ * it. Two generations with different tables that read one chunk in turn render it in
+ * turn; tables change only when files or types do, list offsets when an earlier
+ * function's lists change size. Returns a reference (state_unit_bytes_unref), or NULL
+ * with *rc set. */
 static struct state_unit_bytes *chunk_bytes(const struct gen *g, struct state_chunk *c, int dim,
-					    uint64_t pos, int *rc)
+					    const uint64_t before[PTREE_NW], int *rc)
 {
 	struct state_files *ft = dim == STATE_W_ARANGES ? NULL : g->st.ftab;
 	struct state_types *tt = dim == STATE_W_INFO ? g->st.ttab : NULL;
+	uint64_t lb = dim == STATE_W_INFO ? before[STATE_W_LOC] : 0;
+	uint64_t rb = dim == STATE_W_INFO ? before[STATE_W_RANGES] : 0;
 	pthread_mutex_lock(&c->lock);
 	struct state_unit_bytes *b = c->bytes[dim];
-	bool hit = b && b->ftab == ft && b->ttab == tt;
+	bool hit = b && b->ftab == ft && b->ttab == tt && b->loc_base == lb && b->ranges_base == rb;
 	if (hit)
 		state_unit_bytes_ref(b);
 	pthread_mutex_unlock(&c->lock);
@@ -568,7 +630,9 @@ static struct state_unit_bytes *chunk_bytes(const struct gen *g, struct state_ch
 		*rc = -ENOMEM;
 		return NULL;
 	}
-	*rc = read_tree(g, false, dim, pos, c->w[dim], b->bytes);
+	b->loc_base = lb;
+	b->ranges_base = rb;
+	*rc = read_tree(g, false, dim, before[dim], c->w[dim], b->bytes);
 	if (*rc) {
 		state_unit_bytes_unref(b);
 		return NULL;
@@ -598,10 +662,14 @@ static int unit_fns(const struct gen *g, struct window *w, const struct state_un
 		for (uint64_t done = skip; !rc && done < skip + n && ptree_iter_valid(&it);
 		     ptree_iter_next(&it)) {
 			struct state_chunk *c = ptree_iter_val(&it);  /* only its cache changes */
-			uint64_t clen = c->w[dim];
+			uint64_t clen = c->w[dim], start[PTREE_NW];
+			memcpy(start, before, sizeof start);
+			for (int i = 0; i < PTREE_NW; i++)
+				before[i] += c->w[i];
 			if (!clen)
 				continue;
-			struct state_unit_bytes *b = chunk_bytes(g, c, dim, base[dim] + at, &rc);
+			start[dim] = base[dim] + at;
+			struct state_unit_bytes *b = chunk_bytes(g, c, dim, start, &rc);
 			if (!b)
 				break;
 			uint64_t in = done - at;
@@ -690,7 +758,7 @@ static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, 
 		return rc;
 	uint64_t info_off = g->units_base + before[STATE_W_INFO];
 	uint64_t line_off = before[STATE_W_LINE] + k * tables;
-	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim], sl};
+	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim], sl, 0};
 	while (!rc && !window_full(&w) && ptree_iter_valid(&it)) {
 		const struct state_unit *u = ptree_iter_val(&it);
 		uint64_t own[PTREE_NW];
@@ -726,7 +794,7 @@ static void read_types(const struct gen *g, uint64_t local, uint64_t n, uint8_t 
 	const struct state_types *tt = g->st.ttab;
 	struct offset_at a = {local, g};
 	size_t lo = util_search(tt->nents, decl_starts_by, &a) - 1;  /* the first starts at 0 */
-	struct window w = {out, local, n, tt->ents[lo].off, NULL};
+	struct window w = {out, local, n, tt->ents[lo].off, NULL, 0};
 	for (size_t i = lo; i < tt->nents && !window_full(&w); i++) {
 		const struct state_decl *d = &tt->ents[i];
 		if (d->frag)
@@ -757,6 +825,8 @@ static int read_extent(const struct gen *g, const struct extent *e, uint64_t loc
 	case EXT_UNITS_LINE: return read_units(g, STATE_W_LINE, local, n, out, NULL);
 	case EXT_UNITS_ARANGES: return read_units(g, STATE_W_ARANGES, local, n, out, NULL);
 	case EXT_UNITS_INFO: return read_units(g, STATE_W_INFO, local, n, out, NULL);
+	case EXT_FNS_LOC: return read_tree(g, false, STATE_W_LOC, local, n, out);
+	case EXT_FNS_RANGES: return read_tree(g, false, STATE_W_RANGES, local, n, out);
 	}
 	return -EINVAL;
 }

@@ -32,6 +32,8 @@ static void weigh_fn_layout(const void *v, uint64_t w[PTREE_NW])
 	w[STATE_W_INFO] = f->info.len;
 	w[STATE_W_LINE] = f->line_prog.len;
 	w[STATE_W_ARANGES] = DWARF_ARANGES_TUPLE_SIZE;
+	w[STATE_W_LOC] = dwarf_fn_loc_size(f);
+	w[STATE_W_RANGES] = dwarf_fn_ranges_size(f);
 }
 
 static void files_unref(struct state_files *ft);
@@ -45,6 +47,7 @@ struct state_unit_bytes *state_unit_bytes_new(uint64_t len, struct state_files *
 		return NULL;
 	b->refs = 1;
 	b->len = len;
+	b->loc_base = b->ranges_base = 0;
 	b->ftab = ftab;
 	b->ttab = ttab;
 	if (ftab)

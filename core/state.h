@@ -15,7 +15,8 @@
  *   abstracts  (id, 0)          -> struct rec_fn     the abstract functions (no code):
  *                                                    in neither fn_layout nor fn_by_addr
  *   fn_layout  (cu file id, id) -> struct rec_fn     weights: [0] info bytes,
- *                                                     [1] line-program bytes, [2] 16
+ *                                                     [1] line-program bytes, [2] 16,
+ *                                                     [3] .debug_loc, [4] .debug_ranges
  *   fn_by_addr (low_pc, id)     -> struct rec_fn
  *   syms       (h, 0, name)     -> struct rec_sym    the compiler's symbols (`sym`)
  *              (h, k, name)     -> struct rec_sym    the executable's k-th symbol (k >= 1)
@@ -56,6 +57,8 @@
 #define STATE_W_INFO 0
 #define STATE_W_LINE 1
 #define STATE_W_ARANGES 2
+#define STATE_W_LOC 3       /* the function's .debug_loc part: no unit headers */
+#define STATE_W_RANGES 4    /* its .debug_ranges part */
 #define STATE_W_NLIST 0
 #define STATE_W_STR 1
 
@@ -69,6 +72,8 @@ struct state_unit_bytes {
 	uint32_t refs;
 	struct state_files *ftab;  /* references to the tables the slots were resolved with; */
 	struct state_types *ttab;  /* NULL where the section has no slot of that kind */
+	uint64_t loc_base;         /* .debug_loc and .debug_ranges offsets of the chunk's lists */
+	uint64_t ranges_base;      /* (0 for sections that refer to none) */
 	uint64_t len;
 	uint8_t bytes[];
 };

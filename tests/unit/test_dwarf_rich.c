@@ -168,7 +168,8 @@ static void init_state(struct state *s)
 }
 
 /* Renders a state's generation to path (read in odd-sized pieces, so that reads start
- * and end inside DIEs and slots). */
+ * and end inside DIEs and slots); the slices of one whole read must give the same
+ * bytes. */
 static void write_state(struct state *s, const char *path)
 {
 	struct gen *g = NULL;
@@ -181,6 +182,16 @@ static void write_state(struct state *s, const char *path)
 		CU_ASSERT_FATAL(n > 0);
 		off += (uint64_t)n;
 	}
+	struct gen_slices sl;
+	CU_ASSERT_FATAL(gen_read_slices(g, 0, size, &sl) == (ssize_t)size);
+	uint64_t at = 0;
+	for (size_t i = 0; i < sl.n; i++) {
+		CU_ASSERT_FATAL(at + sl.iov[i].iov_len <= size);
+		CU_ASSERT(memcmp(buf + at, sl.iov[i].iov_base, sl.iov[i].iov_len) == 0);
+		at += sl.iov[i].iov_len;
+	}
+	CU_ASSERT_EQUAL(at, size);
+	gen_slices_release(&sl);
 	unit_write_file(path, buf, size);
 	free(buf);
 	gen_unref(g);
@@ -531,6 +542,29 @@ static void build_fns(struct state *s)
 	CU_ASSERT_FATAL(dwarf_encode_fn(f) == 0);
 	CU_ASSERT_FATAL(state_put_fn(s, NULL, f) == 0);
 	rec_fn_unref(f);
+
+	/* Two functions with lists, so the second's offsets follow the first's lists. */
+	for (uint64_t id = 300; id <= 301; id++) {
+		struct rec_fn *g = new_fn(id, id == 300 ? "lists_a" : "lists_b", 30);
+		g->low_pc = WORK_PC + (id - 299) * 0x1000;
+		g->size = 0x100;
+		struct rec_loc_entry *e = calloc(2, sizeof *e);
+		CU_ASSERT_FATAL(e != NULL);
+		e[0] = (struct rec_loc_entry){0, 0x9, loc(REC_LOC_REG, 5, 0)};
+		e[1] = (struct rec_loc_entry){0x9, 0xe, loc(REC_LOC_CONST, 0, -2)};
+		add_param(g, "p", 1, (struct rec_loc){.kind = REC_LOC_LIST, .len = 2, .entries = e},
+			  30);
+		add_block(g, 0x10, 0x24, 0, 0, 0, 0);
+		struct rec_range *r = realloc(g->blocks[0].ranges, 2 * sizeof *r);
+		CU_ASSERT_FATAL(r != NULL);
+		r[1] = (struct rec_range){0x40, 0x48};
+		g->blocks[0].ranges = r;
+		g->blocks[0].nranges = 2;
+		add_var(g, "q", 1, loc(REC_LOC_FBREG, 0, -4), 31, 1);
+		CU_ASSERT_FATAL(dwarf_encode_fn(g) == 0);
+		CU_ASSERT_FATAL(state_put_fn(s, NULL, g) == 0);
+		rec_fn_unref(g);
+	}
 	CU_ASSERT_FATAL(state_rebuild_types(s) == 0);
 }
 
@@ -609,6 +643,25 @@ static void check_work(const char *path, uint64_t pc)
 		"DW_TAG_variable", origin_u, "DW_AT_location\t(DW_OP_reg4 RSI)",
 		"NULL", "NULL", NULL};
 	expect_in_order(second_u, work);
+
+	/* lists_b's lists follow lists_a's: a location list of a base selection, an entry
+	 * of DW_OP_reg5 (1 byte), one of consts -2, stack_value (3 bytes), an end (16 + 19
+	 * + 21 + 16 bytes); a range list of a base selection, two ranges, an end (64). */
+	char loc_b[64], ranges_b[64];
+	snprintf(loc_b, sizeof loc_b, "DW_AT_location\t(0x%08x: ", 16 + 19 + 21 + 16);
+	snprintf(ranges_b, sizeof ranges_b, "DW_AT_ranges\t(0x%08x", 4 * 16);
+	const char *lists[] = {
+		"(\"lists_a\")", "DW_AT_location\t(0x00000000: ",
+		"[0x0000000100002000, 0x0000000100002009): DW_OP_reg5 RDI",
+		"[0x0000000100002009, 0x000000010000200e): DW_OP_consts -2, DW_OP_stack_value)",
+		"DW_AT_ranges\t(0x00000000", "[0x0000000100002010, 0x0000000100002024)",
+		"[0x0000000100002040, 0x0000000100002048))", "(\"q\")",
+		"(\"lists_b\")", loc_b,
+		"[0x0000000100003000, 0x0000000100003009): DW_OP_reg5 RDI",
+		"[0x0000000100003009, 0x000000010000300e): DW_OP_consts -2, DW_OP_stack_value)",
+		ranges_b, "[0x0000000100003010, 0x0000000100003024)",
+		"[0x0000000100003040, 0x0000000100003048))", "(\"q\")", NULL};
+	expect_in_order(dump, lists);
 	free(dump);
 }
 
@@ -630,13 +683,13 @@ static void test_functions(void)
 	CU_ASSERT_FATAL(old != NULL);
 	struct rec_fn *f = rec_fn_clone(old);
 	CU_ASSERT_FATAL(f != NULL);
-	f->low_pc = WORK_PC + 0x1000;
+	f->low_pc = WORK_PC + 0x10000;
 	CU_ASSERT_FATAL(dwarf_copy_encoding(f, old) == 0);
 	CU_ASSERT_FATAL(state_put_fn(&s, old, f) == 0);
 	rec_fn_unref(f);
 	write_state(&s, moved);
 	verify_clean(moved);
-	check_work(moved, WORK_PC + 0x1000);
+	check_work(moved, WORK_PC + 0x10000);
 	state_release(&s);
 }
 
