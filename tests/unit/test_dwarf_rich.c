@@ -693,9 +693,71 @@ static void test_functions(void)
 	state_release(&s);
 }
 
+/* A function with one parameter whose location list has n entries of DW_OP_reg5. */
+static struct rec_fn *list_fn(uint64_t id, uint64_t low_pc, uint32_t n)
+{
+	struct rec_fn *f = new_fn(id, id == 1 ? "first" : "second", 40);
+	f->low_pc = low_pc;
+	f->size = 0x100;
+	struct rec_loc_entry *e = calloc(n, sizeof *e);
+	CU_ASSERT_FATAL(e != NULL);
+	for (uint32_t i = 0; i < n; i++)
+		e[i] = (struct rec_loc_entry){i * 8, i * 8 + 8, loc(REC_LOC_REG, 5, 0)};
+	add_param(f, "p", 1, (struct rec_loc){.kind = REC_LOC_LIST, .len = n, .entries = e}, 40);
+	CU_ASSERT_FATAL(dwarf_encode_fn(f) == 0);
+	return f;
+}
+
+/* The .debug_loc offset llvm-dwarfdump shows for `second`'s parameter. */
+static unsigned long second_list_offset(const char *path)
+{
+	char *dump = unit_sh_out("llvm-dwarfdump-16 --debug-info '%s'", path);
+	CU_ASSERT_FATAL(dump != NULL);
+	const char *p = strstr(dump, "(\"second\")");
+	CU_ASSERT_FATAL(p != NULL);
+	p = strstr(p, "DW_AT_location\t(0x");
+	CU_ASSERT_FATAL(p != NULL);
+	unsigned long off = strtoul(p + strlen("DW_AT_location\t("), NULL, 16);
+	free(dump);
+	return off;
+}
+
+/* A chunk rendered once keeps its bytes only while the lists before it keep their size:
+ * `second` (another chunk of the same unit) must point past `first`'s grown list. */
+static void test_list_offsets_follow(void)
+{
+	char dir[PATH_MAX], one[PATH_MAX + 16], two[PATH_MAX + 16];
+	unit_suite_dir(dir, sizeof dir, "dwarf_rich");
+	unit_fmt(one, sizeof one, "%s/lists1.dwarf", dir);
+	unit_fmt(two, sizeof two, "%s/lists2.dwarf", dir);
+	struct state s;
+	init_state(&s);
+	base(&s, 1, "int", 4, REC_ENC_SIGNED);
+	CU_ASSERT_FATAL(state_rebuild_types(&s) == 0);
+	struct rec_fn *a = list_fn(1, 0x100001000, 2), *b = list_fn(1000, 0x100002000, 1);
+	CU_ASSERT_FATAL(state_put_fn(&s, NULL, a) == 0);
+	CU_ASSERT_FATAL(state_put_fn(&s, NULL, b) == 0);
+	rec_fn_unref(a);
+	rec_fn_unref(b);
+	write_state(&s, one);
+	verify_clean(one);
+	/* A list: a base selection, per entry a pair, a 2-byte length and DW_OP_reg5, an
+	 * end. */
+	CU_ASSERT_EQUAL(second_list_offset(one), 16 + 2 * (16 + 2 + 1) + 16);
+
+	struct rec_fn *grown = list_fn(1, 0x100001000, 5);
+	CU_ASSERT_FATAL(state_put_fn(&s, ptree_get(&s.fn_by_id, state_id_key(1)), grown) == 0);
+	rec_fn_unref(grown);
+	write_state(&s, two);
+	verify_clean(two);
+	CU_ASSERT_EQUAL(second_list_offset(two), 16 + 5 * (16 + 2 + 1) + 16);
+	state_release(&s);
+}
+
 static const struct unit_test dwarf_rich_tests[] = {
 	{"types_like_clang", test_types_like_clang},
 	{"functions", test_functions},
+	{"list_offsets_follow", test_list_offsets_follow},
 	{NULL, NULL},
 };
 
