@@ -150,6 +150,7 @@ enum abbrev {
 	AB_UNSPECIFIED,
 	AB_INDEX_TYPE,            /* __ARRAY_SIZE_TYPE__ */
 	AB_TYPES_UNIT_LINES,      /* the declarations unit, with a line table for decl_file */
+	AB_BASE_ALIGN,            /* a base type with DW_AT_alignment */
 	AB_FIXED_END,
 };
 
@@ -296,7 +297,8 @@ static uint32_t ab_code(enum family f, unsigned mask)
 	return family_base(f) + mask;
 }
 
-/* The fixed abbreviations: code, tag, children, (attribute, form) pairs, 0 0. */
+/* The fixed abbreviations: code, tag, children, (attribute, form) pairs, 0 0, each a
+ * one-byte ULEB128 but DW_AT_alignment's (two bytes). */
 static const uint8_t fixed_abbrevs[] = {
 	AB_CU, DW_TAG_compile_unit, 1,
 		DW_AT_producer, DW_FORM_strp, DW_AT_language, DW_FORM_data2,
@@ -362,6 +364,10 @@ static const uint8_t fixed_abbrevs[] = {
 	AB_TYPES_UNIT_LINES, DW_TAG_compile_unit, 1,
 		DW_AT_producer, DW_FORM_strp, DW_AT_language, DW_FORM_data2,
 		DW_AT_name, DW_FORM_string, DW_AT_stmt_list, DW_FORM_sec_offset, 0, 0,
+	AB_BASE_ALIGN, DW_TAG_base_type, 0,
+		DW_AT_name, DW_FORM_string, DW_AT_encoding, DW_FORM_data1,
+		DW_AT_byte_size, DW_FORM_udata, (DW_AT_alignment & 0x7f) | 0x80, DW_AT_alignment >> 7,
+		DW_FORM_udata, 0, 0,
 };
 
 /* The whole table, built once: the fixed part, then every variant of every family. */
@@ -1300,10 +1306,12 @@ int dwarf_encode_type(struct rec_type *t)
 	enc_buf_init(&fb.b);
 	switch (t->kind) {
 	case REC_TYPE_BASE:
-		enc_buf_uleb(&fb.b, AB_BASE);
+		enc_buf_uleb(&fb.b, t->align ? AB_BASE_ALIGN : AB_BASE);
 		enc_buf_cstr(&fb.b, t->name ? t->name : "");
 		enc_buf_u8(&fb.b, base_encoding(t->enc));
 		enc_buf_uleb(&fb.b, t->size);
+		if (t->align)
+			enc_buf_uleb(&fb.b, t->align);
 		break;
 	case REC_TYPE_STRUCT:
 	case REC_TYPE_UNION:

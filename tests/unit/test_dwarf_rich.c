@@ -372,7 +372,9 @@ static const char SRC[] =
 	"myint mi;\n"
 	"const volatile char cv[2];\n"
 	"enum W : unsigned __int128 { BIG = (unsigned __int128)1 << 100, SMALL = 1 };\n"
-	"enum W w;\n";
+	"enum W w;\n"
+	"typedef int aligned_int __attribute__((aligned(16)));\n"
+	"aligned_int ai;\n";
 
 /* The records of SRC, one by one. */
 static void build_rich(struct state *s)
@@ -413,9 +415,19 @@ static void build_rich(struct state *s)
 	static const struct rec_enumerator w[] = {
 		{"BIG", 0, 1ull << 36, false}, {"SMALL", 1, 0, false}};
 	enumeration(s, 33, "W", 16, 32, w, 2);
-	const char *names[] = {"g", "e", "u", "arr", "pu", "f", "rp", "op", "kr", "mi", "cv", "w"};
-	uint64_t types[] = {10, 13, 14, 15, 17, 20, 23, 25, 27, 28, 31, 33};
-	for (int i = 0; i < 12; i++)
+	struct rec_type *ai = new_type(34, REC_TYPE_TYPEDEF, "aligned_int");
+	ai->to = 1;
+	ai->align = 16;
+	put_type(s, ai);
+	struct rec_type *ab = new_type(35, REC_TYPE_BASE, "aligned_long");
+	ab->size = 8;
+	ab->enc = REC_ENC_SIGNED;
+	ab->align = 32;
+	put_type(s, ab);
+	const char *names[] = {"g", "e", "u", "arr", "pu", "f", "rp", "op", "kr", "mi", "cv", "w",
+			       "ai"};
+	uint64_t types[] = {10, 13, 14, 15, 17, 20, 23, 25, 27, 28, 31, 33, 34};
+	for (int i = 0; i < 13; i++)
 		global(s, (uint64_t)i + 1, names[i], types[i]);
 	CU_ASSERT_FATAL(state_rebuild_types(s) == 0);
 }
@@ -447,6 +459,9 @@ static void test_types_like_clang(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(want, "DW_AT_const_value (<0x10> 00 00"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(want, "DW_AT_alignment (8)"));
 	expect_lines(want, got);
+	/* What clang-16 leaves out at DWARF 4 but a record may ask for. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(got, "DW_TAG_typedef /(\"aligned_int\") DW_AT_alignment (16)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(got, "DW_TAG_base_type /(\"aligned_long\") DW_AT_alignment (32)"));
 	free(want);
 	free(got);
 }
