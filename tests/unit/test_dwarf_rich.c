@@ -15,6 +15,7 @@
 
 #include "dwarf.h"
 #include "gen.h"
+#include "macho.h"
 #include "ptree.h"
 #include "state.h"
 #include "unit.h"
@@ -769,10 +770,133 @@ static void test_list_offsets_follow(void)
 	state_release(&s);
 }
 
+/* ---- lldb ------------------------------------------------------------------------------ */
+
+static const char PROG[] =
+	"struct pt { int x, y; };\n"
+	"struct pt g_pt = {3, 4};\n"
+	"int work(int a) { int s = 0; for (int i = 0; i < a; i++) s += i * g_pt.x; return s; }\n"
+	"void _start(void) { g_pt.y = work(g_pt.y); for (;;) ; }\n";
+
+/* The address of a symbol of exe, from llvm-nm-16. */
+static uint64_t nm_addr(const char *exe, const char *sym)
+{
+	char *out = unit_sh_out("llvm-nm-16 '%s' | awk '$3 == \"%s\" { print $1 }'", exe, sym);
+	CU_ASSERT_FATAL(out != NULL && *out);
+	uint64_t v = strtoull(out, NULL, 16);
+	free(out);
+	return v;
+}
+
+/* lldb-16 on a real executable with the DWARF built from records: it reads a global
+ * through its struct type, and at an address inside work's blocks names the block
+ * scopes (the inlined one by its origin) and the variables in them with their
+ * locations, and a location list's entry for that pc. Expected text comes from the
+ * records. */
+static void test_lldb_reads_it(void)
+{
+	char dir[PATH_MAX], exe[PATH_MAX + 16], dw[PATH_MAX + 16], src[PATH_MAX + 16];
+	unit_suite_dir(dir, sizeof dir, "dwarf_rich");
+	unit_fmt(src, sizeof src, "%s/prog.c", dir);
+	unit_fmt(exe, sizeof exe, "%s/prog", dir);
+	unit_fmt(dw, sizeof dw, "%s/prog.dwarf", dir);
+	unit_write_file(src, PROG, strlen(PROG));
+	const char *srcs[] = {"prog.c"};
+	unit_build_macho(dir, "x86_64", "-O1", "prog", srcs, 1);
+	uint64_t work = nm_addr(exe, "_work"), start = nm_addr(exe, "__start");
+	uint64_t gpt = nm_addr(exe, "_g_pt");
+	CU_ASSERT_FATAL(work && start > work + 8 && gpt);
+
+	struct macho_exe me;
+	char err[256];
+	CU_ASSERT_FATAL(macho_read_exe(exe, &me, err, sizeof err) == 0);
+	struct state s;
+	CU_ASSERT_FATAL(state_init(&s, &me.ident, &me.segtab) == 0);
+	macho_exe_free(&me);
+	struct rec_file *file = rec_file_new();
+	CU_ASSERT_FATAL(file != NULL);
+	file->id = 1;
+	file->path = dup("prog.c");
+	file->dir = dup(dir);
+	CU_ASSERT_FATAL(state_put(&s.files, state_id_key(1), file) == 0);
+	rec_file_unref(file);
+	CU_ASSERT_FATAL(state_rebuild_files(&s) == 0);
+
+	base(&s, 1, "int", 4, REC_ENC_SIGNED);
+	aggregate(&s, 2, REC_TYPE_STRUCT, "pt", 8, 0, 0, "x:1:0 y:1:4");
+	struct rec_global *g = rec_global_new();
+	CU_ASSERT_FATAL(g != NULL);
+	*g = (struct rec_global){.refs = 1, .id = 1, .name = dup("g_pt"), .type = 2, .addr = gpt,
+				 .file = 1, .line = 2, .ext = true};
+	CU_ASSERT_FATAL(state_put(&s.globals, state_id_key(1), g) == 0);
+	rec_global_unref(g);
+
+	struct rec_fn *inl = new_fn(10, "step", 1);
+	inl->abstract = true;
+	add_param(inl, "v", 1, loc(REC_LOC_NONE, 0, 0), 1);
+	CU_ASSERT_FATAL(dwarf_encode_fn(inl) == 0);
+	CU_ASSERT_FATAL(state_put_fn(&s, NULL, inl) == 0);
+	rec_fn_unref(inl);
+
+	uint64_t size = start - work, half = size / 2;
+	struct rec_fn *f = new_fn(20, "work", 3);
+	f->low_pc = work;
+	f->size = size;
+	f->frame_base = loc(REC_LOC_REG, 7, 0);
+	add_param(f, "a", 1, loc(REC_LOC_REG, 5, 0), 3);
+	struct rec_loc_entry *e = calloc(2, sizeof *e);
+	CU_ASSERT_FATAL(e != NULL);
+	e[0] = (struct rec_loc_entry){0, half, loc(REC_LOC_REG, 0, 0)};
+	e[1] = (struct rec_loc_entry){half, size, loc(REC_LOC_CONST, 0, 9)};
+	add_var(f, "s", 1, (struct rec_loc){.kind = REC_LOC_LIST, .len = 2, .entries = e}, 3, 0);
+	add_var(f, "i", 1, loc(REC_LOC_REG, 3, 0), 3, 1);
+	add_var(f, "v", 0, loc(REC_LOC_REG, 2, 0), 0, 2);
+	add_block(f, 1, size, 0, 0, 0, 0);
+	add_block(f, half, size, 1, 10, 3, 40);
+	f->rows = calloc(1, sizeof *f->rows);
+	CU_ASSERT_FATAL(f->rows != NULL);
+	f->rows[0] = (struct rec_row){0, 3, 1, REC_ROW_STMT, 0};
+	f->nrows = 1;
+	CU_ASSERT_FATAL(dwarf_encode_fn(f) == 0);
+	CU_ASSERT_FATAL(state_put_fn(&s, NULL, f) == 0);
+	rec_fn_unref(f);
+	CU_ASSERT_FATAL(state_rebuild_types(&s) == 0);
+	write_state(&s, dw);
+	state_release(&s);
+	verify_clean(dw);
+
+	char *out = unit_sh_out("lldb-16 -b -o 'target create %s' -o 'target symbols add %s' "
+				"-o 'target variable g_pt' -o 'image lookup -v -a 0x%llx' "
+				"-o 'image lookup -v -a 0x%llx' 2>&1",
+				exe, dw, (unsigned long long)(work + 1),
+				(unsigned long long)(work + half));
+	CU_ASSERT_FATAL(out != NULL);
+	char r1[96], r2[96];
+	snprintf(r1, sizeof r1, "range = [0x%llx-0x%llx)", (unsigned long long)work + 1,
+		 (unsigned long long)(work + size));
+	snprintf(r2, sizeof r2, "range = [0x%llx-0x%llx), name = \"step\", decl = prog.c:1",
+		 (unsigned long long)(work + half), (unsigned long long)(work + size));
+	const char *want[] = {
+		"(pt) g_pt = (x = 3, y = 4)",
+		"image lookup -v -a", "Function: ", "name = \"work\"", "Blocks: ", r1,
+		"name = \"i\", type = \"int\", valid ranges = <block>, location = DW_OP_reg3 RBX",
+		"name = \"a\", type = \"int\", valid ranges = <block>, location = DW_OP_reg5 RDI",
+		"name = \"s\", type = \"int\"", "-> DW_OP_reg0 RAX",
+		"image lookup -v -a", "[inlined] step", "name = \"work\"", r2,
+		/* the concrete parameter: its name, type and line are its origin's */
+		"name = \"v\", type = \"int\", valid ranges = <block>, location = DW_OP_reg2 RCX, "
+		"decl = prog.c:1",
+		"name = \"s\", type = \"int\"", "-> DW_OP_consts +9, DW_OP_stack_value", NULL};
+	if (!expect_in_order(out, want))
+		fprintf(stderr, "%s\n", out);
+	free(out);
+}
+
 static const struct unit_test dwarf_rich_tests[] = {
 	{"types_like_clang", test_types_like_clang},
 	{"functions", test_functions},
 	{"list_offsets_follow", test_list_offsets_follow},
+	{"lldb_reads_it", test_lldb_reads_it},
 	{NULL, NULL},
 };
 
