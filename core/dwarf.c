@@ -912,7 +912,7 @@ static int encode_rich(const struct rec_fn *f, struct rec_frag *out)
 	}
 	struct frag_builder fb = {0};
 	enc_buf_init(&fb.b);
-	bool children = f->nparams || f->variadic || f->nvars || f->nblocks;
+	bool children = f->nparams || f->variadic || f->nvars || (f->nblocks && !f->abstract);
 	/* A frame base is an expression: clang never gives it a list, and none is kept. */
 	bool frame = !f->abstract && f->frame_base.kind != REC_LOC_NONE &&
 		     f->frame_base.kind != REC_LOC_LIST;

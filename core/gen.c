@@ -878,7 +878,8 @@ ssize_t gen_read_slices(const struct gen *g, uint64_t off, size_t len, struct ge
 				  : e->kind == EXT_UNITS_ARANGES ? STATE_W_ARANGES : STATE_W_INFO;
 			rc = read_units(g, dim, local, n, NULL, s);
 		} else {
-			/* The types and the symbol table are made per read: copied. */
+			/* The declarations, the lists and the symbol table are made per
+			 * read: copied. */
 			uint8_t *q = slices_room(s, n);
 			if (q)
 				rc = read_extent(g, e, local, n, q);
