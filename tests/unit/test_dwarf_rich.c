@@ -1,11 +1,15 @@
-/* Suite dwarf_rich: the DIEs of rich debug info (struct, union, enum, array, subroutine,
- * volatile and restrict types, bit-fields, anonymous and nested members, globals),
- * built from records made in C, laid out by state_rebuild_types, rendered by gen_read.
- * The oracle is clang-16: a C file declaring the same things is compiled with -gdwarf-4
- * for a Mach-O target, and llvm-dwarfdump-16 must describe every variable, member,
- * enumerator and named type of it the same way in both files (type names as it prints
- * them, offsets, bit-fields, sizes, counts, alignments, values). Every generation must
- * pass llvm-dwarfdump-16 --verify without a warning. */
+/* Suite dwarf_rich: the DIEs of rich debug info, built from records made in C, laid out
+ * by state_rebuild_types, rendered by gen_read (and gen_read_slices, which must agree).
+ * Types and globals: the oracle is clang-16, which compiles a C file declaring the same
+ * things with -gdwarf-4 for a Mach-O target; llvm-dwarfdump-16 must describe every
+ * variable, member, enumerator and named type the same way in both files (type names as
+ * it prints them, offsets, bit-fields, sizes, counts, alignments, values). Functions:
+ * what llvm-dwarfdump-16 decodes of parameters, locals, nested and inlined blocks, an
+ * abstract origin and its concrete children, location and range lists must be the
+ * records' values, before and after a move that reuses the fragments, and a chunk's
+ * list offsets must follow a grown list before it. lldb-16, given the DWARF beside a real
+ * executable, must read a global, the blocks and the variables at a pc. Every
+ * generation must pass llvm-dwarfdump-16 --verify without a warning. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -149,7 +153,8 @@ static void global(struct state *s, uint64_t id, const char *name, uint64_t type
 	rec_global_unref(g);
 }
 
-static void init_state(struct state *s)
+/* A state with one file, rich.c, heading a unit of DW_AT_language lang (0: C99). */
+static void init_state(struct state *s, uint32_t lang)
 {
 	struct macho_ident id = {0};
 	for (int i = 0; i < 16; i++)
@@ -163,6 +168,7 @@ static void init_state(struct state *s)
 	f->id = 1;
 	f->path = dup("rich.c");
 	f->dir = dup("/src");
+	f->lang = lang;
 	CU_ASSERT_FATAL(state_put(&s->files, state_id_key(1), f) == 0);
 	rec_file_unref(f);
 	CU_ASSERT_FATAL(state_rebuild_files(s) == 0);
@@ -445,7 +451,7 @@ static void test_types_like_clang(void)
 				"-Wno-fixed-enum-extension -c '%s' -o '%s'", src, obj) == 0);
 
 	struct state s;
-	init_state(&s);
+	init_state(&s, 0);
 	build_rich(&s);
 	write_state(&s, ours);
 	state_release(&s);
@@ -624,6 +630,10 @@ static void check_work(const char *path, uint64_t pc)
 		"DW_TAG_formal_parameter", "DW_AT_name\t(\"t\")",
 		"DW_TAG_variable", "DW_AT_name\t(\"u\")", "DW_AT_decl_line\t(4)",
 		"DW_TAG_variable", "DW_AT_name\t(\"u\")", NULL};
+	/* The declarations unit stays C99; the compile unit has its file's language. */
+	const char *langs[] = {"DW_AT_language\t(DW_LANG_C99)", "DW_AT_language\t(DW_LANG_C11)",
+			       NULL};
+	expect_in_order(dump, langs);
 	const char *second_u = expect_in_order(dump, abstract);
 	CU_ASSERT_FATAL(second_u != NULL);
 	unsigned long u6 = die_offset(dump, second_u);
@@ -688,7 +698,7 @@ static void test_functions(void)
 	unit_fmt(path, sizeof path, "%s/fns.dwarf", dir);
 	unit_fmt(moved, sizeof moved, "%s/moved.dwarf", dir);
 	struct state s;
-	init_state(&s);
+	init_state(&s, 0x1d);  /* DW_LANG_C11 */
 	build_fns(&s);
 	write_state(&s, path);
 	verify_clean(path);
@@ -747,7 +757,7 @@ static void test_list_offsets_follow(void)
 	unit_fmt(one, sizeof one, "%s/lists1.dwarf", dir);
 	unit_fmt(two, sizeof two, "%s/lists2.dwarf", dir);
 	struct state s;
-	init_state(&s);
+	init_state(&s, 0);
 	base(&s, 1, "int", 4, REC_ENC_SIGNED);
 	CU_ASSERT_FATAL(state_rebuild_types(&s) == 0);
 	struct rec_fn *a = list_fn(1, 0x100001000, 2), *b = list_fn(1000, 0x100002000, 1);
