@@ -39,10 +39,15 @@
  * its low_pc; each function's part of those sections follows the previous function's
  * in fn_layout order.
  *
- * Layout the caller builds (see gen.c): .debug_info holds a types unit first (its DIE,
- * then every type DIE, then a null entry), then one compile unit per source file that
- * declares functions (unit DIE, subprogram DIEs, null entry). Types are referenced with
- * DW_FORM_ref_addr so every unit shares them.
+ * Layout the caller builds (see gen.c): .debug_info holds the declarations unit first
+ * (its DIE, then every type DIE, global variable DIE and abstract function DIE, then a
+ * null entry), then one compile unit per source file that declares functions (unit DIE,
+ * subprogram DIEs, null entry). Declarations are referenced with DW_FORM_ref_addr so
+ * every unit shares them.
+ *
+ * Abbreviations: the fixed ones the first images used keep their codes (a function or
+ * type without the newer fields encodes as before); the rest come in families, one per
+ * tag, with a code for every combination of the optional attributes.
  */
 #ifndef DSYMFS_DWARF_H
 #define DSYMFS_DWARF_H
