@@ -780,6 +780,35 @@ static void test_list_offsets_follow(void)
 	state_release(&s);
 }
 
+/* Scopes that nest in a cycle (the commit refuses them, a table must not loop or lose a
+ * type): each type is laid out once, and the file stays valid. */
+static void test_scope_cycle(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	unit_suite_dir(dir, sizeof dir, "dwarf_rich");
+	unit_fmt(path, sizeof path, "%s/cycle.dwarf", dir);
+	struct state s;
+	init_state(&s, 0);
+	base(&s, 1, "int", 4, REC_ENC_SIGNED);
+	aggregate(&s, 2, REC_TYPE_STRUCT, "ring_a", 4, 3, 0, "a:1:0");
+	aggregate(&s, 3, REC_TYPE_STRUCT, "ring_b", 4, 2, 0, "b:1:0");
+	aggregate(&s, 4, REC_TYPE_UNION, "inner", 4, 3, 0, "c:1:0");
+	aggregate(&s, 5, REC_TYPE_STRUCT, "self", 4, 5, 0, "d:1:0");
+	CU_ASSERT_FATAL(state_rebuild_types(&s) == 0);
+	write_state(&s, path);
+	state_release(&s);
+	verify_clean(path);
+	char *dump = unit_sh_out("llvm-dwarfdump-16 --debug-info '%s'", path);
+	CU_ASSERT_FATAL(dump != NULL);
+	const char *names[] = {"(\"ring_a\")", "(\"ring_b\")", "(\"inner\")", "(\"self\")"};
+	for (int i = 0; i < 4; i++) {
+		const char *p = strstr(dump, names[i]);
+		CU_ASSERT_PTR_NOT_NULL(p);
+		CU_ASSERT(p && !strstr(p + 1, names[i]));  /* once */
+	}
+	free(dump);
+}
+
 /* ---- lldb ------------------------------------------------------------------------------ */
 
 static const char PROG[] =
@@ -906,6 +935,7 @@ static const struct unit_test dwarf_rich_tests[] = {
 	{"types_like_clang", test_types_like_clang},
 	{"functions", test_functions},
 	{"list_offsets_follow", test_list_offsets_follow},
+	{"scope_cycle", test_scope_cycle},
 	{"lldb_reads_it", test_lldb_reads_it},
 	{NULL, NULL},
 };
