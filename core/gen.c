@@ -2,8 +2,11 @@
  *
  * File layout (dsymutil's): mach header and load commands; zeros to the next page; the
  * nlist_64 symbol table; the string table (two NUL bytes, then names); zeros to the next
- * page; the __DWARF sections back to back: __debug_line, __debug_aranges, __debug_info,
- * __debug_abbrev, __debug_str.
+ * page; the __DWARF sections back to back: __debug_line (the units' line programs, then,
+ * when a declaration has a decl_file, the declarations unit's program, a header whose
+ * file table is all it holds), __debug_aranges, __debug_loc and __debug_ranges (when a
+ * function has lists: each function's part in fn_layout order), __debug_info (the
+ * declarations unit first), __debug_abbrev, __debug_str.
  *
  * The layout is a short sorted table of extents (about a dozen, whatever the image holds),
  * each produced by one source: bytes rendered at commit (the Mach-O header, the types
@@ -32,16 +35,18 @@
 enum ext_kind {
 	EXT_BYTES,        /* bytes[0..len) */
 	EXT_ZERO,
-	EXT_TYPES,        /* every type DIE, in id order */
+	EXT_TYPES,        /* the declarations table's DIEs (struct state_types) */
 	EXT_SYMTAB,
 	EXT_STRTAB,       /* the names, after the two leading NULs */
 	EXT_UNITS_LINE,   /* every unit's line program */
 	EXT_UNITS_ARANGES,
 	EXT_UNITS_INFO,   /* every compile unit of .debug_info after the types unit */
+	EXT_FNS_LOC,      /* every function's location lists, in fn_layout order */
+	EXT_FNS_RANGES,   /* every function's range lists */
 };
 
 /* A generation's file has at most this many extents (see lay_out). */
-#define GEN_MAX_EXTENTS 16
+#define GEN_MAX_EXTENTS 18
 
 struct extent {
 	uint64_t off, len;
@@ -61,7 +66,8 @@ struct gen {
 	uint64_t units_base;   /* .debug_info offset of the first compile unit */
 	struct extent ext[GEN_MAX_EXTENTS];
 	size_t next;
-	uint8_t *meta;         /* the Mach-O header and the types unit's head */
+	uint8_t *meta;         /* the Mach-O header, the types unit's head and the prefix of
+				* its line program */
 	char *plist;
 	size_t plist_len;
 	pthread_mutex_t text_lock;  /* guards text[] and text_len[] */
@@ -137,25 +143,36 @@ static int lay_out(struct gen *g)
 	uint64_t uw[PTREE_NW];
 	ptree_sum(&st->units, uw);
 	uint64_t nunits = ptree_count(&st->units);
-	uint64_t line_size = uw[STATE_W_LINE] + nunits * st->ftab->tables_len;
+	uint64_t units_line = uw[STATE_W_LINE] + nunits * st->ftab->tables_len;
+	/* The declarations unit's line program (file table only) follows the units'. */
+	bool decl_lines = st->ttab->uses_files;
+	size_t prefix = dwarf_line_header_prefix_size();
+	uint64_t decl_line_size = decl_lines ? prefix + st->ftab->tables_len : 0;
+	uint64_t line_size = units_line + decl_line_size;
 	uint64_t aranges_size = uw[STATE_W_ARANGES];
-	bool has_types = st->ttab->n > 0;
+	uint64_t fw[PTREE_NW];
+	ptree_sum(&st->fn_layout, fw);
+	uint64_t loc_size = fw[STATE_W_LOC], ranges_size = fw[STATE_W_RANGES];
+	bool has_types = st->ttab->nents > 0;
 	uint64_t types_end = has_types ? 1 : 0;  /* the null entry ending the unit's children */
-	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size();
+	size_t tu = DWARF_CU_HEADER_SIZE + dwarf_types_unit_die_size(decl_lines);
 	g->types_base = tu;
 	g->units_base = tu + st->ttab->total + types_end;
 	uint64_t info_size = g->units_base + uw[STATE_W_INFO];
-	if (info_size > UINT32_MAX || line_size > UINT32_MAX || aranges_size > UINT32_MAX)
+	if (info_size > UINT32_MAX || line_size > UINT32_MAX || aranges_size > UINT32_MAX ||
+	    loc_size > UINT32_MAX || ranges_size > UINT32_MAX)
 		return -EFBIG;
 	size_t abbrev_len, str_len;
 	const uint8_t *abbrev = dwarf_abbrev_bytes(&abbrev_len);
 	const uint8_t *str = dwarf_str_bytes(&str_len);
+	if (!abbrev_len)
+		return -ENOMEM;
 
 	/* Mach-O layout. */
 	uint64_t sym_w[PTREE_NW];
 	ptree_sum(&st->syms, sym_w);
 	uint64_t nsyms = ptree_count(&st->syms);
-	struct macho_dwarf_sect sects[5];
+	struct macho_dwarf_sect sects[7];
 	struct macho_dsym_layout ml = {
 		.ident = &st->ident,
 		.segtab = &st->segs->t,
@@ -163,10 +180,11 @@ static int lay_out(struct gen *g)
 		.strsize = 2 + sym_w[STATE_W_STR],
 		.dwarf = sects,
 	};
-	const char *names[5] = {"__debug_line", "__debug_aranges", "__debug_info",
-				"__debug_abbrev", "__debug_str"};
-	uint64_t sizes[5] = {line_size, aranges_size, info_size, abbrev_len, str_len};
-	for (int i = 0; i < 5; i++)
+	const char *names[7] = {"__debug_line", "__debug_aranges", "__debug_loc",
+				"__debug_ranges", "__debug_info", "__debug_abbrev", "__debug_str"};
+	uint64_t sizes[7] = {line_size, aranges_size, loc_size, ranges_size, info_size,
+			     abbrev_len, str_len};
+	for (int i = 0; i < 7; i++)
 		if (sizes[i])
 			sects[ml.ndwarf++] = (struct macho_dwarf_sect){names[i], 0, sizes[i]};
 	size_t hdr = macho_dsym_header_size(&ml);
@@ -182,12 +200,16 @@ static int lay_out(struct gen *g)
 	if (off > UINT32_MAX)  /* Mach-O file offsets in load commands are 32-bit */
 		return -EFBIG;
 
-	g->meta = malloc(hdr + tu);
+	g->meta = malloc(hdr + tu + prefix);
 	if (!g->meta)
 		return -ENOMEM;
 	macho_dsym_write_header(&ml, g->meta);
 	dwarf_put_cu_header(g->meta + hdr, tu + st->ttab->total + types_end);
-	dwarf_put_types_unit_die(g->meta + hdr + DWARF_CU_HEADER_SIZE, has_types);
+	dwarf_put_types_unit_die(g->meta + hdr + DWARF_CU_HEADER_SIZE, has_types, decl_lines,
+				 (uint32_t)units_line);
+	if (decl_lines)
+		dwarf_put_line_header_prefix(g->meta + hdr + tu, decl_line_size,
+					     st->ftab->tables_len);
 
 	struct layout l = {g->ext, 0, 0};
 	add_extent(&l, hdr, EXT_BYTES, g->meta);
@@ -196,8 +218,14 @@ static int lay_out(struct gen *g)
 	add_extent(&l, 2, EXT_ZERO, NULL);
 	add_extent(&l, sym_w[STATE_W_STR], EXT_STRTAB, NULL);
 	pad_to(&l, ml.dwarf_fileoff);
-	add_extent(&l, line_size, EXT_UNITS_LINE, NULL);
+	add_extent(&l, units_line, EXT_UNITS_LINE, NULL);
+	if (decl_lines) {
+		add_extent(&l, prefix, EXT_BYTES, g->meta + hdr + tu);
+		add_extent(&l, st->ftab->tables_len, EXT_BYTES, st->ftab->tables);
+	}
 	add_extent(&l, aranges_size, EXT_UNITS_ARANGES, NULL);
+	add_extent(&l, loc_size, EXT_FNS_LOC, NULL);
+	add_extent(&l, ranges_size, EXT_FNS_RANGES, NULL);
 	add_extent(&l, tu, EXT_BYTES, g->meta + hdr);
 	add_extent(&l, st->ttab->total, EXT_TYPES, NULL);
 	add_extent(&l, types_end, EXT_ZERO, NULL);
@@ -362,6 +390,7 @@ struct window {
 	uint64_t from, len;   /* what is wanted, in stream positions */
 	uint64_t pos;         /* stream position of the next piece */
 	struct gen_slices *sl;
+	int failed;           /* -ENOMEM once a piece could not be made */
 };
 
 static bool window_full(const struct window *w)
@@ -403,34 +432,128 @@ static void window_lasting(struct window *w, const uint8_t *bytes, uint64_t n)
 	window_offer(w, bytes, n, true);
 }
 
-/* Offers a fragment, then overwrites its slots' parts inside the window with the
- * resolved values. */
-static void window_frag(struct window *w, const struct gen *g, const struct rec_frag *fr)
+/* The part of the next len stream bytes that the window wants: their first position
+ * (relative to the piece) in *skip and the count in *n; false if it wants none. Does
+ * not advance the window. */
+static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, uint64_t *n)
+{
+	uint64_t lo = w->pos > w->from ? w->pos : w->from;
+	uint64_t hi = w->pos + len < w->from + w->len ? w->pos + len : w->from + w->len;
+	if (lo >= hi)
+		return false;
+	*skip = lo - w->pos;
+	*n = hi - lo;
+	return true;
+}
+
+/* Whose fragment is being offered: a function, with where its parts of .debug_loc and
+ * .debug_ranges start. */
+struct frag_ctx {
+	const struct rec_fn *f;
+	uint64_t loc_base, ranges_base;
+};
+
+/* The value of slot s of fragment fr, whose function cx gives (NULL for the declarations
+ * table, whose fragments hold no pc, list or variable slot). An id with no record (the
+ * commit refuses those) resolves to 0. */
+static uint64_t slot_value(const struct gen *g, const struct rec_frag *fr,
+			   const struct rec_slot *s, const struct frag_ctx *cx)
+{
+	const struct rec_fn *f = cx ? cx->f : NULL;
+	const struct state_types *tt = g->st.ttab;
+	uint64_t o;
+	switch (s->kind) {
+	case DWARF_SLOT_TYPE_REF4:
+		o = state_type_offset(tt, s->ref);
+		break;
+	case DWARF_SLOT_INDEX_TYPE4:
+		o = tt->index_off;
+		break;
+	case DWARF_SLOT_ORIGIN4:
+		o = state_abstract_offset(tt, s->ref);
+		break;
+	case DWARF_SLOT_ORIGIN_VAR4:
+	case DWARF_SLOT_ORIGIN_CODE2: {
+		/* The variable's index is held by the ORIGIN_VAR4 slot, which follows the
+		 * code's. */
+		const struct rec_slot *vs = s->kind == DWARF_SLOT_ORIGIN_VAR4 ? s : s + 1;
+		uint32_t i = vs < fr->slots + fr->nslots ? enc_get_u32(fr->bytes + vs->pos)
+							 : UINT32_MAX;
+		bool is_param = false;
+		o = f && i < f->nvars ? state_abstract_child_offset(tt, s->ref, f->vars[i].name,
+								     f->vars[i].line, &is_param)
+				      : UINT64_MAX;
+		if (s->kind == DWARF_SLOT_ORIGIN_CODE2)
+			return dwarf_origin_code(fr->bytes + s->pos, is_param);
+		break;
+	}
+	case DWARF_SLOT_PC8:
+		return (f ? f->low_pc : 0) + s->ref;
+	case DWARF_SLOT_LOC4:
+		return (cx ? cx->loc_base : 0) + s->ref;
+	case DWARF_SLOT_RANGES4:
+		return (cx ? cx->ranges_base : 0) + s->ref;
+	default:
+		return state_file_index(g->st.ftab, s->ref);
+	}
+	return o == UINT64_MAX ? 0 : g->types_base + o;
+}
+
+/* Offers the first len bytes of a fragment (of cx's function, or NULL), then overwrites
+ * its slots' parts inside the window with the resolved values. */
+static void window_frag_part(struct window *w, const struct gen *g, const struct rec_frag *fr,
+			     uint32_t len, const struct frag_ctx *cx)
 {
 	uint64_t start = w->pos;
-	window_piece(w, fr->bytes, fr->len);
+	window_piece(w, fr->bytes, len);
 	for (uint32_t i = 0; i < fr->nslots; i++) {
 		const struct rec_slot *s = &fr->slots[i];
+		size_t width = dwarf_slot_size(s->kind);
 		uint64_t spos = start + s->pos;
-		if (spos + 4 <= w->from || spos >= w->from + w->len)
+		if (!width || s->pos + width > len || spos + width <= w->from ||
+		    spos >= w->from + w->len)
 			continue;
-		uint64_t v;
-		if (s->kind == DWARF_SLOT_TYPE_REF4) {
-			uint64_t o = state_type_offset(g->st.ttab, s->ref);
-			v = o == UINT64_MAX ? 0 : g->types_base + o;
-		} else {
-			v = state_file_index(g->st.ftab, s->ref);
-		}
-		uint8_t tmp[4];
-		dwarf_put_slot(tmp, s->kind, v);
-		struct window sw = {w->out, w->from, w->len, spos, NULL};
-		window_piece(&sw, tmp, 4);
+		uint8_t tmp[8];
+		dwarf_put_slot(tmp, s->kind, slot_value(g, fr, s, cx));
+		struct window sw = {w->out, w->from, w->len, spos, NULL, 0};
+		window_piece(&sw, tmp, width);
 	}
 }
 
+static void window_frag(struct window *w, const struct gen *g, const struct rec_frag *fr,
+			const struct frag_ctx *cx)
+{
+	window_frag_part(w, g, fr, fr->len, cx);
+}
+
+/* Offers a function's part of .debug_loc or .debug_ranges, made from its record. */
+static void window_lists(struct window *w, const struct rec_fn *f, bool ranges, uint64_t n)
+{
+	uint64_t skip, k;
+	if (!window_wants(w, n, &skip, &k)) {
+		w->pos += n;
+		return;
+	}
+	uint8_t small[256];
+	uint8_t *b = n <= sizeof small ? small : malloc(n);
+	if (!b) {
+		/* Nothing to copy from: the window keeps its place, and the read fails. */
+		w->failed = -ENOMEM;
+		w->pos += n;
+		return;
+	}
+	if (ranges)
+		dwarf_put_fn_ranges(f, b);
+	else
+		dwarf_put_fn_loc(f, b);
+	window_piece(w, b, n);
+	if (b != small)
+		free(b);
+}
+
 /* Reads n bytes of a tree's stream in weight dimension dim from weight position wpos:
- * function fragments or aranges tuples from fn_layout (syms false), or the symbol and
- * string tables from syms (syms true). */
+ * function fragments, aranges tuples or lists from fn_layout (syms false), or the symbol
+ * and string tables from syms (syms true). */
 static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uint64_t n,
 		     uint8_t *out)
 {
@@ -440,14 +563,20 @@ static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uin
 	int rc = ptree_iter_seek_weight(&it, t, dim, wpos, before);
 	if (rc)
 		return rc;
-	struct window w = {out, wpos, n, before[dim], NULL};
+	struct window w = {out, wpos, n, before[dim], NULL, 0};
+	struct frag_ctx cx = {NULL, before[STATE_W_LOC], before[STATE_W_RANGES]};
 	while (!window_full(&w) && ptree_iter_valid(&it)) {
 		const void *v = ptree_iter_val(&it);
 		uint8_t tmp[MACHO_NLIST_SIZE];
+		uint64_t own[PTREE_NW];
+		ptree_iter_weights(&it, own);
+		cx.f = v;
 		if (!syms && dim == STATE_W_INFO) {
-			window_frag(&w, g, &((const struct rec_fn *)v)->info);
+			window_frag(&w, g, &((const struct rec_fn *)v)->info, &cx);
 		} else if (!syms && dim == STATE_W_LINE) {
-			window_frag(&w, g, &((const struct rec_fn *)v)->line_prog);
+			window_frag(&w, g, &((const struct rec_fn *)v)->line_prog, &cx);
+		} else if (!syms && (dim == STATE_W_LOC || dim == STATE_W_RANGES)) {
+			window_lists(&w, v, dim == STATE_W_RANGES, own[dim]);
 		} else if (!syms) {
 			const struct rec_fn *f = v;
 			dwarf_put_aranges_tuple(tmp, f->low_pc, f->size);
@@ -464,38 +593,32 @@ static int read_tree(const struct gen *g, bool syms, int dim, uint64_t wpos, uin
 			const struct rec_sym *s = v;
 			window_piece(&w, (const uint8_t *)s->name, strlen(s->name) + 1);
 		}
+		cx.loc_base += own[STATE_W_LOC];
+		cx.ranges_base += own[STATE_W_RANGES];
 		ptree_iter_next(&it);
 	}
-	return it.error;
+	return w.failed ? w.failed : it.error;
 }
 
-/* The part of the next len stream bytes that the window wants: their first position
- * (relative to the piece) in *skip and the count in *n; false if it wants none. Does
- * not advance the window. */
-static bool window_wants(const struct window *w, uint64_t len, uint64_t *skip, uint64_t *n)
-{
-	uint64_t lo = w->pos > w->from ? w->pos : w->from;
-	uint64_t hi = w->pos + len < w->from + w->len ? w->pos + len : w->from + w->len;
-	if (lo >= hi)
-		return false;
-	*skip = lo - w->pos;
-	*n = hi - lo;
-	return true;
-}
 
 /* Chunk c's bytes in dimension dim as this generation's tables resolve them: the
- * chunk's cached rendering when it was made with the same tables, else a new one (from
- * fn_layout weight position pos), which replaces it. Two generations with different
- * tables that read one chunk in turn render it in turn; tables change only when files
- * or types do. Returns a reference (state_unit_bytes_unref), or NULL with *rc set. */
+ * chunk's cached rendering when it was made with the same tables and, in .debug_info,
+ * with its lists at the same offsets (before[] holds the fn_layout sums before the
+ * chunk), else a new one (from fn_layout weight position before[dim]), which replaces
+ * it. Two generations with different tables that read one chunk in turn render it in
+ * turn; tables change only when files or types do, list offsets when an earlier
+ * function's lists change size. Returns a reference (state_unit_bytes_unref), or NULL
+ * with *rc set. */
 static struct state_unit_bytes *chunk_bytes(const struct gen *g, struct state_chunk *c, int dim,
-					    uint64_t pos, int *rc)
+					    const uint64_t before[PTREE_NW], int *rc)
 {
 	struct state_files *ft = dim == STATE_W_ARANGES ? NULL : g->st.ftab;
 	struct state_types *tt = dim == STATE_W_INFO ? g->st.ttab : NULL;
+	uint64_t lb = dim == STATE_W_INFO ? before[STATE_W_LOC] : 0;
+	uint64_t rb = dim == STATE_W_INFO ? before[STATE_W_RANGES] : 0;
 	pthread_mutex_lock(&c->lock);
 	struct state_unit_bytes *b = c->bytes[dim];
-	bool hit = b && b->ftab == ft && b->ttab == tt;
+	bool hit = b && b->ftab == ft && b->ttab == tt && b->loc_base == lb && b->ranges_base == rb;
 	if (hit)
 		state_unit_bytes_ref(b);
 	pthread_mutex_unlock(&c->lock);
@@ -507,7 +630,9 @@ static struct state_unit_bytes *chunk_bytes(const struct gen *g, struct state_ch
 		*rc = -ENOMEM;
 		return NULL;
 	}
-	*rc = read_tree(g, false, dim, pos, c->w[dim], b->bytes);
+	b->loc_base = lb;
+	b->ranges_base = rb;
+	*rc = read_tree(g, false, dim, before[dim], c->w[dim], b->bytes);
 	if (*rc) {
 		state_unit_bytes_unref(b);
 		return NULL;
@@ -537,10 +662,14 @@ static int unit_fns(const struct gen *g, struct window *w, const struct state_un
 		for (uint64_t done = skip; !rc && done < skip + n && ptree_iter_valid(&it);
 		     ptree_iter_next(&it)) {
 			struct state_chunk *c = ptree_iter_val(&it);  /* only its cache changes */
-			uint64_t clen = c->w[dim];
+			uint64_t clen = c->w[dim], start[PTREE_NW];
+			memcpy(start, before, sizeof start);
+			for (int i = 0; i < PTREE_NW; i++)
+				before[i] += c->w[i];
 			if (!clen)
 				continue;
-			struct state_unit_bytes *b = chunk_bytes(g, c, dim, base[dim] + at, &rc);
+			start[dim] = base[dim] + at;
+			struct state_unit_bytes *b = chunk_bytes(g, c, dim, start, &rc);
 			if (!b)
 				break;
 			uint64_t in = done - at;
@@ -579,7 +708,7 @@ static int unit_info_head(struct window *w, const struct state_unit *u, uint64_t
 		return -ENOMEM;
 	dwarf_put_cu_header(b, len + u->fn_w[STATE_W_INFO] + 1);
 	dwarf_put_cu_die(b + DWARF_CU_HEADER_SIZE, state_unit_name(u), state_unit_dir(u),
-			 (uint32_t)line_off);
+			 (uint32_t)line_off, u->src ? u->src->lang : 0);
 	window_piece(w, b, len);
 	if (b != small)
 		free(b);
@@ -629,7 +758,7 @@ static int read_units(const struct gen *g, int dim, uint64_t local, uint64_t n, 
 		return rc;
 	uint64_t info_off = g->units_base + before[STATE_W_INFO];
 	uint64_t line_off = before[STATE_W_LINE] + k * tables;
-	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim], sl};
+	struct window w = {out, local, n, dim == STATE_W_LINE ? line_off : before[dim], sl, 0};
 	while (!rc && !window_full(&w) && ptree_iter_valid(&it)) {
 		const struct state_unit *u = ptree_iter_val(&it);
 		uint64_t own[PTREE_NW];
@@ -648,10 +777,10 @@ struct offset_at {
 	const struct gen *g;
 };
 
-static bool type_starts_by(const void *arg, size_t i)
+static bool decl_starts_by(const void *arg, size_t i)
 {
 	const struct offset_at *a = arg;
-	return a->g->st.ttab->offs[i] <= a->off;
+	return a->g->st.ttab->ents[i].off <= a->off;
 }
 
 static bool extent_starts_by(const void *arg, size_t i)
@@ -664,10 +793,15 @@ static void read_types(const struct gen *g, uint64_t local, uint64_t n, uint8_t 
 {
 	const struct state_types *tt = g->st.ttab;
 	struct offset_at a = {local, g};
-	size_t lo = util_search(tt->n, type_starts_by, &a) - 1;  /* the first starts at 0 */
-	struct window w = {out, local, n, tt->offs[lo], NULL};
-	for (size_t i = lo; i < tt->n && !window_full(&w); i++)
-		window_frag(&w, g, &tt->recs[i]->info);
+	size_t lo = util_search(tt->nents, decl_starts_by, &a) - 1;  /* the first starts at 0 */
+	struct window w = {out, local, n, tt->ents[lo].off, NULL, 0};
+	for (size_t i = lo; i < tt->nents && !window_full(&w); i++) {
+		const struct state_decl *d = &tt->ents[i];
+		if (d->frag)
+			window_frag_part(&w, g, d->frag, d->len, NULL);
+		else
+			window_piece(&w, NULL, 1);
+	}
 }
 
 /* The extent holding off: the last whose start is <= off (the first starts at 0). */
@@ -691,6 +825,8 @@ static int read_extent(const struct gen *g, const struct extent *e, uint64_t loc
 	case EXT_UNITS_LINE: return read_units(g, STATE_W_LINE, local, n, out, NULL);
 	case EXT_UNITS_ARANGES: return read_units(g, STATE_W_ARANGES, local, n, out, NULL);
 	case EXT_UNITS_INFO: return read_units(g, STATE_W_INFO, local, n, out, NULL);
+	case EXT_FNS_LOC: return read_tree(g, false, STATE_W_LOC, local, n, out);
+	case EXT_FNS_RANGES: return read_tree(g, false, STATE_W_RANGES, local, n, out);
 	}
 	return -EINVAL;
 }
@@ -742,7 +878,8 @@ ssize_t gen_read_slices(const struct gen *g, uint64_t off, size_t len, struct ge
 				  : e->kind == EXT_UNITS_ARANGES ? STATE_W_ARANGES : STATE_W_INFO;
 			rc = read_units(g, dim, local, n, NULL, s);
 		} else {
-			/* The types and the symbol table are made per read: copied. */
+			/* The declarations, the lists and the symbol table are made per
+			 * read: copied. */
 			uint8_t *q = slices_room(s, n);
 			if (q)
 				rc = read_extent(g, e, local, n, q);

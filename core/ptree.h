@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PTREE_NW 3
+#define PTREE_NW 5
 #define PTREE_MAX_DEPTH 160
 
 struct ptree_key {

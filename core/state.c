@@ -32,6 +32,8 @@ static void weigh_fn_layout(const void *v, uint64_t w[PTREE_NW])
 	w[STATE_W_INFO] = f->info.len;
 	w[STATE_W_LINE] = f->line_prog.len;
 	w[STATE_W_ARANGES] = DWARF_ARANGES_TUPLE_SIZE;
+	w[STATE_W_LOC] = dwarf_fn_loc_size(f);
+	w[STATE_W_RANGES] = dwarf_fn_ranges_size(f);
 }
 
 static void files_unref(struct state_files *ft);
@@ -45,6 +47,7 @@ struct state_unit_bytes *state_unit_bytes_new(uint64_t len, struct state_files *
 		return NULL;
 	b->refs = 1;
 	b->len = len;
+	b->loc_base = b->ranges_base = 0;
 	b->ftab = ftab;
 	b->ttab = ttab;
 	if (ftab)
@@ -156,8 +159,21 @@ static void types_unref(struct state_types *tt)
 		return;
 	for (size_t i = 0; i < tt->n; i++)
 		rec_type_unref(tt->recs[i]);
+	for (size_t i = 0; i < tt->nown; i++)
+		rec_frag_free(&tt->own[i]);
+	for (size_t i = 0; i < tt->nglobals; i++)
+		rec_global_unref(tt->globals[i]);
+	for (size_t i = 0; i < tt->nabstracts; i++)
+		rec_fn_unref(tt->abstracts[i]);
+	free(tt->abstracts);
+	free(tt->abs_offs);
+	free(tt->child_start);
+	free(tt->child_offs);
 	free(tt->recs);
 	free(tt->offs);
+	free(tt->ents);
+	free(tt->own);
+	free(tt->globals);
 	free(tt);
 }
 
@@ -275,38 +291,234 @@ fail:
 	return -ENOMEM;
 }
 
+#define NONE SIZE_MAX
+
+/* What laying out the declarations needs beside the table: the nesting of types (each
+ * type's first nested type and next sibling, by index into recs) and the walk's marks. */
+struct decl_build {
+	struct state_types *tt;
+	size_t *child, *sib, *next_child, *stack;
+	bool *seen, *opened;
+	const struct rec_frag **frag;  /* each type's fragment: its own or an own[] one */
+};
+
+static void decl_add(struct state_types *tt, const struct rec_frag *fr, uint32_t len)
+{
+	tt->ents[tt->nents++] = (struct state_decl){fr, len, tt->total};
+	tt->total += len;
+	for (uint32_t i = 0; fr && i < fr->nslots; i++)
+		tt->uses_files |= fr->slots[i].kind == DWARF_SLOT_FILE_DATA4;
+}
+
+static size_t type_index_of(const struct state_types *tt, uint64_t id);
+
+/* True when the enum's underlying type, through typedefs and qualifiers, is an unsigned
+ * base type: clang then writes its enumerators as DW_FORM_udata. */
+static bool enum_unsigned(const struct state_types *tt, const struct rec_type *t)
+{
+	uint64_t id = t->to;
+	for (size_t hops = 0; id && hops < tt->n; hops++) {
+		size_t i = type_index_of(tt, id);
+		if (i == NONE)
+			return false;
+		const struct rec_type *u = tt->recs[i];
+		if (u->kind == REC_TYPE_BASE)
+			return u->enc == REC_ENC_UNSIGNED || u->enc == REC_ENC_UNSIGNED_CHAR ||
+			       u->enc == REC_ENC_BOOL;
+		if (u->kind != REC_TYPE_TYPEDEF && u->kind != REC_TYPE_CONST &&
+		    u->kind != REC_TYPE_VOLATILE)
+			return false;
+		id = u->to;
+	}
+	return false;
+}
+
+/* Lays type i out, then its nested types depth first; no recursion, as nesting may be
+ * as deep as the batch makes it. A type already laid out (a scope cycle, which the
+ * commit refuses but a table must survive) is not laid out again. */
+static void decl_enter(struct decl_build *d, size_t i)
+{
+	d->seen[i] = true;
+	d->opened[i] = false;
+	for (size_t c = d->child[i]; c != NONE; c = d->sib[c])
+		if (!d->seen[c])
+			d->opened[i] = true;
+	d->next_child[i] = d->child[i];
+	d->tt->offs[i] = d->tt->total;
+	decl_add(d->tt, d->frag[i], d->frag[i]->len - (d->opened[i] ? 1 : 0));
+}
+
+static void decl_walk(struct decl_build *d, size_t root)
+{
+	size_t sp = 0;
+	decl_enter(d, root);
+	d->stack[sp++] = root;
+	while (sp) {
+		size_t i = d->stack[sp - 1], c = d->next_child[i];
+		while (c != NONE && d->seen[c])
+			c = d->sib[c];
+		if (c != NONE) {
+			d->next_child[i] = d->sib[c];
+			decl_enter(d, c);
+			d->stack[sp++] = c;
+			continue;
+		}
+		sp--;
+		if (d->opened[i])
+			decl_add(d->tt, NULL, 1);
+	}
+}
+
+/* A type that can hold nested type DIEs: a defined struct or union with members (its
+ * DIE has children). */
+static bool is_scope(const struct rec_type *t)
+{
+	return (t->kind == REC_TYPE_STRUCT || t->kind == REC_TYPE_UNION) && !t->decl &&
+	       t->nmembers;
+}
+
+static int decl_lay_out(struct state_types *tt)
+{
+	size_t n = tt->n;
+	struct decl_build d = {.tt = tt};
+	size_t m = n ? n : 1;
+	d.child = malloc(m * sizeof *d.child);
+	d.sib = malloc(m * sizeof *d.sib);
+	d.next_child = malloc(m * sizeof *d.next_child);
+	d.stack = malloc(m * sizeof *d.stack);
+	d.seen = calloc(m, sizeof *d.seen);
+	d.opened = calloc(m, sizeof *d.opened);
+	d.frag = malloc(m * sizeof *d.frag);
+	tt->own = calloc(m, sizeof *tt->own);
+	/* Every type, a null entry per scope, the index type, globals, abstract functions. */
+	tt->ents = malloc((2 * n + 1 + tt->nglobals + tt->nabstracts) * sizeof *tt->ents);
+	int rc = -ENOMEM;
+	if (!d.child || !d.sib || !d.next_child || !d.stack || !d.seen || !d.opened ||
+	    !d.frag || !tt->own || !tt->ents)
+		goto out;
+	bool arrays = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct rec_type *t = tt->recs[i];
+		d.child[i] = d.sib[i] = NONE;
+		d.frag[i] = &t->info;
+		arrays |= t->kind == REC_TYPE_ARRAY;
+		if (t->kind == REC_TYPE_ENUM && t->nenumerators && enum_unsigned(tt, t)) {
+			if (dwarf_encode_enum_unsigned(t, &tt->own[tt->nown]))
+				goto out;
+			d.frag[i] = &tt->own[tt->nown++];
+		}
+	}
+	/* Nested types in id order under their scope: append each to its scope's list. */
+	for (size_t i = n; i-- > 0;) {
+		const struct rec_type *t = tt->recs[i];
+		size_t s = t->scope ? type_index_of(tt, t->scope) : NONE;
+		if (s != NONE && s != i && is_scope(tt->recs[s])) {
+			d.sib[i] = d.child[s];
+			d.child[s] = i;
+			d.seen[i] = true;  /* not a root */
+		}
+	}
+	bool *nested = d.seen;
+	d.seen = calloc(m, sizeof *d.seen);
+	if (!d.seen) {
+		d.seen = nested;
+		goto out;
+	}
+	tt->index_off = UINT64_MAX;
+	if (arrays) {
+		tt->index_off = tt->total;
+		decl_add(tt, dwarf_index_type(), dwarf_index_type()->len);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!nested[i] && !d.seen[i])
+			decl_walk(&d, i);
+	for (size_t i = 0; i < n; i++)  /* scope cycles: no member of one is a root */
+		if (!d.seen[i])
+			decl_walk(&d, i);
+	free(nested);
+	for (size_t i = 0; i < tt->nglobals; i++)
+		decl_add(tt, &tt->globals[i]->info, tt->globals[i]->info.len);
+	for (size_t i = 0; i < tt->nabstracts; i++) {
+		const struct rec_fn *f = tt->abstracts[i];
+		tt->abs_offs[i] = tt->total;
+		for (uint32_t k = 0; k < f->info.nslots; k++) {
+			const struct rec_slot *sl = &f->info.slots[k];
+			if (sl->kind == DWARF_SLOT_MARK && sl->ref < (uint64_t)f->nparams + f->nvars)
+				tt->child_offs[tt->child_start[i] + sl->ref] = tt->total + sl->pos;
+		}
+		decl_add(tt, &f->info, f->info.len);
+	}
+	rc = 0;
+out:
+	free(d.child);
+	free(d.sib);
+	free(d.next_child);
+	free(d.stack);
+	free(d.seen);
+	free(d.opened);
+	free(d.frag);
+	return rc;
+}
+
 int state_rebuild_types(struct state *s)
 {
 	struct state_types *tt = calloc(1, sizeof *tt);
 	if (!tt)
 		return -ENOMEM;
 	tt->refs = 1;
-	tt->n = ptree_count(&s->types);
-	tt->recs = calloc(tt->n ? tt->n : 1, sizeof *tt->recs);
-	tt->offs = calloc(tt->n ? tt->n : 1, sizeof *tt->offs);
-	if (!tt->recs || !tt->offs)
+	size_t n = ptree_count(&s->types);
+	tt->recs = calloc(n ? n : 1, sizeof *tt->recs);
+	tt->offs = calloc(n ? n : 1, sizeof *tt->offs);
+	size_t ng = ptree_count(&s->globals);
+	tt->globals = calloc(ng ? ng : 1, sizeof *tt->globals);
+	if (!tt->recs || !tt->offs || !tt->globals)
 		goto fail;
 	struct ptree_iter it;
-	size_t i = 0;
-	for (ptree_iter_first(&it, &s->types); ptree_iter_valid(&it); ptree_iter_next(&it)) {
-		tt->recs[i] = ptree_iter_val(&it);
-		rec_type_ref(tt->recs[i]);
-		tt->offs[i] = tt->total;
-		tt->total += tt->recs[i]->info.len;
-		i++;
+	for (ptree_iter_first(&it, &s->types); ptree_iter_valid(&it) && tt->n < n;
+	     ptree_iter_next(&it)) {
+		tt->recs[tt->n] = ptree_iter_val(&it);
+		rec_type_ref(tt->recs[tt->n++]);
 	}
-	if (it.error || i != tt->n)
-		goto fail_recs;
+	if (it.error || tt->n != n)
+		goto fail;
+	for (ptree_iter_first(&it, &s->globals); ptree_iter_valid(&it) && tt->nglobals < ng;
+	     ptree_iter_next(&it)) {
+		struct rec_global *g = ptree_iter_val(&it);
+		/* Encoded once, on the first table that holds it: a global is never shared
+		 * with a published generation before then. */
+		if (!g->info.len && dwarf_encode_global(g))
+			goto fail;
+		rec_global_ref(g);
+		tt->globals[tt->nglobals++] = g;
+	}
+	if (it.error || tt->nglobals != ng)
+		goto fail;
+	size_t na = ptree_count(&s->abstracts), nchildren = 0;
+	tt->abstracts = calloc(na ? na : 1, sizeof *tt->abstracts);
+	tt->abs_offs = calloc(na ? na : 1, sizeof *tt->abs_offs);
+	tt->child_start = calloc(na ? na : 1, sizeof *tt->child_start);
+	if (!tt->abstracts || !tt->abs_offs || !tt->child_start)
+		goto fail;
+	for (ptree_iter_first(&it, &s->abstracts); ptree_iter_valid(&it) && tt->nabstracts < na;
+	     ptree_iter_next(&it)) {
+		struct rec_fn *f = ptree_iter_val(&it);
+		rec_fn_ref(f);
+		tt->child_start[tt->nabstracts] = nchildren;
+		tt->abstracts[tt->nabstracts++] = f;
+		nchildren += (size_t)f->nparams + f->nvars;
+	}
+	tt->child_offs = malloc((nchildren ? nchildren : 1) * sizeof *tt->child_offs);
+	if (it.error || tt->nabstracts != na || !tt->child_offs)
+		goto fail;
+	for (size_t i = 0; i < nchildren; i++)
+		tt->child_offs[i] = UINT64_MAX;
+	if (decl_lay_out(tt))
+		goto fail;
 	types_unref(s->ttab);
 	s->ttab = tt;
 	return 0;
-fail_recs:
-	for (size_t j = 0; j < i; j++)
-		rec_type_unref(tt->recs[j]);
 fail:
-	free(tt->recs);
-	free(tt->offs);
-	free(tt);
+	types_unref(tt);
 	return -ENOMEM;
 }
 
@@ -345,11 +557,63 @@ const struct rec_file *state_file(const struct state_files *ft, uint64_t id)
 	return i == ft->n ? NULL : ft->recs[i];
 }
 
-uint64_t state_type_offset(const struct state_types *tt, uint64_t id)
+/* Index of the type with this id in tt->recs, or NONE. */
+static size_t type_index_of(const struct state_types *tt, uint64_t id)
 {
 	struct find_id f = {id, (const void *const *)tt->recs, true};
 	size_t i = util_search(tt->n, id_before, &f);
-	return i < tt->n && tt->recs[i]->id == id ? tt->offs[i] : UINT64_MAX;
+	return i < tt->n && tt->recs[i]->id == id ? i : NONE;
+}
+
+static bool abstract_before(const void *arg, size_t i)
+{
+	const struct find_id *f = arg;
+	return ((const struct rec_fn *)f->recs[i])->id < f->want;
+}
+
+static size_t abstract_index_of(const struct state_types *tt, uint64_t id)
+{
+	struct find_id f = {id, (const void *const *)tt->abstracts, false};
+	size_t i = util_search(tt->nabstracts, abstract_before, &f);
+	return i < tt->nabstracts && tt->abstracts[i]->id == id ? i : NONE;
+}
+
+uint64_t state_abstract_offset(const struct state_types *tt, uint64_t id)
+{
+	size_t i = abstract_index_of(tt, id);
+	return i == NONE ? UINT64_MAX : tt->abs_offs[i];
+}
+
+uint64_t state_abstract_child_offset(const struct state_types *tt, uint64_t id,
+				     const char *name, uint32_t line, bool *is_param)
+{
+	size_t i = abstract_index_of(tt, id);
+	if (i == NONE)
+		return UINT64_MAX;
+	const struct rec_fn *f = tt->abstracts[i];
+	size_t first = NONE;
+	for (uint32_t k = 0; k < f->nparams + f->nvars; k++) {
+		const char *n = k < f->nparams ? f->params[k].name : f->vars[k - f->nparams].name;
+		uint32_t l = k < f->nparams ? f->params[k].line : f->vars[k - f->nparams].line;
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		if (l == line) {
+			first = k;
+			break;
+		}
+		if (first == NONE)
+			first = k;
+	}
+	if (first == NONE)
+		return UINT64_MAX;
+	*is_param = first < f->nparams;
+	return tt->child_offs[tt->child_start[i] + first];
+}
+
+uint64_t state_type_offset(const struct state_types *tt, uint64_t id)
+{
+	size_t i = type_index_of(tt, id);
+	return i == NONE ? UINT64_MAX : tt->offs[i];
 }
 
 int state_put(struct ptree *t, struct ptree_key k, void *val)

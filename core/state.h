@@ -15,7 +15,8 @@
  *   abstracts  (id, 0)          -> struct rec_fn     the abstract functions (no code):
  *                                                    in neither fn_layout nor fn_by_addr
  *   fn_layout  (cu file id, id) -> struct rec_fn     weights: [0] info bytes,
- *                                                     [1] line-program bytes, [2] 16
+ *                                                     [1] line-program bytes, [2] 16,
+ *                                                     [3] .debug_loc, [4] .debug_ranges
  *   fn_by_addr (low_pc, id)     -> struct rec_fn
  *   syms       (h, 0, name)     -> struct rec_sym    the compiler's symbols (`sym`)
  *              (h, k, name)     -> struct rec_sym    the executable's k-th symbol (k >= 1)
@@ -56,6 +57,8 @@
 #define STATE_W_INFO 0
 #define STATE_W_LINE 1
 #define STATE_W_ARANGES 2
+#define STATE_W_LOC 3       /* the function's .debug_loc part: no unit headers */
+#define STATE_W_RANGES 4    /* its .debug_ranges part */
 #define STATE_W_NLIST 0
 #define STATE_W_STR 1
 
@@ -69,6 +72,8 @@ struct state_unit_bytes {
 	uint32_t refs;
 	struct state_files *ftab;  /* references to the tables the slots were resolved with; */
 	struct state_types *ttab;  /* NULL where the section has no slot of that kind */
+	uint64_t loc_base;         /* .debug_loc and .debug_ranges offsets of the chunk's lists */
+	uint64_t ranges_base;      /* (0 for sections that refer to none) */
 	uint64_t len;
 	uint8_t bytes[];
 };
@@ -147,13 +152,40 @@ struct state_files {
 	size_t tables_len;
 };
 
-/* Types in id order, with each type DIE's offset from the first type DIE. */
+/* One piece of the declarations unit, in layout order: a DIE fragment (len of its bytes:
+ * all of them, or all but the null entry ending its children when nested types follow
+ * it), or with frag NULL the one-byte null entry that ends those nested types. */
+struct state_decl {
+	const struct rec_frag *frag;  /* borrowed from a record the table holds, or own[] */
+	uint32_t len;
+	uint64_t off;                 /* from the first declaration DIE */
+};
+
+/* The declarations unit's table: every type DIE (a type with scope= right after its
+ * scope's members), then every global variable's DIE, then every abstract function's.
+ * Types are also listed in id order (recs, with each DIE's offset from the first
+ * declaration DIE in offs) for lookups, and so are abstract functions, with the offsets
+ * of their children. Rebuilt whole whenever types, globals or abstract functions
+ * change. */
 struct state_types {
 	uint32_t refs;
 	size_t n;
 	struct rec_type **recs;   /* each holds a reference */
 	uint64_t *offs;
-	uint64_t total;
+	uint64_t total;           /* bytes of every piece */
+	size_t nents;
+	struct state_decl *ents;
+	size_t nown;
+	struct rec_frag *own;     /* encodings made for this table (unsigned enums) */
+	size_t nglobals;
+	struct rec_global **globals;  /* id order; each holds a reference */
+	size_t nabstracts;
+	struct rec_fn **abstracts;    /* id order; each holds a reference */
+	uint64_t *abs_offs;           /* each one's DIE */
+	size_t *child_start;          /* its children's first index in child_offs */
+	uint64_t *child_offs;         /* parameters, then variables, of each in turn */
+	uint64_t index_off;       /* the __ARRAY_SIZE_TYPE__ DIE; UINT64_MAX: none (no array) */
+	bool uses_files;          /* some DIE has a decl_file: the unit needs a line table */
 };
 
 struct state {
@@ -206,7 +238,8 @@ void state_release(struct state *s);
 
 /* Replaces the segment table with a copy of t (the old one is unref'd). -ENOMEM. */
 int state_set_segs(struct state *s, const struct macho_segtab *t);
-/* Rebuilds ftab from the files tree (and ttab from types) after they changed. -ENOMEM
+/* Rebuilds ftab from the files tree (and ttab from types and globals) after they
+ * changed; a global not yet encoded is encoded here (dwarf_encode_global). -ENOMEM
  * leaves the old table in place. */
 int state_rebuild_files(struct state *s);
 int state_rebuild_types(struct state *s);
@@ -215,6 +248,12 @@ int state_rebuild_types(struct state *s);
  * or 0 when absent; the type DIE's offset from the first type DIE, or UINT64_MAX. */
 uint32_t state_file_index(const struct state_files *ft, uint64_t id);
 uint64_t state_type_offset(const struct state_types *tt, uint64_t id);
+/* The offset, from the first declaration DIE, of abstract function id's DIE, or of its
+ * parameter or variable called name (of two such, the one declared at line, else the
+ * first; *is_param says which kind it is); UINT64_MAX when there is none. */
+uint64_t state_abstract_offset(const struct state_types *tt, uint64_t id);
+uint64_t state_abstract_child_offset(const struct state_types *tt, uint64_t id,
+				     const char *name, uint32_t line, bool *is_param);
 const struct rec_file *state_file(const struct state_files *ft, uint64_t id);
 
 /* Updates of one of the state's own trees (ptree_put_here / ptree_del_here: nodes no

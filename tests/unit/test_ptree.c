@@ -551,12 +551,14 @@ static void test_null_weigh(void)
 }
 
 /* A random weight vector: dimension 0 is often 0, dimension 1 spans a wide range,
- * dimension 2 is a count. */
+ * dimension 2 is a count, and any further one is mostly 0 (as lists are). */
 static void random_weights(uint64_t *rng, uint64_t w[PTREE_NW])
 {
 	w[0] = rng_below(rng, 3) ? rng_below(rng, 4) : 0;
 	w[1] = rng_below(rng, 4) ? rng_next(rng) >> (24 + rng_below(rng, 40)) : 0;
 	w[2] = 1;
+	for (int d = 3; d < PTREE_NW; d++)
+		w[d] = rng_below(rng, 5) ? 0 : 1 + rng_below(rng, 200);
 }
 
 struct version {
