@@ -107,7 +107,7 @@ static int check_fn(struct batch *b, const struct rec_fn *f, uint64_t line)
 	unsigned long long id = f->id;
 	const struct state_files *ft = b->w.ftab;
 	const struct state_types *tt = b->w.ttab;
-	if (!f->size)
+	if (!f->size && !f->abstract)
 		return batch_fail(b, -EINVAL, line, "fn %llu (%s): size is 0", id, f->name);
 	if (!state_file_index(ft, f->file))
 		return batch_fail(b, -EINVAL, FILE_LINE(f->file), "fn %llu (%s): file %llu does not exist", id,
@@ -274,9 +274,9 @@ int check_final(struct batch *b)
 			continue;
 		uint64_t line = b->fns.v[i].line_no;
 		int rc = check_fn(b, f, line);
-		if (!rc)
+		if (!rc && !f->abstract)
 			rc = check_in_text(b, f, line);
-		if (!rc)
+		if (!rc && !f->abstract)
 			rc = check_overlap(b, f, line);
 		if (rc)
 			return rc;
