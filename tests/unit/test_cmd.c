@@ -835,6 +835,62 @@ static char *rand_name(uint64_t *st, bool list_safe)
 	return s;
 }
 
+static void *rand_array(uint64_t *st, uint32_t max, size_t size, uint32_t *n)
+{
+	*n = (uint32_t)(next_rand(st) % (max + 1));
+	if (!*n)
+		return NULL;
+	void *a = calloc(*n, size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	return a;
+}
+
+/* Any LOC; a list's entries are of the simple kinds, ascending. */
+static void rand_loc(uint64_t *st, struct rec_loc *l, bool in_list)
+{
+	memset(l, 0, sizeof *l);
+	l->kind = (enum rec_loc_kind)(next_rand(st) % (in_list ? REC_LOC_LIST : REC_LOC_LIST + 1));
+	if (in_list && l->kind == REC_LOC_NONE)
+		l->kind = REC_LOC_REG;
+	switch (l->kind) {
+	case REC_LOC_NONE:
+		break;
+	case REC_LOC_FBREG:
+	case REC_LOC_CONST:
+	case REC_LOC_ADDR:
+		l->value = (int64_t)rand_num(st, UINT64_MAX);
+		break;
+	case REC_LOC_REG:
+		l->reg = (uint32_t)rand_num(st, UINT32_MAX);
+		break;
+	case REC_LOC_BREG:
+		l->reg = (uint32_t)rand_num(st, UINT32_MAX);
+		l->value = (int64_t)rand_num(st, UINT64_MAX);
+		break;
+	case REC_LOC_EXPR:
+		l->len = 1 + (uint32_t)(next_rand(st) % 4);
+		l->bytes = malloc(l->len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(l->bytes);
+		for (uint32_t i = 0; i < l->len; i++)
+			l->bytes[i] = (uint8_t)next_rand(st);
+		break;
+	case REC_LOC_LIST: {
+		l->entries = rand_array(st, 3, sizeof *l->entries, &l->len);
+		if (!l->len) {
+			l->kind = REC_LOC_NONE;
+			break;
+		}
+		uint64_t at = rand_num(st, 100);
+		for (uint32_t i = 0; i < l->len; i++) {
+			l->entries[i].from = at;
+			l->entries[i].to = at += 1 + next_rand(st) % 50;
+			rand_loc(st, &l->entries[i].loc, true);
+		}
+		break;
+	}
+	}
+}
+
 static struct rec_fn *rand_fn(uint64_t *st)
 {
 	struct rec_fn *f = rec_fn_new();
@@ -853,9 +909,51 @@ static struct rec_fn *rand_fn(uint64_t *st)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f->params);
 	}
 	for (uint32_t i = 0; i < f->nparams; i++) {
-		f->params[i].name = rand_name(st, true);
+		f->params[i].name = next_rand(st) % 4 ? rand_name(st, true) : strdup("");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f->params[i].name);
 		f->params[i].type = rand_id(st);
+		rand_loc(st, &f->params[i].loc, false);
+		f->params[i].line = (uint32_t)rand_num(st, UINT32_MAX);
 	}
+	if (next_rand(st) % 2) {
+		f->linkage = rand_name(st, false);
+		rand_loc(st, &f->frame_base, false);
+	}
+	f->vars = rand_array(st, 3, sizeof *f->vars, &f->nvars);
+	for (uint32_t i = 0; i < f->nvars; i++) {
+		f->vars[i].name = rand_name(st, true);
+		f->vars[i].type = rand_num(st, UINT64_MAX);
+		rand_loc(st, &f->vars[i].loc, false);
+		f->vars[i].line = (uint32_t)rand_num(st, UINT32_MAX);
+		f->vars[i].block = (uint32_t)rand_num(st, UINT32_MAX);
+	}
+	f->blocks = rand_array(st, 3, sizeof *f->blocks, &f->nblocks);
+	for (uint32_t i = 0; i < f->nblocks; i++) {
+		struct rec_block *bl = &f->blocks[i];
+		bl->ranges = rand_array(st, 2, sizeof *bl->ranges, &bl->nranges);
+		if (!bl->nranges) {
+			bl->ranges = calloc(1, sizeof *bl->ranges);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(bl->ranges);
+			bl->nranges = 1;
+		}
+		for (uint32_t r = 0; r < bl->nranges; r++) {
+			bl->ranges[r].from = rand_num(st, UINT64_MAX - 1);
+			bl->ranges[r].to = bl->ranges[r].from + 1;
+		}
+		bl->parent = (uint32_t)(next_rand(st) % (i + 1));
+		if (next_rand(st) % 2) {
+			bl->origin = rand_id(st);
+			bl->call_file = rand_id(st);
+			bl->call_line = (uint32_t)rand_num(st, UINT32_MAX);
+			bl->call_col = (uint32_t)rand_num(st, UINT32_MAX);
+		}
+	}
+	uint64_t flags = next_rand(st);
+	f->variadic = flags & 1;
+	f->unprototyped = !f->variadic && (flags & 2);
+	f->optimized = flags & 4;
+	f->noreturn = flags & 8;
+	f->abstract = (flags & 48) == 48;
 	f->nrows = (uint32_t)(next_rand(st) % 5);
 	if (f->nrows) {
 		f->rows = calloc(f->nrows, sizeof *f->rows);
@@ -868,6 +966,12 @@ static struct rec_fn *rand_fn(uint64_t *st)
 		f->rows[i].flags = (uint32_t)(next_rand(st) % 8);
 		f->rows[i].file = rand_num(st, UINT64_MAX);
 	}
+	if (f->abstract) {
+		f->low_pc = f->size = 0;
+		free(f->rows);
+		f->rows = NULL;
+		f->nrows = 0;
+	}
 	return f;
 }
 
@@ -876,18 +980,99 @@ static struct rec_type *rand_type(uint64_t *st)
 	struct rec_type *t = rec_type_new();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	t->id = rand_id(st);
-	t->kind = (enum rec_type_kind)(REC_TYPE_BASE + next_rand(st) % 4);
-	bool named = t->kind == REC_TYPE_BASE || t->kind == REC_TYPE_TYPEDEF ||
+	t->kind = (enum rec_type_kind)(REC_TYPE_BASE + next_rand(st) % 11);
+	bool aggregate = t->kind == REC_TYPE_STRUCT || t->kind == REC_TYPE_UNION;
+	t->decl = aggregate && next_rand(st) % 4 == 0;
+	bool named = t->kind == REC_TYPE_BASE || t->kind == REC_TYPE_TYPEDEF || t->decl ||
 		     next_rand(st) % 2;
 	if (named)
 		t->name = rand_name(st, false);
-	if (t->kind == REC_TYPE_BASE) {
+	t->align = rand_num(st, UINT64_MAX);
+	switch (t->kind) {
+	case REC_TYPE_BASE:
 		t->size = rand_num(st, UINT64_MAX);
 		t->enc = (enum rec_base_enc)(REC_ENC_SIGNED + next_rand(st) % 6);
-	} else {
+		return t;
+	case REC_TYPE_STRUCT:
+	case REC_TYPE_UNION:
+		if (!t->decl)
+			t->size = rand_num(st, UINT64_MAX);
+		t->members = rand_array(st, 3, sizeof *t->members, &t->nmembers);
+		for (uint32_t i = 0; i < t->nmembers; i++) {
+			struct rec_member *m = &t->members[i];
+			m->name = next_rand(st) % 4 ? rand_name(st, true) : strdup("");
+			CU_ASSERT_PTR_NOT_NULL_FATAL(m->name);
+			m->type = rand_id(st);
+			m->off = rand_num(st, UINT64_MAX);
+			if (next_rand(st) % 2) {
+				m->bits = (uint32_t)rand_num(st, UINT32_MAX);
+				m->bits += !m->bits;
+				m->bitoff = (uint32_t)rand_num(st, UINT32_MAX);
+			}
+		}
+		break;
+	case REC_TYPE_ENUM:
+		t->size = rand_num(st, UINT64_MAX);
 		t->to = rand_num(st, UINT64_MAX);
+		t->enumerators = rand_array(st, 3, sizeof *t->enumerators, &t->nenumerators);
+		for (uint32_t i = 0; i < t->nenumerators; i++) {
+			struct rec_enumerator *e = &t->enumerators[i];
+			e->name = rand_name(st, true);
+			e->lo = rand_num(st, UINT64_MAX);
+			e->hi = rand_num(st, UINT64_MAX);
+			/* Negative: the top bit of the 128-bit value set, and not -0. */
+			e->neg = (e->hi >> 63) && next_rand(st) % 2;
+		}
+		break;
+	case REC_TYPE_ARRAY:
+		t->to = rand_num(st, UINT64_MAX);
+		t->dims = rand_array(st, 3, sizeof *t->dims, &t->ndims);
+		if (!t->ndims) {
+			t->dims = calloc(1, sizeof *t->dims);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(t->dims);
+			t->ndims = 1;
+		}
+		for (uint32_t i = 0; i < t->ndims; i++)
+			t->dims[i] = rand_num(st, UINT64_MAX - 1);
+		if (next_rand(st) % 2)
+			t->dims[0] = REC_DIM_UNKNOWN;
+		return t;
+	case REC_TYPE_FUNC:
+		t->ret = rand_num(st, UINT64_MAX);
+		t->params = rand_array(st, 3, sizeof *t->params, &t->nparams);
+		for (uint32_t i = 0; i < t->nparams; i++)
+			t->params[i] = rand_id(st);
+		t->variadic = next_rand(st) % 2;
+		t->unprototyped = !t->variadic && next_rand(st) % 2;
+		return t;
+	default:
+		t->to = rand_num(st, UINT64_MAX);
+		if (t->kind != REC_TYPE_TYPEDEF)
+			return t;
+		break;
 	}
+	t->file = rand_num(st, UINT64_MAX);
+	t->line = t->file ? (uint32_t)rand_num(st, UINT32_MAX) : 0;
+	if (t->kind != REC_TYPE_TYPEDEF)
+		t->scope = rand_num(st, UINT64_MAX);
 	return t;
+}
+
+static struct rec_global *rand_global(uint64_t *st)
+{
+	struct rec_global *g = rec_global_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	g->id = rand_id(st);
+	g->name = rand_name(st, false);
+	g->type = rand_id(st);
+	g->addr = rand_num(st, UINT64_MAX);
+	g->file = rand_id(st);
+	g->line = (uint32_t)rand_num(st, UINT32_MAX);
+	g->cu = rand_num(st, UINT64_MAX);
+	g->ext = next_rand(st) % 2;
+	if (next_rand(st) % 2)
+		g->linkage = rand_name(st, false);
+	return g;
 }
 
 static struct rec_file *rand_file(uint64_t *st)
@@ -898,6 +1083,8 @@ static struct rec_file *rand_file(uint64_t *st)
 	f->path = rand_name(st, false);
 	if (next_rand(st) % 2)
 		f->dir = rand_name(st, false);
+	static const uint32_t langs[] = { 0, 0x1, 0xc, 0x1d, 0x2c, 0x1c, 0xffff };
+	f->lang = langs[next_rand(st) % (sizeof langs / sizeof langs[0])];
 	return f;
 }
 
@@ -961,6 +1148,16 @@ static void test_round_trip(void)
 		}
 		free(s);
 		rec_file_unref(fi);
+
+		struct rec_global *g = rand_global(&st);
+		cmd_format_global(&b, g);
+		s = take_text(&b);
+		if (parse_back(s, CMD_GLOBAL, &c)) {
+			CHECK_NAMED(rec_global_same(g, c.u.global), s);
+			cmd_free(&c);
+		}
+		free(s);
+		rec_global_unref(g);
 	}
 	enc_buf_free(&b);
 }
