@@ -1144,6 +1144,94 @@ static void test_image_names_that_cannot_be_directories_are_refused(void)
 	image_free(im);
 }
 
+/* ---- tests: rich debug info records ------------------------------------------------ */
+
+/* BASE plus a data section, a struct, an enum, globals and an abstract function with an
+ * inlined call of it. */
+static const char RICH[] =
+	"segment __DATA vmaddr=0x100200000 vmsize=0x1000\n"
+	"section __DATA __data addr=0x100200000 size=0x1000\n"
+	"type 20 kind=struct name=node size=16 file=1 line=3 members=next:21:0,val:1:8\n"
+	"type 21 kind=pointer to=20\n"
+	"type 22 kind=enum name=color size=4 to=1 enumerators=RED:0,BLUE:-1\n"
+	"global 1 name=head type=21 addr=0x100200000 file=1 line=5 ext\n"
+	"global 2 name=count type=1 addr=0x100200010 file=2 line=6 linkage=_count\n"
+	"fn 30 name=sq file=1 line=20 ret=1 params=v:1::20 vars=t:1::21 abstract\n"
+	"fn 31 name=user low_pc=0x100000300 size=0x40 file=1 line=30 frame_base=r6 "
+	"params=n:1:fb-20:30 vars=i:1:fb-24:31:1,t:0:r0:21:2 "
+	"blocks=0x4..0x30,0x8..0x10:1:30:1:32:5\n";
+
+static void test_globals_and_abstract_fns_round_trip_through_the_text_views(void)
+{
+	struct image *im = new_image("Rich", 8, 0, NULL);
+	commit_ok(im, BASE);
+	struct image_result r = commit_ok(im, RICH);
+	CU_ASSERT(r.published);
+	char *globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_STRING_EQUAL(globals,
+			       "global 1 name=head type=21 addr=0x100200000 file=1 line=5 ext\n"
+			       "global 2 name=count type=1 addr=0x100200010 file=2 line=6 "
+			       "linkage=_count\n");
+	char *decls = current_text(im, GEN_TEXT_DECLS);
+	CU_ASSERT_EQUAL(count_lines(decls), 4);
+	CU_ASSERT_PTR_NOT_NULL(strstr(decls, " abstract\n"));
+	char *types = current_text(im, GEN_TEXT_TYPES);
+	char *files = current_text(im, GEN_TEXT_FILES);
+	struct snap before;
+	snap_current(im, &before);
+	size_t n = strlen(files) + strlen(types) + strlen(globals) + strlen(decls) + 1;
+	char *all = malloc(n);
+	CU_ASSERT_FATAL(all != NULL);
+	snprintf(all, n, "%s%s%s%s", files, types, globals, decls);
+	r = commit_ok(im, all);
+	CU_ASSERT_FALSE(r.published);
+	CU_ASSERT(snap_matches_current(&before, im));
+	free(all);
+	free(globals);
+	free(decls);
+	free(types);
+	free(files);
+	snap_free(&before);
+	image_free(im);
+}
+
+static void test_move_range_moves_globals_in_its_window_and_delglobal_deletes(void)
+{
+	struct image *im = new_image("Moves", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	commit_ok(im, "move-range from=0x100200008 to=0x100201000 by=0x100\n");
+	char *globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(globals, "name=head type=21 addr=0x100200000 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(globals, "name=count type=1 addr=0x100200110 "));
+	free(globals);
+	commit_ok(im, "delglobal 1\n");
+	globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_EQUAL(count_lines(globals), 1);
+	CU_ASSERT_PTR_NULL(strstr(globals, "name=head"));
+	free(globals);
+	image_free(im);
+}
+
+static void test_unknown_global_and_abstract_move_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"delglobal of an unknown global", "delglobal 560", "no global with this id"},
+		{"move of an abstract fn",
+		 "fn 33 name=inl file=1 line=2 abstract\nmove 33 low_pc=0x100000600",
+		 "abstract"},
+	};
+	/* The second case's move is line 3. */
+	struct image *im = new_image("Bad", 8, 0, NULL);
+	commit_ok(im, BASE);
+	char script[1024];
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[0].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 2, cases[0].needle, cases[0].what));
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[1].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, cases[1].needle, cases[1].what));
+	image_free(im);
+}
+
 static const struct unit_test image_tests[] = {
 	{"first_generation_is_1_empty_and_a_valid_dsym",
 	 test_first_generation_is_1_empty_and_a_valid_dsym},
@@ -1153,6 +1241,12 @@ static const struct unit_test image_tests[] = {
 	 test_empty_commit_reports_current_and_publishes_nothing},
 	{"writing_back_the_text_views_publishes_nothing",
 	 test_writing_back_the_text_views_publishes_nothing},
+	{"globals_and_abstract_fns_round_trip_through_the_text_views",
+	 test_globals_and_abstract_fns_round_trip_through_the_text_views},
+	{"move_range_moves_globals_in_its_window_and_delglobal_deletes",
+	 test_move_range_moves_globals_in_its_window_and_delglobal_deletes},
+	{"unknown_global_and_abstract_move_fail_at_their_line",
+	 test_unknown_global_and_abstract_move_fail_at_their_line},
 	{"missing_files_and_types_fail_at_their_line",
 	 test_missing_files_and_types_fail_at_their_line},
 	{"unknown_ids_in_del_move_line_fail_at_their_line",
