@@ -1146,16 +1146,17 @@ static void test_image_names_that_cannot_be_directories_are_refused(void)
 
 /* ---- tests: rich debug info records ------------------------------------------------ */
 
-/* BASE plus a data section, a struct, an enum, globals and an abstract function with an
- * inlined call of it. */
+/* BASE plus a data section, a file only a global uses (4), a struct, an enum over type
+ * 9, globals and an abstract function with an inlined call of it. */
 static const char RICH[] =
 	"segment __DATA vmaddr=0x100200000 vmsize=0x1000\n"
 	"section __DATA __data addr=0x100200000 size=0x1000\n"
 	"type 20 kind=struct name=node size=16 file=1 line=3 members=next:21:0,val:1:8\n"
 	"type 21 kind=pointer to=20\n"
-	"type 22 kind=enum name=color size=4 to=1 enumerators=RED:0,BLUE:-1\n"
+	"file 4 path=/src/c.c\n"
+	"type 22 kind=enum name=color size=4 to=9 enumerators=RED:0,BLUE:-1\n"
 	"global 1 name=head type=21 addr=0x100200000 file=1 line=5 ext\n"
-	"global 2 name=count type=1 addr=0x100200010 file=2 line=6 linkage=_count\n"
+	"global 2 name=count type=1 addr=0x100200010 file=4 line=6 linkage=_count\n"
 	"fn 30 name=sq file=1 line=20 ret=1 params=v:1::20 vars=t:1::21 abstract\n"
 	"fn 31 name=user low_pc=0x100000300 size=0x40 file=1 line=30 frame_base=r6 "
 	"params=n:1:fb-20:30 vars=i:1:fb-24:31:1,t:0:r0:21:2 "
@@ -1170,7 +1171,7 @@ static void test_globals_and_abstract_fns_round_trip_through_the_text_views(void
 	char *globals = current_text(im, GEN_TEXT_GLOBALS);
 	CU_ASSERT_STRING_EQUAL(globals,
 			       "global 1 name=head type=21 addr=0x100200000 file=1 line=5 ext\n"
-			       "global 2 name=count type=1 addr=0x100200010 file=2 line=6 "
+			       "global 2 name=count type=1 addr=0x100200010 file=4 line=6 "
 			       "linkage=_count\n");
 	char *decls = current_text(im, GEN_TEXT_DECLS);
 	CU_ASSERT_EQUAL(count_lines(decls), 4);
@@ -1232,6 +1233,184 @@ static void test_unknown_global_and_abstract_move_fail_at_their_line(void)
 	image_free(im);
 }
 
+/* Each bad line (line 2 of its batch) against BASE and RICH committed. */
+static void run_rich_cases(const struct bad_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct image *im = new_image("Rich", 8, 0, NULL);
+		commit_ok(im, BASE);
+		commit_ok(im, RICH);
+		char script[1024];
+		unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[i].bad, GOOD_AFTER);
+		CU_ASSERT(expect_refused(im, script, -EINVAL, 2, cases[i].needle, cases[i].what));
+		image_free(im);
+	}
+}
+
+static void test_type_cycles_through_no_named_struct_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"pointer to itself", "type 3 kind=pointer to=3", "3 -> 3"},
+		{"new pointer to itself", "type 40 kind=pointer to=40", "40 -> 40"},
+		{"unnamed struct holding a pointer to itself",
+		 "type 41 kind=struct size=8 members=p:42:0\ntype 42 kind=pointer to=41",
+		 "passes through no named struct"},
+		{"array of itself", "type 44 kind=array to=44 dims=2", "44 -> 44"},
+		{"volatile of itself", "type 45 kind=volatile to=45", "45 -> 45"},
+		{"enum over itself", "type 46 kind=enum size=4 to=46", "46 -> 46"},
+		{"func returning itself", "type 47 kind=func ret=47", "47 -> 47"},
+		{"named struct containing itself by value",
+		 "type 48 kind=struct name=self size=8 members=me:48:0", "contains itself by value"},
+		{"named struct containing itself through a typedef",
+		 "type 20 kind=struct name=node size=16 members=n:49:0\n"
+		 "type 49 kind=typedef name=n_t to=20", "contains itself by value"},
+		{"scope of itself", "type 50 kind=struct size=4 scope=50", "scope chain loops"},
+	};
+	/* The two-line cases fail at line 3 (the second closes the loop) or 2: run them
+	 * apart where the line differs. */
+	run_rich_cases(cases, 2);
+	struct image *im = new_image("Rich", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	char script[1024];
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[2].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, cases[2].needle, cases[2].what));
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[8].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, cases[8].needle, cases[8].what));
+	image_free(im);
+	run_rich_cases(cases + 3, 5);
+	run_rich_cases(cases + 9, 1);
+}
+
+/* struct node { struct node *next; } is legal: the cycle passes through node. */
+static void test_a_pointer_cycle_through_a_named_struct_commits(void)
+{
+	struct image *im = new_image("Node", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, "type 60 kind=struct name=list size=8 members=next:61:0\n"
+		      "type 61 kind=pointer to=60\n"
+		      "type 62 kind=struct size=8 scope=60 members=:61:0\n");
+	image_free(im);
+}
+
+static void test_missing_references_of_rich_records_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"member of an unknown type", "type 45 kind=struct name=m size=4 members=a:99:0",
+		 "member a: type 99 does not exist"},
+		{"enum over an unknown type", "type 46 kind=enum size=4 to=98", "type 98"},
+		{"array of an unknown type", "type 47 kind=array to=97 dims=2", "type 97"},
+		{"func returning an unknown type", "type 48 kind=func ret=96", "type 96"},
+		{"func taking an unknown type", "type 48 kind=func params=1,95", "type 95"},
+		{"scope unknown", "type 49 kind=struct size=4 scope=94", "scope type 94"},
+		{"scope not a struct", "type 49 kind=struct size=4 scope=1",
+		 "scope type 1 is not a struct or union"},
+		{"type in an unknown file", "type 49 kind=typedef name=t to=1 file=87 line=1",
+		 "file 87"},
+		{"global of an unknown type",
+		 "global 9 name=x type=93 addr=0x100200020 file=1 line=1", "type 93"},
+		{"global in an unknown file",
+		 "global 9 name=x type=1 addr=0x100200020 file=92 line=1", "file 92"},
+		{"global in an unknown cu",
+		 "global 9 name=x type=1 addr=0x100200020 file=1 line=1 cu=91", "cu file 91"},
+		{"local of an unknown type",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=i:90:r1",
+		 "variable i: type 90"},
+		{"inlined call of an unknown fn",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..4:0:89:1:1",
+		 "origin fn 89 does not exist"},
+		{"inlined call of a fn with code",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..4:0:1:1:1",
+		 "origin fn 1 (alpha) is not abstract"},
+		{"inlined call from an unknown file",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..4:0:30:88:1",
+		 "call file 88"},
+		{"local of type 0 outside any inlined block",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=t:0:r0",
+		 "variable t has type 0"},
+		{"local of type 0 the origin does not have",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 "
+		 "blocks=0..4:0:30:1:1 vars=zz:0:r0:0:1", "variable zz has type 0"},
+	};
+	run_rich_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_shape_checks_of_rich_records_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"member past the struct's end", "type 50 kind=struct name=p size=4 members=a:1:2",
+		 "member a at offset 2 runs past the end of the struct (size 4)"},
+		{"array member past the end", "type 51 kind=array to=1 dims=2\n"
+		 "type 50 kind=struct name=p size=4 members=a:51:0", "XX"},
+		{"bit-field past the end", "type 50 kind=union name=p size=4 members=a:1:3:9:0",
+		 "runs past the end of the union"},
+		{"repeated enumerator", "type 51 kind=enum size=4 enumerators=A:1,B:2,A:3",
+		 "enumerator A is given twice"},
+		{"0 elements before the last dimension", "type 52 kind=array to=1 dims=0,3",
+		 "dimension 1 has 0 elements"},
+		{"decl with a size", "type 53 kind=struct name=o decl size=4",
+		 "a decl type has no size or members"},
+		{"decl with members", "type 53 kind=union name=o decl members=a:1:0",
+		 "a decl type has no size or members"},
+		{"global outside every section",
+		 "global 9 name=x type=1 addr=0x300000000 file=1 line=1", "in no section"},
+		{"block past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..0x40",
+		 "block 1: range 0x0..0x40 runs past the function's end"},
+		{"block outside its parent",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..8,6..0x10:1",
+		 "block 2: range 0x6..0x10 is not inside its parent, block 1"},
+		{"local in a block that does not exist",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=i:1:r1:0:3",
+		 "variable i: block 3 does not exist"},
+		{"location list past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=i:1:0..0x40@r1",
+		 "variable i: a location list range runs past"},
+		{"parameter location list past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 params=p:1:0..0x21@r1",
+		 "parameter p: a location list range runs past"},
+		{"frame base list past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 frame_base=0..0x21@r6",
+		 "frame_base: a location list range runs past"},
+		{"abstract fn with blocks", "fn 35 name=a2 file=1 line=1 blocks=0..4 abstract",
+		 "an abstract fn has no code, so no blocks"},
+	};
+	run_rich_cases(cases, 1);
+	/* An array's size is known from its element and dims: it is line 3 that fails. */
+	struct image *im = new_image("Rich", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	char script[1024];
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[1].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, "member a at offset 0 runs past",
+				 cases[1].what));
+	image_free(im);
+	run_rich_cases(cases + 2, sizeof cases / sizeof *cases - 2);
+}
+
+static void test_deleting_what_rich_records_use_fails_at_the_delete(void)
+{
+	static const struct bad_case cases[] = {
+		{"deltype of a member's type", "deltype 21", "type 20 (node): member next"},
+		{"deltype of an enum's underlying type", "deltype 9", "type 22 (color)"},
+		{"delfile of a global's file", "delfile 4", "global 2 (count): file 4"},
+		{"del of an inlined origin", "del 30", "origin fn 30 does not exist"},
+	};
+	run_rich_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_a_section_shrinking_past_a_global_fails_at_the_section(void)
+{
+	struct image *im = new_image("Shrink", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	CU_ASSERT(expect_refused(im, "file 4 path=/src/x.c\n"
+				 "section __DATA __data addr=0x100200000 size=0x10\n", -EINVAL,
+				 2, "global 2 (count): address 0x100200010 is in no section",
+				 "section shrinks"));
+	image_free(im);
+}
+
 static const struct unit_test image_tests[] = {
 	{"first_generation_is_1_empty_and_a_valid_dsym",
 	 test_first_generation_is_1_empty_and_a_valid_dsym},
@@ -1247,6 +1426,18 @@ static const struct unit_test image_tests[] = {
 	 test_move_range_moves_globals_in_its_window_and_delglobal_deletes},
 	{"unknown_global_and_abstract_move_fail_at_their_line",
 	 test_unknown_global_and_abstract_move_fail_at_their_line},
+	{"type_cycles_through_no_named_struct_fail_at_their_line",
+	 test_type_cycles_through_no_named_struct_fail_at_their_line},
+	{"a_pointer_cycle_through_a_named_struct_commits",
+	 test_a_pointer_cycle_through_a_named_struct_commits},
+	{"missing_references_of_rich_records_fail_at_their_line",
+	 test_missing_references_of_rich_records_fail_at_their_line},
+	{"shape_checks_of_rich_records_fail_at_their_line",
+	 test_shape_checks_of_rich_records_fail_at_their_line},
+	{"deleting_what_rich_records_use_fails_at_the_delete",
+	 test_deleting_what_rich_records_use_fails_at_the_delete},
+	{"a_section_shrinking_past_a_global_fails_at_the_section",
+	 test_a_section_shrinking_past_a_global_fails_at_the_section},
 	{"missing_files_and_types_fail_at_their_line",
 	 test_missing_files_and_types_fail_at_their_line},
 	{"unknown_ids_in_del_move_line_fail_at_their_line",
