@@ -326,6 +326,9 @@ static int check_type(struct batch *b, const struct rec_type *t, uint64_t line)
 			return batch_fail(b, -EINVAL, line, "%s: scope type %llu is not a struct "
 					  "or union", what, (unsigned long long)t->scope);
 	}
+	/* A type the batch did not touch kept its shape (only a delete brought it here). */
+	if (!line)
+		return 0;
 	for (uint32_t i = 0; i < t->nmembers && !t->decl; i++) {
 		const struct rec_member *m = &t->members[i];
 		uint64_t sz = type_size(b, m->type, 0);

@@ -1411,6 +1411,32 @@ static void test_a_section_shrinking_past_a_global_fails_at_the_section(void)
 	image_free(im);
 }
 
+/* The worked example of docs/protocol.md, as written there: it commits, and its text
+ * views give it back unchanged. */
+static const char DOC_EXAMPLE[] =
+	"file 1 path=/src/norm.c lang=c11\n"
+	"type 1 kind=base name=int size=4 enc=signed\n"
+	"type 2 kind=struct name=point size=8 file=1 line=1 members=x:1:0,y:1:4\n"
+	"section __TEXT __text addr=0x100000f00 size=0x100\n"
+	"segment __DATA vmaddr=0x100008000 vmsize=0x1000\n"
+	"section __DATA __data addr=0x100008000 size=0x10\n"
+	"global 1 name=origin type=2 addr=0x100008000 file=1 line=2 ext\n"
+	"fn 10 name=sq file=1 line=3 ret=1 params=v:1::3 vars=t:1::3 abstract\n"
+	"fn 11 name=norm low_pc=0x100000f00 size=0x40 file=1 line=4 ret=1 params=p:2:fb-8:4 rows=0:4,0x8:5,0x10:6,0x18:3,0x30:8 frame_base=r6 vars=r:1:fb-12:5,d:1:fb-16:6:1,v:0:fb-20:0:2,t:0:fb-24:3:2 blocks=0x10..0x30,0x18..0x28:1:10:1:7:11\n";
+
+static void test_the_documented_example_commits(void)
+{
+	struct image *im = new_image("Doc", 8, 0, NULL);
+	struct image_result r = commit_ok(im, DOC_EXAMPLE);
+	CU_ASSERT(r.published);
+	CU_ASSERT_EQUAL(r.ndecls, 2);
+	char *globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_STRING_EQUAL(globals, "global 1 name=origin type=2 addr=0x100008000 file=1 "
+			       "line=2 ext\n");
+	free(globals);
+	image_free(im);
+}
+
 static const struct unit_test image_tests[] = {
 	{"first_generation_is_1_empty_and_a_valid_dsym",
 	 test_first_generation_is_1_empty_and_a_valid_dsym},
@@ -1426,6 +1452,8 @@ static const struct unit_test image_tests[] = {
 	 test_move_range_moves_globals_in_its_window_and_delglobal_deletes},
 	{"unknown_global_and_abstract_move_fail_at_their_line",
 	 test_unknown_global_and_abstract_move_fail_at_their_line},
+	{"the_documented_example_commits",
+	 test_the_documented_example_commits},
 	{"type_cycles_through_no_named_struct_fail_at_their_line",
 	 test_type_cycles_through_no_named_struct_fail_at_their_line},
 	{"a_pointer_cycle_through_a_named_struct_commits",
