@@ -76,6 +76,9 @@ static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 	/* Abstract functions live in the declarations unit, with the types; old may be
 	 * freed once f is in place. */
 	bool decls = f->abstract || (old && old->abstract);
+	/* An origin that gets code is no origin any more: inlined blocks elsewhere that
+	 * name it are found as after a del. */
+	bool lost_origin = old && old->abstract && !f->abstract;
 	int rc = dwarf_encode_fn(f);
 	if (rc == -EINVAL)
 		return batch_fail(b, rc, b->line_no, "fn %llu (%s): rows are not in ascending "
@@ -85,7 +88,8 @@ static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 	if (decls)
 		b->types_changed = true;
 	b->changed = true;
-	return touch(b, &b->fns, f->id);
+	rc = lost_origin ? touch(b, &b->dropped_fns, f->id) : 0;
+	return rc ? rc : touch(b, &b->fns, f->id);
 }
 
 static int apply_fn(struct batch *b, struct rec_fn *f)

@@ -522,7 +522,8 @@ static int check_fn_scopes(struct batch *b, const struct rec_fn *f, uint64_t lin
 					  "%llu does not exist", id, nm, i + 1,
 					  (unsigned long long)bl->origin);
 		if (!o->abstract)
-			return batch_fail(b, -EINVAL, line ? line : b->line_no, "fn %llu (%s): "
+			return batch_fail(b, -EINVAL, line ? line : touch_line(&b->dropped_fns,
+					  bl->origin, b->line_no), "fn %llu (%s): "
 					  "block %u: origin fn %llu (%s) is not abstract", id, nm,
 					  i + 1, (unsigned long long)o->id, o->name);
 		if (!state_file_index(b->w.ftab, bl->call_file))

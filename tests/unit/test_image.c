@@ -1395,6 +1395,9 @@ static void test_deleting_what_rich_records_use_fails_at_the_delete(void)
 		{"deltype of an enum's underlying type", "deltype 9", "type 22 (color)"},
 		{"delfile of a global's file", "delfile 4", "global 2 (count): file 4"},
 		{"del of an inlined origin", "del 30", "origin fn 30 does not exist"},
+		{"an inlined origin given code",
+		 "fn 30 name=sq low_pc=0x100000600 size=0x10 file=1 line=20",
+		 "fn 31 (user): block 2: origin fn 30 (sq) is not abstract"},
 	};
 	run_rich_cases(cases, sizeof cases / sizeof *cases);
 }
