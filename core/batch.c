@@ -197,12 +197,52 @@ static int64_t shift_line(int64_t line, int64_t delta)
 	return n <= 0 ? INT32_MIN : n;
 }
 
+/* A declaration line of a parameter, local or call (0: none, never shifted); false when
+ * the shift takes it to 0 or below or past 2^31-1. */
+static bool shift_decl(uint32_t *line, int64_t delta)
+{
+	if (!*line)
+		return true;
+	int64_t n = *line > INT32_MAX ? INT32_MIN : shift_line(*line, delta);
+	if (n <= 0)
+		return false;
+	*line = (uint32_t)n;
+	return true;
+}
+
+/* The lines inside f that are declared in file `in`: parameters and locals (in the
+ * function's own file) and inlined call sites. Their fields cannot hold a poisoned
+ * value, so a shift out of range fails at once, naming what it would take out. */
+static int shift_decls(struct batch *b, struct rec_fn *f, int64_t delta, uint64_t in)
+{
+	const char *what = NULL;
+	for (uint32_t i = 0; f->file == in && i < f->nparams && !what; i++)
+		if (!shift_decl(&f->params[i].line, delta))
+			what = f->params[i].name[0] ? f->params[i].name : "(unnamed parameter)";
+	for (uint32_t i = 0; f->file == in && i < f->nvars && !what; i++)
+		if (!shift_decl(&f->vars[i].line, delta))
+			what = f->vars[i].name;
+	for (uint32_t i = 0; i < f->nblocks && !what; i++)
+		if (f->blocks[i].call_file == in && !shift_decl(&f->blocks[i].call_line, delta))
+			what = "an inlined call site";
+	if (!what)
+		return 0;
+	return batch_fail(b, -EINVAL, b->line_no, "fn %llu (%s): a line shift takes the line "
+			  "of %s to 0 or below (or past 2^31-1)", (unsigned long long)f->id,
+			  f->name, what);
+}
+
 static int shift_fn(struct batch *b, struct rec_fn *old, int64_t delta, uint64_t file)
 {
 	uint64_t in = file ? file : old->file;
 	struct rec_fn *f = rec_fn_clone(old);
 	if (!f)
 		return batch_oom(b);
+	int drc = shift_decls(b, f, delta, in);
+	if (drc) {
+		rec_fn_unref(f);
+		return drc;
+	}
 	bool poisons = false;
 	if (f->file == in) {
 		f->line = shift_line(f->line, delta);

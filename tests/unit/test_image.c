@@ -1440,6 +1440,27 @@ static void test_the_documented_example_commits(void)
 	image_free(im);
 }
 
+/* A line shift moves the declaration lines of parameters, locals and inlined call
+ * sites with the function's own; taking one to 0 fails at the shifting line. */
+static void test_line_shift_moves_locals_and_call_sites(void)
+{
+	struct image *im = new_image("Shift", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	commit_ok(im, "line 31 delta=5\n");
+	char *decls = current_text(im, GEN_TEXT_DECLS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(decls, "fn 31 name=user low_pc=0x100000300 size=0x40 "
+				      "file=1 line=35 params=n:1:fb-20:35 frame_base=r6 "
+				      "vars=i:1:fb-24:36:1,t:0:r0:26:2 "
+				      "blocks=0x4..0x30,0x8..0x10:1:30:1:37:5\n"));
+	free(decls);
+	/* Line 26 of t is the lowest: -26 takes it to 0. */
+	CU_ASSERT(expect_refused(im, "file 9 path=/x.c\nline 31 delta=-26\n", -EINVAL, 2,
+				 "fn 31 (user): a line shift takes the line of t to 0",
+				 "local shifted to 0"));
+	image_free(im);
+}
+
 static const struct unit_test image_tests[] = {
 	{"first_generation_is_1_empty_and_a_valid_dsym",
 	 test_first_generation_is_1_empty_and_a_valid_dsym},
@@ -1457,6 +1478,8 @@ static const struct unit_test image_tests[] = {
 	 test_unknown_global_and_abstract_move_fail_at_their_line},
 	{"the_documented_example_commits",
 	 test_the_documented_example_commits},
+	{"line_shift_moves_locals_and_call_sites",
+	 test_line_shift_moves_locals_and_call_sites},
 	{"type_cycles_through_no_named_struct_fail_at_their_line",
 	 test_type_cycles_through_no_named_struct_fail_at_their_line},
 	{"a_pointer_cycle_through_a_named_struct_commits",
