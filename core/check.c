@@ -92,8 +92,19 @@ struct colors {
 	size_t cap, n;
 };
 
-static uint8_t *color_of(struct colors *c, uint64_t id);
+/* The color of id, entered as 0 when new (after a color_grow). */
+static uint8_t *color_of(struct colors *c, uint64_t id)
+{
+	size_t i = (size_t)(util_hash(&id, sizeof id) & (c->cap - 1));
+	while (c->ids[i] && c->ids[i] != id)
+		i = (i + 1) & (c->cap - 1);
+	if (!c->ids[i])
+		c->n++;
+	c->ids[i] = id;
+	return &c->col[i];
+}
 
+/* Room for one more id: the table stays at most half full. */
 static int color_grow(struct colors *c)
 {
 	if (c->cap && (c->n + 1) * 2 <= c->cap)
@@ -113,18 +124,6 @@ static int color_grow(struct colors *c)
 	free(c->col);
 	*c = g;
 	return 0;
-}
-
-/* The color of id, entered as 0 when new (after a color_grow). */
-static uint8_t *color_of(struct colors *c, uint64_t id)
-{
-	size_t i = (size_t)(util_hash(&id, sizeof id) & (c->cap - 1));
-	while (c->ids[i] && c->ids[i] != id)
-		i = (i + 1) & (c->cap - 1);
-	if (!c->ids[i])
-		c->n++;
-	c->ids[i] = id;
-	return &c->col[i];
 }
 
 struct frame {
@@ -251,9 +250,10 @@ static uint64_t type_size(const struct batch *b, uint64_t id, unsigned depth)
 	case REC_TYPE_ARRAY: {
 		uint64_t n = type_size(b, t->to, depth + 1);
 		for (uint32_t i = 0; i < t->ndims && n; i++) {
-			if (t->dims[i] == REC_DIM_UNKNOWN || (t->dims[i] && n > UINT64_MAX / t->dims[i]))
+			uint64_t d = t->dims[i];
+			if (d == REC_DIM_UNKNOWN || (d && n > UINT64_MAX / d))
 				return 0;
-			n *= t->dims[i];
+			n *= d;
 		}
 		return n;
 	}
@@ -306,6 +306,8 @@ static int check_type(struct batch *b, const struct rec_type *t, uint64_t line)
 	if (t->decl && (t->size || t->nmembers))
 		return batch_fail(b, -EINVAL, line, "%s: a decl type has no size or members",
 				  what);
+	if (t->kind == REC_TYPE_ARRAY && !t->to)
+		return batch_fail(b, -EINVAL, line, "%s: an array of void", what);
 	for (size_t i = 0; i < type_nrefs(t); i++) {
 		uint64_t r = type_ref(t, i);
 		if (!r || type_get(b, r))

@@ -1352,6 +1352,7 @@ static void test_shape_checks_of_rich_records_fail_at_their_line(void)
 		 "a decl type has no size or members"},
 		{"decl with members", "type 53 kind=union name=o decl members=a:1:0",
 		 "a decl type has no size or members"},
+		{"array of void", "type 54 kind=array to=0 dims=4", "type 54: an array of void"},
 		{"global outside every section",
 		 "global 9 name=x type=1 addr=0x300000000 file=1 line=1", "in no section"},
 		{"block past the fn's end",
