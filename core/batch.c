@@ -659,12 +659,15 @@ static int apply(struct batch *b, struct image_item *it)
 		f = find_fn(b, "del", c->u.id, &rc);
 		if (!f)
 			return rc;
-		if (f->abstract)
+		/* Only an abstract fn can be an origin: deleting any other one needs no
+		 * pass over the image. */
+		bool origin = f->abstract;
+		if (origin)
 			b->types_changed = true;
 		if (state_del_fn(&b->w, f))
 			return batch_oom(b);
 		b->changed = true;
-		return touch(b, &b->dropped_fns, c->u.id);
+		return origin ? touch(b, &b->dropped_fns, c->u.id) : 0;
 	case CMD_SYM:
 		return apply_sym(b, c);
 	case CMD_UNSYM:

@@ -39,8 +39,8 @@ struct batch {
 	struct touches globals;    /* globals added or changed */
 	struct touches dropped_files, dropped_types, dropped_globals;  /* delfile / deltype
 								       * / delglobal */
-	struct touches dropped_fns;  /* del, or an abstract fn given code: origins an inlined
-				      * block may still name */
+	struct touches dropped_fns;  /* abstract fns deleted or given code: origins an
+				      * inlined block may still name */
 	struct touches poisoned;   /* functions a line shift took to <= 0, at that line */
 	uint64_t segs_line;        /* line of the last segment/section/exe change, or 0 */
 	uint64_t sym_line;         /* line of the last sym change, or 0 */
