@@ -73,14 +73,23 @@ static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 {
 	if (old && rec_fn_same(old, f))  /* by=0, or a move to where it is: nothing to do */
 		return 0;
+	/* Abstract functions live in the declarations unit, with the types; old may be
+	 * freed once f is in place. */
+	bool decls = f->abstract || (old && old->abstract);
+	/* An origin that gets code is no origin any more: inlined blocks elsewhere that
+	 * name it are found as after a del. */
+	bool lost_origin = old && old->abstract && !f->abstract;
 	int rc = dwarf_encode_fn(f);
 	if (rc == -EINVAL)
 		return batch_fail(b, rc, b->line_no, "fn %llu (%s): rows are not in ascending "
 			    "pc offset order", (unsigned long long)f->id, f->name);
 	if (rc || state_put_fn(&b->w, old, f))
 		return batch_oom(b);
+	if (decls)
+		b->types_changed = true;
 	b->changed = true;
-	return touch(b, &b->fns, f->id);
+	rc = lost_origin ? touch(b, &b->dropped_fns, f->id) : 0;
+	return rc ? rc : touch(b, &b->fns, f->id);
 }
 
 static int apply_fn(struct batch *b, struct rec_fn *f)
@@ -91,6 +100,9 @@ static int apply_fn(struct batch *b, struct rec_fn *f)
 static int move_fn(struct batch *b, struct rec_fn *old, uint64_t low_pc, bool has_size,
 		   uint64_t size)
 {
+	if (old->abstract)
+		return batch_fail(b, -EINVAL, b->line_no, "move %llu: fn %s is abstract (it has "
+				  "no code to move)", (unsigned long long)old->id, old->name);
 	struct rec_fn *f = rec_fn_clone(old);
 	if (!f)
 		return batch_oom(b);
@@ -99,6 +111,51 @@ static int move_fn(struct batch *b, struct rec_fn *old, uint64_t low_pc, bool ha
 		f->size = size;
 	int rc = put_fn(b, old, f);
 	rec_fn_unref(f);
+	return rc;
+}
+
+static int put_global(struct batch *b, struct rec_global *g)
+{
+	struct rec_global *old = ptree_get(&b->w.globals, state_id_key(g->id));
+	if (old && rec_global_same(old, g))
+		return 0;
+	if (dwarf_encode_global(g) || state_put(&b->w.globals, state_id_key(g->id), g))
+		return batch_oom(b);
+	b->types_changed = b->changed = true;
+	return touch(b, &b->globals, g->id);
+}
+
+/* Globals are not indexed by address: a window scans them all, O(globals) per
+ * move-range (as line-range scans the functions). */
+static int move_globals(struct batch *b, uint64_t from, uint64_t to, int64_t by)
+{
+	struct ptree snap;
+	ptree_copy(&b->w.globals, &snap);
+	struct ptree_iter it;
+	int rc = 0;
+	for (ptree_iter_first(&it, &snap); ptree_iter_valid(&it) && !rc; ptree_iter_next(&it)) {
+		const struct rec_global *old = ptree_iter_val(&it);
+		if (old->addr < from || old->addr >= to)
+			continue;
+		uint64_t na = old->addr + (uint64_t)by;
+		if ((by < 0 && na > old->addr) || (by > 0 && na < old->addr)) {
+			rc = batch_fail(b, -EINVAL, b->line_no, "move-range: global %llu (%s) at "
+					"0x%llx cannot move by %lld", (unsigned long long)old->id,
+					old->name, (unsigned long long)old->addr, (long long)by);
+			break;
+		}
+		struct rec_global *g = rec_global_clone(old);
+		if (!g) {
+			rc = batch_oom(b);
+			break;
+		}
+		g->addr = na;
+		rc = put_global(b, g);
+		rec_global_unref(g);
+	}
+	if (!rc && it.error)
+		rc = batch_oom(b);
+	ptree_release(&snap);
 	return rc;
 }
 
@@ -125,7 +182,7 @@ static int apply_move_range(struct batch *b, uint64_t from, uint64_t to, int64_t
 	if (!rc && it.error)
 		rc = batch_oom(b);
 	ptree_release(&snap);
-	return rc;
+	return rc ? rc : move_globals(b, from, to, by);
 }
 
 /* A shifted line, or a negative "poisoned" value when the shift takes it to 0 or below
@@ -140,12 +197,52 @@ static int64_t shift_line(int64_t line, int64_t delta)
 	return n <= 0 ? INT32_MIN : n;
 }
 
+/* A declaration line of a parameter, local or call (0: none, never shifted); false when
+ * the shift takes it to 0 or below or past 2^31-1. */
+static bool shift_decl(uint32_t *line, int64_t delta)
+{
+	if (!*line)
+		return true;
+	int64_t n = *line > INT32_MAX ? INT32_MIN : shift_line(*line, delta);
+	if (n <= 0)
+		return false;
+	*line = (uint32_t)n;
+	return true;
+}
+
+/* The lines inside f that are declared in file `in`: parameters and locals (in the
+ * function's own file) and inlined call sites. Their fields cannot hold a poisoned
+ * value, so a shift out of range fails at once, naming what it would take out. */
+static int shift_decls(struct batch *b, struct rec_fn *f, int64_t delta, uint64_t in)
+{
+	const char *what = NULL;
+	for (uint32_t i = 0; f->file == in && i < f->nparams && !what; i++)
+		if (!shift_decl(&f->params[i].line, delta))
+			what = f->params[i].name[0] ? f->params[i].name : "(unnamed parameter)";
+	for (uint32_t i = 0; f->file == in && i < f->nvars && !what; i++)
+		if (!shift_decl(&f->vars[i].line, delta))
+			what = f->vars[i].name;
+	for (uint32_t i = 0; i < f->nblocks && !what; i++)
+		if (f->blocks[i].call_file == in && !shift_decl(&f->blocks[i].call_line, delta))
+			what = "an inlined call site";
+	if (!what)
+		return 0;
+	return batch_fail(b, -EINVAL, b->line_no, "fn %llu (%s): a line shift takes the line "
+			  "of %s to 0 or below (or past 2^31-1)", (unsigned long long)f->id,
+			  f->name, what);
+}
+
 static int shift_fn(struct batch *b, struct rec_fn *old, int64_t delta, uint64_t file)
 {
 	uint64_t in = file ? file : old->file;
 	struct rec_fn *f = rec_fn_clone(old);
 	if (!f)
 		return batch_oom(b);
+	int drc = shift_decls(b, f, delta, in);
+	if (drc) {
+		rec_fn_unref(f);
+		return drc;
+	}
 	bool poisons = false;
 	if (f->file == in) {
 		f->line = shift_line(f->line, delta);
@@ -206,22 +303,30 @@ static int apply_type(struct batch *b, struct rec_type *t)
 	return touch(b, &b->types, t->id);
 }
 
-static int apply_delete(struct batch *b, struct ptree *t, const char *what, uint64_t id)
+/* delfile, deltype, delglobal: the record goes now; whatever still refers to it is found
+ * at commit, which names this line. */
+static int apply_delete(struct batch *b, enum cmd_kind kind, uint64_t id)
 {
-	if (t == &b->w.files && state_mark_unit(&b->w, id))
+	struct ptree *t = kind == CMD_DELFILE ? &b->w.files :
+			  kind == CMD_DELTYPE ? &b->w.types : &b->w.globals;
+	struct touches *dropped = kind == CMD_DELFILE ? &b->dropped_files :
+				  kind == CMD_DELTYPE ? &b->dropped_types : &b->dropped_globals;
+	const char *what = kind == CMD_DELFILE ? "file" : kind == CMD_DELTYPE ? "type" :
+			   "global";
+	if (kind == CMD_DELFILE && state_mark_unit(&b->w, id))
 		return batch_oom(b);
 	int rc = state_del(t, state_id_key(id));
 	if (rc == -ENOENT)
 		return batch_fail(b, -EINVAL, b->line_no, "%s %llu: no %s with this id",
-			    t == &b->w.files ? "delfile" : "deltype", (unsigned long long)id, what);
+				  cmd_name(kind), (unsigned long long)id, what);
 	if (rc)
 		return batch_oom(b);
-	if (t == &b->w.files)
+	if (kind == CMD_DELFILE)
 		b->files_changed = true;
 	else
 		b->types_changed = true;
 	b->changed = true;
-	return touch(b, t == &b->w.files ? &b->dropped_files : &b->dropped_types, id);
+	return touch(b, dropped, id);
 }
 
 /* Copy-on-write access to the segment table. */
@@ -526,13 +631,17 @@ static int apply(struct batch *b, struct image_item *it)
 	case CMD_FILE:
 		return apply_file(b, c->u.file);
 	case CMD_DELFILE:
-		return apply_delete(b, &b->w.files, "file", c->u.id);
+		return apply_delete(b, c->kind, c->u.id);
 	case CMD_TYPE:
 		return apply_type(b, c->u.type);
 	case CMD_DELTYPE:
-		return apply_delete(b, &b->w.types, "type", c->u.id);
+		return apply_delete(b, c->kind, c->u.id);
 	case CMD_FN:
 		return apply_fn(b, c->u.fn);
+	case CMD_GLOBAL:
+		return put_global(b, c->u.global);
+	case CMD_DELGLOBAL:
+		return apply_delete(b, c->kind, c->u.id);
 	case CMD_MOVE:
 		f = find_fn(b, "move", c->u.move.id, &rc);
 		return f ? move_fn(b, f, c->u.move.low_pc, c->u.move.has_size, c->u.move.size)
@@ -550,10 +659,15 @@ static int apply(struct batch *b, struct image_item *it)
 		f = find_fn(b, "del", c->u.id, &rc);
 		if (!f)
 			return rc;
+		/* Only an abstract fn can be an origin: deleting any other one needs no
+		 * pass over the image. */
+		bool origin = f->abstract;
+		if (origin)
+			b->types_changed = true;
 		if (state_del_fn(&b->w, f))
 			return batch_oom(b);
 		b->changed = true;
-		return 0;
+		return origin ? touch(b, &b->dropped_fns, c->u.id) : 0;
 	case CMD_SYM:
 		return apply_sym(b, c);
 	case CMD_UNSYM:
@@ -583,6 +697,9 @@ void batch_release(struct batch *b)
 	free(b->types.v);
 	free(b->dropped_files.v);
 	free(b->dropped_types.v);
+	free(b->globals.v);
+	free(b->dropped_globals.v);
+	free(b->dropped_fns.v);
 	free(b->poisoned.v);
 	for (size_t i = 0; i < b->nexes; i++)
 		free((void *)b->exes[i].data);

@@ -36,11 +36,16 @@ struct batch {
 	size_t nexes;
 	struct touches fns;        /* functions added or changed */
 	struct touches types;      /* types added or changed */
-	struct touches dropped_files, dropped_types;  /* delfile / deltype */
+	struct touches globals;    /* globals added or changed */
+	struct touches dropped_files, dropped_types, dropped_globals;  /* delfile / deltype
+								       * / delglobal */
+	struct touches dropped_fns;  /* abstract fns deleted or given code: origins an
+				      * inlined block may still name */
 	struct touches poisoned;   /* functions a line shift took to <= 0, at that line */
 	uint64_t segs_line;        /* line of the last segment/section/exe change, or 0 */
 	uint64_t sym_line;         /* line of the last sym change, or 0 */
 	uint64_t line_no;          /* line of the command being applied */
+	/* types_changed: types, globals or abstract functions (the declarations table) */
 	bool files_changed, types_changed, changed;
 	char *err;
 	size_t errlen;

@@ -10,8 +10,9 @@
  * Lexing choices the header leaves open: a bare value runs to the next blank and is taken
  * literally, so it may hold '=' and '\' (the formatter still quotes both); a quote may
  * only open a word or a value and must be followed by a blank or the end; \xHH takes
- * exactly two hex digits. A parameter name cannot contain ',' (it separates entries) but
- * may contain ':' (the last one splits).
+ * exactly two hex digits. Names inside lists (parameters, members, enumerators, locals)
+ * contain neither ',' (it separates entries) nor ':' (it separates parts), and a LOC
+ * contains neither, so every list entry splits on both without escapes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,7 +25,7 @@
 #include "macho.h"
 #include "util.h"
 
-#define MAX_FIELDS 16  /* fields of one command (checked for every row) */
+#define MAX_FIELDS 24  /* fields of one command (checked for every row) */
 #define WHY_MAX   64
 #define SEGNAME_MAX 16 /* the Mach-O segname/sectname fields */
 
@@ -32,15 +33,19 @@
 
 /* The table's vocabulary (cmd.def explains each word). */
 
-enum presence { P_POS, P_REQ, P_OPT, P_FLAG, P_SELECT, P_WHEN, P_UPPER };
+enum presence { P_POS, P_REQ, P_OPT, P_FLAG, P_SELECT, P_WHEN, P_UPPER, P_UNLESS };
 
 enum decoder {
 	D_ID, D_HEX, D_UDEC, D_SDEC, D_NAME, D_SEGNAME, D_DIRNAME, D_PROT, D_ENUM, D_UUID,
-	D_ARCH, D_PARAMS, D_ROWS, D_BOOL,
+	D_ARCH, D_PARAMS, D_ROWS, D_VARS, D_BLOCKS, D_LOC, D_LANG, D_MEMBERS, D_ENUMERATORS,
+	D_DIMS, D_TYPEIDS, D_BOOL,
 };
 
 /* What a member is, from its C type: the decoder writes it and the formatter reads it. */
-enum store { ST_BOOL, ST_U32, ST_U64, ST_I64, ST_STR, ST_BYTES, ST_PARAMS, ST_ROWS, ST_OTHER };
+enum store {
+	ST_BOOL, ST_U32, ST_U64, ST_I64, ST_STR, ST_BYTES, ST_PARAMS, ST_ROWS, ST_VARS,
+	ST_BLOCKS, ST_LOC, ST_MEMBERS, ST_ENUMERATORS, ST_U64S, ST_OTHER
+};
 
 struct named {
 	const char *name;
@@ -53,6 +58,7 @@ struct field {
 	enum decoder dec;
 	enum store store;
 	uint32_t applies, needs;    /* P_WHEN: masks of BIT(selector value) */
+	const char *waiver;         /* P_UNLESS, P_WHEN: the FLAG key that lifts the need */
 	int64_t lo;                 /* D_SDEC */
 	uint64_t hi;                /* D_UDEC, D_SDEC */
 	const struct named *values; /* D_ENUM */
@@ -128,6 +134,13 @@ enum field_index {
 #define PRES_SELECT .pres = P_SELECT
 #define PRES_WHEN(a, n) .pres = P_WHEN, .applies = (a), .needs = (n)
 #define PRES_UPPER .pres = P_UPPER
+#define PRES_WHEN_UNLESS(a, n, flag) .pres = P_WHEN, .applies = (a), .needs = (n), \
+	.waiver = #flag
+#define PRES_UNLESS(flag) .pres = P_UNLESS, .waiver = #flag
+/* Type kinds that share fields. */
+#define AGGREGATES (BIT(REC_TYPE_STRUCT) | BIT(REC_TYPE_UNION))
+#define MODIFIERS (BIT(REC_TYPE_POINTER) | BIT(REC_TYPE_CONST) | BIT(REC_TYPE_VOLATILE) | \
+		   BIT(REC_TYPE_RESTRICT))
 #define DEC_ID .dec = D_ID
 #define DEC_HEX .dec = D_HEX
 #define DEC_UDEC(h) .dec = D_UDEC, .hi = (h)
@@ -141,12 +154,23 @@ enum field_index {
 #define DEC_ARCH .dec = D_ARCH
 #define DEC_PARAMS .dec = D_PARAMS
 #define DEC_ROWS .dec = D_ROWS
+#define DEC_VARS .dec = D_VARS
+#define DEC_BLOCKS .dec = D_BLOCKS
+#define DEC_LOC .dec = D_LOC
+#define DEC_LANG .dec = D_LANG
+#define DEC_MEMBERS .dec = D_MEMBERS
+#define DEC_ENUMERATORS .dec = D_ENUMERATORS
+#define DEC_DIMS .dec = D_DIMS
+#define DEC_TYPEIDS .dec = D_TYPEIDS
 #define DEC_BOOL .dec = D_BOOL
 
 #define MEMBER(base, m) (((base *)0)->m)
 #define STORE(base, m) _Generic(MEMBER(base, m), bool: ST_BOOL, uint32_t: ST_U32, \
 	uint64_t: ST_U64, int64_t: ST_I64, char *: ST_STR, uint8_t *: ST_BYTES, \
-	struct rec_param *: ST_PARAMS, struct rec_row *: ST_ROWS, default: ST_OTHER)
+	struct rec_param *: ST_PARAMS, struct rec_row *: ST_ROWS, struct rec_var *: ST_VARS, \
+	struct rec_block *: ST_BLOCKS, struct rec_loc: ST_LOC, \
+	struct rec_member *: ST_MEMBERS, struct rec_enumerator *: ST_ENUMERATORS, \
+	uint64_t *: ST_U64S, default: ST_OTHER)
 
 static const struct field fields[NFIELDS + 1] = {
 #define FIELD(kind, k, presence, decoder, m) \
@@ -177,6 +201,14 @@ static const struct field fields[NFIELDS + 1] = {
 #define STORES_ARCH M(ST_U32)
 #define STORES_PARAMS M(ST_PARAMS)
 #define STORES_ROWS M(ST_ROWS)
+#define STORES_VARS M(ST_VARS)
+#define STORES_BLOCKS M(ST_BLOCKS)
+#define STORES_LOC M(ST_LOC)
+#define STORES_LANG M(ST_U32)
+#define STORES_MEMBERS M(ST_MEMBERS)
+#define STORES_ENUMERATORS M(ST_ENUMERATORS)
+#define STORES_DIMS M(ST_U64S)
+#define STORES_TYPEIDS M(ST_U64S)
 #define STORES_BOOL M(ST_BOOL)
 #define CHECK_ROW(kind, k, decoder, m) \
 	_Static_assert(STORES_##decoder & M(STORE(cmd_base_##kind, m)), \
@@ -404,51 +436,497 @@ static const char *entry_end(const char *s)
 	return e ? e : s + strlen(s);
 }
 
-static int parse_params(struct parse *p, const struct field *pf, const char *s,
-			struct rec_fn *f)
+/* The parts of one list entry [s, e), split at each ':'. */
+struct part {
+	const char *s;
+	size_t n;
+};
+
+/* Returns the number of parts, or max + 1 when there are more than max. */
+static unsigned split_parts(const char *s, const char *e, char sep, struct part *pt,
+			    unsigned max)
+{
+	unsigned k = 0;
+	for (const char *b = s;; k++) {
+		const char *c = memchr(b, sep, (size_t)(e - b));
+		if (k == max)
+			return max + 1;
+		pt[k].s = b;
+		pt[k].n = (size_t)((c ? c : e) - b);
+		if (!c)
+			return k + 1;
+		b = c + 1;
+	}
+}
+
+/* What went wrong inside one entry, for the field's message (truncated to fit). */
+#define BAD_MAX 160
+
+static void say(char bad[BAD_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(char bad[BAD_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(bad, BAD_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/* One part as an unsigned number no greater than hi; what names the part. */
+static bool part_u(const struct part *pt, const char *what, uint64_t hi, uint64_t *v,
+		   char bad[BAD_MAX])
+{
+	char why[WHY_MAX], sb[UTIL_SHOW_MAX];
+	if (num_u(pt->s, pt->n, hi, v, why))
+		return true;
+	say(bad, "%s \"%s\" %s", what, util_show(sb, pt->s, pt->n), why);
+	return false;
+}
+
+/* A type id inside a list: 0 (void) refused where `of` names what cannot be void. */
+static bool part_type(const struct part *pt, const char *of, uint64_t *v, char bad[BAD_MAX])
+{
+	if (!part_u(pt, "type", UINT64_MAX, v, bad))
+		return false;
+	if (*v == 0 && of) {
+		say(bad, "type 0 (void) is not allowed for a %s", of);
+		return false;
+	}
+	return true;
+}
+
+/* A signed value; with need_sign the text must start with '+' or '-'. */
+static bool signed_text(const char *s, size_t n, bool need_sign, int64_t *v,
+			char bad[BAD_MAX], const char *what)
+{
+	char why[WHY_MAX], sb[UTIL_SHOW_MAX];
+	bool plus = n && s[0] == '+';
+	if (need_sign && !plus && !(n && s[0] == '-')) {
+		say(bad, "%s \"%s\" needs a sign (+ or -)", what,
+			 util_show(sb, s, n));
+		return false;
+	}
+	/* "+-5" is no number: the sign is given once. */
+	if (plus && (n == 1 || s[1] == '-')) {
+		say(bad, "%s \"%s\" is not a number", what, util_show(sb, s, n));
+		return false;
+	}
+	if (num_s(s + plus, n - plus, INT64_MIN, INT64_MAX, v, why))
+		return true;
+	say(bad, "%s \"%s\" %s", what, util_show(sb, s, n), why);
+	return false;
+}
+
+/* A LOC other than a list; an empty one only where empty_ok. */
+static bool loc_simple(const char *s, size_t n, bool empty_ok, struct rec_loc *l,
+		       char bad[BAD_MAX])
+{
+	char why[WHY_MAX], sb[UTIL_SHOW_MAX];
+	uint64_t u;
+	memset(l, 0, sizeof *l);
+	if (n == 0) {
+		if (empty_ok)
+			return true;
+		say(bad, "a list entry needs a location");
+		return false;
+	}
+	if (n >= 2 && s[0] == 'f' && s[1] == 'b') {
+		l->kind = REC_LOC_FBREG;
+		return signed_text(s + 2, n - 2, true, &l->value, bad, "frame offset");
+	}
+	switch (s[0]) {
+	case 'r':
+	case 'b': {
+		size_t d = 1;
+		while (d < n && s[d] != '+' && s[d] != '-')
+			d++;
+		if (s[0] == 'r' && d != n)
+			break;
+		if (!num_u(s + 1, d - 1, UINT32_MAX, &u, why)) {
+			say(bad, "register \"%s\" %s", util_show(sb, s + 1, d - 1),
+				 why);
+			return false;
+		}
+		l->reg = (uint32_t)u;
+		if (s[0] == 'r') {
+			l->kind = REC_LOC_REG;
+			return true;
+		}
+		l->kind = REC_LOC_BREG;
+		return signed_text(s + d, n - d, true, &l->value, bad, "register offset");
+	}
+	case 'a':
+		if (!num_u(s + 1, n - 1, UINT64_MAX, &u, why)) {
+			say(bad, "address \"%s\" %s", util_show(sb, s + 1, n - 1),
+				 why);
+			return false;
+		}
+		l->kind = REC_LOC_ADDR;
+		l->value = (int64_t)u;
+		return true;
+	case 'k':
+		l->kind = REC_LOC_CONST;
+		return signed_text(s + 1, n - 1, false, &l->value, bad, "constant");
+	case 'x':
+		if (n < 3 || (n - 1) % 2)
+			break;
+		for (size_t i = 1; i < n; i++)
+			if (hex_digit(s[i]) < 0)
+				goto unknown;
+		l->bytes = malloc((n - 1) / 2);
+		if (!l->bytes) {
+			say(bad, "out of memory");
+			return false;
+		}
+		l->kind = REC_LOC_EXPR;
+		l->len = (uint32_t)((n - 1) / 2);
+		for (uint32_t i = 0; i < l->len; i++)
+			l->bytes[i] = (uint8_t)(hex_digit(s[1 + 2 * i]) << 4 |
+						hex_digit(s[2 + 2 * i]));
+		return true;
+	}
+unknown:
+	say(bad, "location \"%s\" is not fb+N, rN, bN+V, aADDR, kV, xHEX or "
+		 "a FROM..TO@LOC;... list", util_show(sb, s, n));
+	return false;
+}
+
+/* FROM..TO into two pc offsets with from < to. */
+static bool pc_range(const char *s, size_t n, uint64_t *from, uint64_t *to,
+		     char bad[BAD_MAX])
+{
+	char sb[UTIL_SHOW_MAX];
+	const char *dots = NULL;
+	for (size_t i = 0; i + 1 < n && !dots; i++)
+		if (s[i] == '.' && s[i + 1] == '.')
+			dots = s + i;
+	if (!dots) {
+		say(bad, "range \"%s\" is not FROM..TO", util_show(sb, s, n));
+		return false;
+	}
+	struct part a = { s, (size_t)(dots - s) };
+	struct part b = { dots + 2, n - a.n - 2 };
+	if (!part_u(&a, "range start", UINT64_MAX, from, bad) ||
+	    !part_u(&b, "range end", UINT64_MAX, to, bad))
+		return false;
+	if (*from >= *to) {
+		say(bad, "range \"%s\" is empty (FROM must be below TO)",
+			 util_show(sb, s, n));
+		return false;
+	}
+	return true;
+}
+
+/* Any LOC: a list when it holds '@', else one of the simple forms. On failure l holds
+ * whatever was allocated, for rec_loc_free. */
+static bool loc_parse(const char *s, size_t n, struct rec_loc *l, char bad[BAD_MAX])
+{
+	if (!memchr(s, '@', n))
+		return loc_simple(s, n, true, l, bad);
+	memset(l, 0, sizeof *l);
+	size_t count = 1;
+	for (size_t i = 0; i < n; i++)
+		count += s[i] == ';';
+	if (count > UINT32_MAX || !(l->entries = calloc(count, sizeof *l->entries))) {
+		say(bad, "out of memory");
+		return false;
+	}
+	l->kind = REC_LOC_LIST;
+	l->len = (uint32_t)count;
+	const char *e = s + n;
+	char eb[BAD_MAX], sb[UTIL_SHOW_MAX];
+	for (size_t i = 0; i < count; i++) {
+		const char *end = memchr(s, ';', (size_t)(e - s));
+		end = end ? end : e;
+		struct rec_loc_entry *en = &l->entries[i];
+		const char *at = memchr(s, '@', (size_t)(end - s));
+		util_show(sb, s, (size_t)(end - s));
+		if (!at) {
+			say(bad, "list entry %zu \"%s\" is not FROM..TO@LOC", i + 1,
+				 sb);
+			return false;
+		}
+		if (!pc_range(s, (size_t)(at - s), &en->from, &en->to, eb) ||
+		    !loc_simple(at + 1, (size_t)(end - at - 1), false, &en->loc, eb)) {
+			say(bad, "list entry %zu \"%s\": %s", i + 1, sb, eb);
+			return false;
+		}
+		if (i && en->from < l->entries[i - 1].to) {
+			say(bad, "list entry %zu \"%s\" starts before the previous "
+				 "one ends (ascending, not overlapping)", i + 1, sb);
+			return false;
+		}
+		s = end + (end < e);
+	}
+	return true;
+}
+
+/* A whole list value: counts the entries, allocates them zeroed (so a failure part way
+ * leaves what the record's free can undo) and parses each with one. */
+typedef bool (*entry_fn)(struct parse *p, size_t idx, const char *s, const char *e,
+			 void *item, char bad[BAD_MAX]);
+
+static int parse_list(struct parse *p, const struct field *lf, const char *s, size_t size,
+		      void **arr, uint32_t *count, entry_fn one)
 {
 	size_t n = list_count(s);
 	if (n > UINT32_MAX)
-		return fail_at(p, pf, "too many entries");
+		return fail_at(p, lf, "too many entries");
 	if (!n)
 		return 0;
-	f->params = calloc(n, sizeof *f->params);
-	if (!f->params)
+	*arr = calloc(n, size);
+	if (!*arr)
 		return nomem(p);
-	/* Set now: calloc left every name NULL, which rec_fn_unref can free. */
-	f->nparams = (uint32_t)n;
-	char sb[UTIL_SHOW_MAX], why[WHY_MAX];
+	*count = (uint32_t)n;
+	char bad[BAD_MAX] = "", sb[UTIL_SHOW_MAX];
 	for (size_t i = 0; i < n; i++) {
 		const char *e = entry_end(s);
-		size_t len = (size_t)(e - s);
-		/* The last ':' splits, so a name may itself contain ':'. */
-		const char *colon = NULL;
-		for (const char *c = s; c < e; c++)
-			if (*c == ':')
-				colon = c;
-		util_show(sb, s, len);
-		if (!colon)
-			return fail_at(p, pf, "entry %zu \"%s\": expected NAME:TYPEID",
-					i + 1, sb);
-		if (colon == s)
-			return fail_at(p, pf, "entry %zu \"%s\": the name is empty", i + 1,
-					sb);
-		uint64_t type;
-		if (!num_u(colon + 1, (size_t)(e - colon - 1), UINT64_MAX, &type, why)) {
-			char tb[UTIL_SHOW_MAX];
-			return fail_at(p, pf, "entry %zu \"%s\": type \"%s\" %s", i + 1, sb,
-					util_show(tb, colon + 1, (size_t)(e - colon - 1)), why);
+		if (!one(p, i + 1, s, e, (char *)*arr + i * size, bad)) {
+			if (strcmp(bad, "out of memory") == 0)
+				return nomem(p);
+			return fail_at(p, lf, "entry %zu \"%s\": %s", i + 1,
+				       util_show(sb, s, (size_t)(e - s)), bad);
 		}
-		if (type == 0)
-			return fail_at(p, pf, "entry %zu \"%s\": type 0 (void) is not "
-					"allowed for a parameter", i + 1, sb);
-		f->params[i].name = strndup(s, (size_t)(colon - s));
-		if (!f->params[i].name)
-			return nomem(p);
-		f->params[i].type = type;
 		s = *e ? e + 1 : e;
 	}
 	return 0;
+}
+
+static bool name_part(const struct part *pt, bool empty_ok, char **out, char bad[BAD_MAX])
+{
+	if (!pt->n && !empty_ok) {
+		say(bad, "the name is empty");
+		return false;
+	}
+	*out = strndup(pt->s, pt->n);
+	if (!*out)
+		say(bad, "out of memory");
+	return *out != NULL;
+}
+
+static bool loc_part(const struct part *pt, struct rec_loc *l, char bad[BAD_MAX])
+{
+	char eb[BAD_MAX];
+	if (loc_parse(pt->s, pt->n, l, eb))
+		return true;
+	memcpy(bad, eb, BAD_MAX);
+	return false;
+}
+
+/* NAME:TYPEID[:LOC[:LINE]] */
+static bool param_entry(struct parse *p, size_t idx, const char *s, const char *e,
+			void *item, char bad[BAD_MAX])
+{
+	(void)p;
+	(void)idx;
+	struct rec_param *pa = item;
+	struct part pt[4];
+	unsigned k = split_parts(s, e, ':', pt, 4);
+	uint64_t v = 0;
+	if (k < 2 || k > 4) {
+		say(bad, "expected NAME:TYPEID[:LOC[:LINE]]");
+		return false;
+	}
+	if (!part_type(&pt[1], "parameter", &pa->type, bad) ||
+	    (k > 2 && !loc_part(&pt[2], &pa->loc, bad)) ||
+	    (k > 3 && !part_u(&pt[3], "line", UINT32_MAX, &v, bad)))
+		return false;
+	pa->line = (uint32_t)v;
+	return name_part(&pt[0], true, &pa->name, bad);
+}
+
+/* NAME:TYPEID:LOC[:LINE[:BLOCK]] */
+static bool var_entry(struct parse *p, size_t idx, const char *s, const char *e,
+		      void *item, char bad[BAD_MAX])
+{
+	(void)p;
+	(void)idx;
+	struct rec_var *va = item;
+	struct part pt[5];
+	unsigned k = split_parts(s, e, ':', pt, 5);
+	uint64_t line = 0, block = 0;
+	if (k < 3 || k > 5) {
+		say(bad, "expected NAME:TYPEID:LOC[:LINE[:BLOCK]]");
+		return false;
+	}
+	if (!part_type(&pt[1], NULL, &va->type, bad) || !loc_part(&pt[2], &va->loc, bad) ||
+	    (k > 3 && !part_u(&pt[3], "line", UINT32_MAX, &line, bad)) ||
+	    (k > 4 && !part_u(&pt[4], "block", UINT32_MAX, &block, bad)))
+		return false;
+	va->line = (uint32_t)line;
+	va->block = (uint32_t)block;
+	return name_part(&pt[0], false, &va->name, bad);
+}
+
+/* RANGES[:PARENT[:ORIGIN:CALLFILE:CALLLINE[:CALLCOL]]] */
+static bool block_entry(struct parse *p, size_t idx, const char *s, const char *e,
+			void *item, char bad[BAD_MAX])
+{
+	(void)p;
+	struct rec_block *bl = item;
+	struct part pt[6];
+	unsigned k = split_parts(s, e, ':', pt, 6);
+	uint64_t v[6] = { 0 };
+	if (k > 6 || k == 3 || k == 4) {
+		say(bad, "expected RANGES[:PARENT[:ORIGIN:CALLFILE:CALLLINE"
+			 "[:CALLCOL]]]");
+		return false;
+	}
+	if ((k > 1 && !part_u(&pt[1], "parent", UINT32_MAX, &v[1], bad)) ||
+	    (k > 2 && (!part_u(&pt[2], "origin", UINT64_MAX, &v[2], bad) ||
+		       !part_u(&pt[3], "call file", UINT64_MAX, &v[3], bad) ||
+		       !part_u(&pt[4], "call line", UINT32_MAX, &v[4], bad))) ||
+	    (k > 5 && !part_u(&pt[5], "call column", UINT32_MAX, &v[5], bad)))
+		return false;
+	if (v[1] >= idx) {
+		say(bad, "parent %" PRIu64 " is not an earlier block", v[1]);
+		return false;
+	}
+	if (k > 2 && (!v[2] || !v[3])) {
+		say(bad, "%s id 0 is reserved (it means none)",
+			 v[2] ? "call file" : "origin");
+		return false;
+	}
+	bl->parent = (uint32_t)v[1];
+	bl->origin = v[2];
+	bl->call_file = v[3];
+	bl->call_line = (uint32_t)v[4];
+	bl->call_col = (uint32_t)v[5];
+	struct part r = pt[0];
+	size_t n = 1;
+	for (size_t i = 0; i < r.n; i++)
+		n += r.s[i] == '+';
+	if (!(bl->ranges = calloc(n, sizeof *bl->ranges))) {
+		say(bad, "out of memory");
+		return false;
+	}
+	bl->nranges = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		const char *end = memchr(r.s, '+', r.n);
+		size_t len = end ? (size_t)(end - r.s) : r.n;
+		if (!pc_range(r.s, len, &bl->ranges[i].from, &bl->ranges[i].to, bad))
+			return false;
+		r.s += len + (end != NULL);
+		r.n -= len + (end != NULL);
+	}
+	return true;
+}
+
+/* NAME:TYPEID:OFF[:BITS:BITOFF] */
+static bool member_entry(struct parse *p, size_t idx, const char *s, const char *e,
+			 void *item, char bad[BAD_MAX])
+{
+	(void)p;
+	(void)idx;
+	struct rec_member *m = item;
+	struct part pt[5];
+	unsigned k = split_parts(s, e, ':', pt, 5);
+	uint64_t bits = 0, bitoff = 0;
+	if (k != 3 && k != 5) {
+		say(bad, "expected NAME:TYPEID:OFF or NAME:TYPEID:OFF:BITS:BITOFF");
+		return false;
+	}
+	if (!part_type(&pt[1], "member", &m->type, bad) ||
+	    !part_u(&pt[2], "offset", UINT64_MAX, &m->off, bad) ||
+	    (k == 5 && (!part_u(&pt[3], "bit width", UINT32_MAX, &bits, bad) ||
+			!part_u(&pt[4], "bit offset", UINT32_MAX, &bitoff, bad))))
+		return false;
+	if (k == 5 && !bits) {
+		say(bad, "a bit-field is at least 1 bit wide");
+		return false;
+	}
+	m->bits = (uint32_t)bits;
+	m->bitoff = (uint32_t)bitoff;
+	return name_part(&pt[0], true, &m->name, bad);
+}
+
+/* VALUE: -2^127 .. 2^128-1, decimal or 0x hex, as 128-bit two's complement. */
+static bool value128(const struct part *pt, struct rec_enumerator *en, char bad[BAD_MAX])
+{
+	char sb[UTIL_SHOW_MAX];
+	const char *s = pt->s;
+	size_t n = pt->n, i = 0;
+	bool neg = n && s[0] == '-';
+	i += neg;
+	unsigned base = 10;
+	if (n - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+		base = 16;
+		i += 2;
+	}
+	unsigned __int128 v = 0, max = ~(unsigned __int128)0;
+	bool ok = i < n, big = false;
+	for (; ok && i < n; i++) {
+		int d = hex_digit(s[i]);
+		if (d < 0 || (unsigned)d >= base)
+			ok = false;
+		else if (v > (max - (unsigned)d) / base)
+			big = true;
+		else
+			v = v * base + (unsigned)d;
+	}
+	util_show(sb, s, n);
+	if (!ok) {
+		say(bad, "value \"%s\" is not a number", sb);
+		return false;
+	}
+	if (big || (neg && v > (unsigned __int128)1 << 127)) {
+		say(bad, "value \"%s\" is outside -2^127 .. 2^128-1", sb);
+		return false;
+	}
+	if (neg)
+		v = -v;
+	en->lo = (uint64_t)v;
+	en->hi = (uint64_t)(v >> 64);
+	en->neg = neg && v != 0;
+	return true;
+}
+
+/* NAME:VALUE */
+static bool enumerator_entry(struct parse *p, size_t idx, const char *s, const char *e,
+			     void *item, char bad[BAD_MAX])
+{
+	(void)p;
+	(void)idx;
+	struct rec_enumerator *en = item;
+	struct part pt[2];
+	if (split_parts(s, e, ':', pt, 2) != 2) {
+		say(bad, "expected NAME:VALUE");
+		return false;
+	}
+	return value128(&pt[1], en, bad) && name_part(&pt[0], false, &en->name, bad);
+}
+
+/* N, or "-" for the first dimension's unknown bound. */
+static bool dim_entry(struct parse *p, size_t idx, const char *s, const char *e,
+		      void *item, char bad[BAD_MAX])
+{
+	(void)p;
+	struct part pt = { s, (size_t)(e - s) };
+	uint64_t *d = item;
+	if (pt.n == 1 && s[0] == '-') {
+		if (idx != 1) {
+			say(bad, "only the first dimension may be unknown (\"-\")");
+			return false;
+		}
+		*d = REC_DIM_UNKNOWN;
+		return true;
+	}
+	return part_u(&pt, "count", REC_DIM_UNKNOWN - 1, d, bad);
+}
+
+static bool typeid_entry(struct parse *p, size_t idx, const char *s, const char *e,
+			 void *item, char bad[BAD_MAX])
+{
+	(void)p;
+	(void)idx;
+	struct part pt = { s, (size_t)(e - s) };
+	return part_type(&pt, "parameter", item, bad);
+}
+
+static int parse_params(struct parse *p, const struct field *pf, const char *s,
+			struct rec_fn *f)
+{
+	return parse_list(p, pf, s, sizeof *f->params, (void **)&f->params, &f->nparams,
+			  param_entry);
 }
 
 /* The parts of a row entry, in order; FLAGS is decoded by letters instead of a bound. */
@@ -636,6 +1114,33 @@ static int decode_enum(struct parse *p, const struct field *f, const char *s, vo
 	return fail_at(p, f, "\"%s\" is not one of %s", util_show(sb, s, strlen(s)), list);
 }
 
+/* DW_LANG codes by the names C compilers know them by; any other code as a number. */
+static const struct named langs[] = {
+	{ "c89", 0x1 },
+	{ "c99", 0xc },
+	{ "c11", 0x1d },
+	{ "c17", 0x2c },
+};
+
+static int decode_lang(struct parse *p, const struct field *f, const char *s, void *base)
+{
+	char why[WHY_MAX], sb[UTIL_SHOW_MAX];
+	uint64_t v;
+	for (size_t i = 0; i < COUNT(langs); i++) {
+		if (strcmp(langs[i].name, s) == 0) {
+			set_num(base, f, langs[i].value);
+			return 0;
+		}
+	}
+	if (!num_u(s, strlen(s), 0xffff, &v, why))
+		return fail_at(p, f, "\"%s\" is not c89, c99, c11, c17 or a DWARF language "
+			       "code (%s)", util_show(sb, s, strlen(s)), why);
+	if (!v)
+		return fail_at(p, f, "0 is no DWARF language code");
+	set_num(base, f, v);
+	return 0;
+}
+
 /* Mach-O vm_prot_t: a number, or the "r-x" spelling vmmap and otool print. */
 static int decode_prot(struct parse *p, const struct field *f, const char *s, void *base)
 {
@@ -710,6 +1215,52 @@ static int decode(struct parse *p, const struct field *f, const char *s, void *b
 	case D_ROWS:
 		rc = parse_rows(p, f, s, base);
 		break;
+	case D_VARS: {
+		struct rec_fn *fn = base;
+		rc = parse_list(p, f, s, sizeof *fn->vars, (void **)&fn->vars, &fn->nvars,
+				var_entry);
+		break;
+	}
+	case D_BLOCKS: {
+		struct rec_fn *fn = base;
+		rc = parse_list(p, f, s, sizeof *fn->blocks, (void **)&fn->blocks,
+				&fn->nblocks, block_entry);
+		break;
+	}
+	case D_MEMBERS: {
+		struct rec_type *t = base;
+		rc = parse_list(p, f, s, sizeof *t->members, (void **)&t->members,
+				&t->nmembers, member_entry);
+		break;
+	}
+	case D_ENUMERATORS: {
+		struct rec_type *t = base;
+		rc = parse_list(p, f, s, sizeof *t->enumerators, (void **)&t->enumerators,
+				&t->nenumerators, enumerator_entry);
+		break;
+	}
+	case D_DIMS: {
+		struct rec_type *t = base;
+		rc = parse_list(p, f, s, sizeof *t->dims, (void **)&t->dims, &t->ndims,
+				dim_entry);
+		break;
+	}
+	case D_TYPEIDS: {
+		struct rec_type *t = base;
+		rc = parse_list(p, f, s, sizeof *t->params, (void **)&t->params, &t->nparams,
+				typeid_entry);
+		break;
+	}
+	case D_LOC: {
+		char bad[BAD_MAX];
+		if (!loc_parse(s, n, member(base, f), bad))
+			rc = strcmp(bad, "out of memory") == 0 ? nomem(p) :
+				fail_at(p, f, "%s", bad);
+		break;
+	}
+	case D_LANG:
+		rc = decode_lang(p, f, s, base);
+		break;
 	case D_BOOL:
 		*(bool *)member(base, f) = true;
 		break;
@@ -717,6 +1268,29 @@ static int decode(struct parse *p, const struct field *f, const char *s, void *b
 	if (rc == 0 && f->has)
 		*(bool *)((char *)base + f->has - 1) = true;
 	return rc;
+}
+
+/* The index of the command's row spelled key, or -1. */
+static int field_index(const struct cmd_spec *spec, const char *key)
+{
+	for (unsigned i = 0; spec->fields[i].key; i++)
+		if (strcmp(spec->fields[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Whether the line gave the FLAG that lifts f's need. */
+static bool waived(const struct parse *p, const struct field *f)
+{
+	int i = f->waiver ? field_index(p->spec, f->waiver) : -1;
+	return i >= 0 && p->val[i];
+}
+
+/* Whether a decoded payload has the FLAG that lifts f's need. */
+static bool waived_in(const struct cmd_spec *spec, const struct field *f, const void *base)
+{
+	int i = f->waiver ? field_index(spec, f->waiver) : -1;
+	return i >= 0 && *(const bool *)member(base, &spec->fields[i]);
 }
 
 /* The WHEN fields against the value of the SELECT field sel: first the keys that only
@@ -736,11 +1310,53 @@ static int check_selected(struct parse *p, const struct field *sel, const void *
 			if (pass == 1 && p->val[i] && !in_mask(f->applies, v))
 				return fail_at(p, f, "does not apply to %s=%s", sel->key, word);
 			if (pass != 1 && everywhere == (pass == 2) && !p->val[i] &&
-			    in_mask(f->needs, v))
+			    in_mask(f->needs, v) && !waived(p, f))
 				return fail(p, "missing field \"%s\" (%s=%s needs it)", f->key,
 					    sel->key, word);
 		}
 	}
+	return 0;
+}
+
+/* The rule of a type that ties fields to one another rather than to the kind. */
+static int check_type(struct parse *p, const struct rec_type *t)
+{
+	const struct field *fs = p->spec->fields;
+	const char *word = named_name(type_kinds, COUNT(type_kinds), t->kind);
+	bool aggregate = t->kind == REC_TYPE_STRUCT || t->kind == REC_TYPE_UNION;
+	if (t->decl && !aggregate)
+		return fail_at(p, &fs[FIELD_TYPE_decl - FIELDS_TYPE - 1],
+			       "does not apply to kind=%s (only struct and union)", word);
+	if (t->decl && !t->name)
+		return fail(p, "missing field \"name\" (a decl type needs it)");
+	if (t->kind != REC_TYPE_FUNC && (t->variadic || t->unprototyped))
+		return fail_at(p, &fs[t->variadic ? FIELD_TYPE_variadic - FIELDS_TYPE - 1 :
+				       FIELD_TYPE_unprototyped - FIELDS_TYPE - 1],
+			       "does not apply to kind=%s", word);
+	if (t->variadic && t->unprototyped)
+		return fail(p, "\"variadic\" and \"unprototyped\" exclude each other");
+	if (t->line && !t->file)
+		return fail(p, "field \"line\" needs field \"file\"");
+	if (t->kind == REC_TYPE_ARRAY && !t->ndims)
+		return fail_at(p, &fs[FIELD_TYPE_dims - FIELDS_TYPE - 1],
+			       "must list at least one dimension");
+	return 0;
+}
+
+static int check_fn(struct parse *p, const struct rec_fn *f)
+{
+	const struct field *fs = p->spec->fields;
+	static const unsigned codeless[] = {
+		FIELD_FN_low_pc - FIELDS_FN - 1,
+		FIELD_FN_size - FIELDS_FN - 1,
+		FIELD_FN_rows - FIELDS_FN - 1,
+	};
+	for (size_t i = 0; f->abstract && i < COUNT(codeless); i++)
+		if (p->val[codeless[i]])
+			return fail_at(p, &fs[codeless[i]], "an abstract fn has no code, so "
+				       "no low_pc, size or rows");
+	if (f->variadic && f->unprototyped)
+		return fail(p, "\"variadic\" and \"unprototyped\" exclude each other");
 	return 0;
 }
 
@@ -759,6 +1375,13 @@ static int decode_fields(struct parse *p, struct cmd *c)
 		if (rc)
 			return rc;
 	}
+	int rc = 0;
+	if (spec->kind == CMD_TYPE)
+		rc = check_type(p, base);
+	else if (spec->kind == CMD_FN)
+		rc = check_fn(p, base);
+	if (rc)
+		return rc;
 	/* A range's bounds, once every field is known to be well-formed. */
 	for (unsigned i = 0; fs[i].key; i++) {
 		if (fs[i].pres != P_UPPER || i == 0)
@@ -959,7 +1582,8 @@ static int parse_line(struct parse *p, char *buf, size_t len, struct cmd *c)
 			continue;
 		if (fs[i].pres == P_POS)
 			return fail(p, "missing %s", fs[i].key);
-		if (fs[i].pres == P_REQ || fs[i].pres == P_SELECT || fs[i].pres == P_UPPER)
+		if (fs[i].pres == P_REQ || fs[i].pres == P_SELECT || fs[i].pres == P_UPPER ||
+		    (fs[i].pres == P_UNLESS && !waived(p, &fs[i])))
 			return fail(p, "missing field \"%s\"", fs[i].key);
 	}
 	c->kind = p->spec->kind;
@@ -1061,26 +1685,159 @@ void cmd_format_value(struct enc_buf *b, const char *s)
 	enc_buf_u8(b, '"');
 }
 
-/* The list is quoted as a whole when a name needs it; ':' and ',' never do. Names that
- * contain ',' cannot be written (the parser never makes one). */
+/* A list value is written whole to a scratch buffer, then quoted as a whole when a name
+ * in it needs it; ':' and ',' never do. Names that contain ',' or ':' cannot be written
+ * (the parser never makes one). */
+static void put_scratch(struct enc_buf *b, struct enc_buf *tmp)
+{
+	enc_buf_u8(tmp, 0);
+	if (enc_buf_error(tmp))
+		b->failed = 1;
+	else
+		cmd_format_value(b, (const char *)tmp->data);
+	enc_buf_free(tmp);
+}
+
+static void put_loc(struct enc_buf *b, const struct rec_loc *l)
+{
+	switch (l->kind) {
+	case REC_LOC_NONE:
+		break;
+	case REC_LOC_FBREG:
+		enc_buf_printf(b, "fb%+" PRId64, l->value);
+		break;
+	case REC_LOC_REG:
+		enc_buf_printf(b, "r%" PRIu32, l->reg);
+		break;
+	case REC_LOC_BREG:
+		enc_buf_printf(b, "b%" PRIu32 "%+" PRId64, l->reg, l->value);
+		break;
+	case REC_LOC_ADDR:
+		enc_buf_printf(b, "a0x%" PRIx64, (uint64_t)l->value);
+		break;
+	case REC_LOC_CONST:
+		enc_buf_printf(b, "k%" PRId64, l->value);
+		break;
+	case REC_LOC_EXPR:
+		enc_buf_u8(b, 'x');
+		for (uint32_t i = 0; i < l->len; i++)
+			enc_buf_printf(b, "%02x", l->bytes[i]);
+		break;
+	case REC_LOC_LIST:
+		for (uint32_t i = 0; i < l->len; i++) {
+			const struct rec_loc_entry *en = &l->entries[i];
+			enc_buf_printf(b, "%s0x%" PRIx64 "..0x%" PRIx64 "@", i ? ";" : "",
+				       en->from, en->to);
+			put_loc(b, &en->loc);
+		}
+		break;
+	}
+}
+
 static void put_params(struct enc_buf *b, const struct rec_fn *f)
 {
-	bool quote = false;
-	for (uint32_t i = 0; i < f->nparams; i++)
-		quote |= !all_bare(f->params[i].name);
-	if (quote)
-		enc_buf_u8(b, '"');
+	struct enc_buf t;
+	enc_buf_init(&t);
 	for (uint32_t i = 0; i < f->nparams; i++) {
+		const struct rec_param *pa = &f->params[i];
+		enc_buf_printf(&t, "%s%s:%" PRIu64, i ? "," : "", pa->name, pa->type);
+		if (pa->loc.kind != REC_LOC_NONE || pa->line) {
+			enc_buf_u8(&t, ':');
+			put_loc(&t, &pa->loc);
+		}
+		if (pa->line)
+			enc_buf_printf(&t, ":%" PRIu32, pa->line);
+	}
+	put_scratch(b, &t);
+}
+
+static void put_vars(struct enc_buf *b, const struct rec_fn *f)
+{
+	struct enc_buf t;
+	enc_buf_init(&t);
+	for (uint32_t i = 0; i < f->nvars; i++) {
+		const struct rec_var *v = &f->vars[i];
+		enc_buf_printf(&t, "%s%s:%" PRIu64 ":", i ? "," : "", v->name, v->type);
+		put_loc(&t, &v->loc);
+		if (v->line || v->block)
+			enc_buf_printf(&t, ":%" PRIu32, v->line);
+		if (v->block)
+			enc_buf_printf(&t, ":%" PRIu32, v->block);
+	}
+	put_scratch(b, &t);
+}
+
+static void put_blocks(struct enc_buf *b, const struct rec_fn *f)
+{
+	for (uint32_t i = 0; i < f->nblocks; i++) {
+		const struct rec_block *bl = &f->blocks[i];
 		if (i)
 			enc_buf_u8(b, ',');
-		if (quote)
-			put_escaped(b, f->params[i].name);
-		else
-			enc_buf_put(b, f->params[i].name, strlen(f->params[i].name));
-		enc_buf_printf(b, ":%" PRIu64, f->params[i].type);
+		for (uint32_t r = 0; r < bl->nranges; r++)
+			enc_buf_printf(b, "%s0x%" PRIx64 "..0x%" PRIx64, r ? "+" : "",
+				       bl->ranges[r].from, bl->ranges[r].to);
+		if (bl->parent || bl->origin)
+			enc_buf_printf(b, ":%" PRIu32, bl->parent);
+		if (bl->origin)
+			enc_buf_printf(b, ":%" PRIu64 ":%" PRIu64 ":%" PRIu32, bl->origin,
+				       bl->call_file, bl->call_line);
+		if (bl->origin && bl->call_col)
+			enc_buf_printf(b, ":%" PRIu32, bl->call_col);
 	}
-	if (quote)
-		enc_buf_u8(b, '"');
+}
+
+static void put_members(struct enc_buf *b, const struct rec_type *ty)
+{
+	struct enc_buf t;
+	enc_buf_init(&t);
+	for (uint32_t i = 0; i < ty->nmembers; i++) {
+		const struct rec_member *m = &ty->members[i];
+		enc_buf_printf(&t, "%s%s:%" PRIu64 ":%" PRIu64, i ? "," : "", m->name, m->type,
+			       m->off);
+		if (m->bits)
+			enc_buf_printf(&t, ":%" PRIu32 ":%" PRIu32, m->bits, m->bitoff);
+	}
+	put_scratch(b, &t);
+}
+
+/* Decimal where the value fits 64 bits, hex (with its sign) beyond. */
+static void put_value128(struct enc_buf *b, const struct rec_enumerator *en)
+{
+	unsigned __int128 v = (unsigned __int128)en->hi << 64 | en->lo;
+	if (!en->neg && !en->hi) {
+		enc_buf_printf(b, "%" PRIu64, en->lo);
+		return;
+	}
+	if (en->neg && en->hi == UINT64_MAX && en->lo >> 63) {
+		enc_buf_printf(b, "%" PRId64, (int64_t)en->lo);
+		return;
+	}
+	unsigned __int128 mag = en->neg ? -v : v;
+	uint64_t hi = (uint64_t)(mag >> 64), lo = (uint64_t)mag;
+	enc_buf_printf(b, "%s0x%" PRIx64 "%016" PRIx64, en->neg ? "-" : "", hi, lo);
+}
+
+static void put_enumerators(struct enc_buf *b, const struct rec_type *ty)
+{
+	struct enc_buf t;
+	enc_buf_init(&t);
+	for (uint32_t i = 0; i < ty->nenumerators; i++) {
+		enc_buf_printf(&t, "%s%s:", i ? "," : "", ty->enumerators[i].name);
+		put_value128(&t, &ty->enumerators[i]);
+	}
+	put_scratch(b, &t);
+}
+
+static void put_ids(struct enc_buf *b, const uint64_t *v, uint32_t n, bool dims)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			enc_buf_u8(b, ',');
+		if (dims && v[i] == REC_DIM_UNKNOWN)
+			enc_buf_u8(b, '-');
+		else
+			enc_buf_printf(b, "%" PRIu64, v[i]);
+	}
 }
 
 static void put_rows(struct enc_buf *b, const struct rec_fn *f)
@@ -1099,7 +1856,8 @@ static void put_rows(struct enc_buf *b, const struct rec_fn *f)
 /* Whether the formatter writes f: what is required always, an optional field only when
  * set (its presence bool, or not 0), a WHEN field when the selected value allows it and
  * needs it or it is set. A NULL string is never written (it cannot be spelled). */
-static bool shown(const struct field *f, const void *base, uint64_t sel)
+static bool shown(const struct cmd_spec *spec, const struct field *f, const void *base,
+		  uint64_t sel)
 {
 	const void *at = member(base, f);
 	bool set;
@@ -1117,6 +1875,25 @@ static bool shown(const struct field *f, const void *base, uint64_t sel)
 		break;
 	case ST_ROWS:
 		set = ((const struct rec_fn *)base)->nrows != 0;
+		break;
+	case ST_VARS:
+		set = ((const struct rec_fn *)base)->nvars != 0;
+		break;
+	case ST_BLOCKS:
+		set = ((const struct rec_fn *)base)->nblocks != 0;
+		break;
+	case ST_LOC:
+		set = ((const struct rec_loc *)at)->kind != REC_LOC_NONE;
+		break;
+	case ST_MEMBERS:
+		set = ((const struct rec_type *)base)->nmembers != 0;
+		break;
+	case ST_ENUMERATORS:
+		set = ((const struct rec_type *)base)->nenumerators != 0;
+		break;
+	case ST_U64S:
+		set = (f->dec == D_DIMS ? ((const struct rec_type *)base)->ndims :
+		       ((const struct rec_type *)base)->nparams) != 0;
 		break;
 	case ST_U32:
 	case ST_U64:
@@ -1136,7 +1913,10 @@ static bool shown(const struct field *f, const void *base, uint64_t sel)
 	case P_UPPER:
 		return true;
 	case P_WHEN:
-		return in_mask(f->applies, sel) && (in_mask(f->needs, sel) || set);
+		return in_mask(f->applies, sel) &&
+		       ((in_mask(f->needs, sel) && !waived_in(spec, f, base)) || set);
+	case P_UNLESS:
+		return !waived_in(spec, f, base) || set;
 	case P_OPT:
 	case P_FLAG:
 		break;
@@ -1182,6 +1962,40 @@ static void put_value(struct enc_buf *b, const struct field *f, const void *base
 	case D_ROWS:
 		put_rows(b, base);
 		break;
+	case D_VARS:
+		put_vars(b, base);
+		break;
+	case D_BLOCKS:
+		put_blocks(b, base);
+		break;
+	case D_LOC:
+		put_loc(b, at);
+		break;
+	case D_LANG: {
+		const char *w = named_name(langs, COUNT(langs), (unsigned)get_num(base, f));
+		if (strcmp(w, "?") == 0) {
+			num_text(text, base, f);
+			w = text;
+		}
+		enc_buf_put(b, w, strlen(w));
+		break;
+	}
+	case D_MEMBERS:
+		put_members(b, base);
+		break;
+	case D_ENUMERATORS:
+		put_enumerators(b, base);
+		break;
+	case D_DIMS: {
+		const struct rec_type *t = base;
+		put_ids(b, t->dims, t->ndims, true);
+		break;
+	}
+	case D_TYPEIDS: {
+		const struct rec_type *t = base;
+		put_ids(b, t->params, t->nparams, false);
+		break;
+	}
 	case D_BOOL:
 		break;
 	}
@@ -1196,7 +2010,7 @@ static void format_fields(struct enc_buf *b, const struct cmd_spec *spec, const 
 	for (const struct field *f = spec->fields; f->key; f++) {
 		if (f->pres == P_SELECT)
 			sel = get_num(base, f);
-		if (!shown(f, base, sel))
+		if (!shown(spec, f, base, sel))
 			continue;
 		enc_buf_u8(b, ' ');
 		if (f->pres != P_POS)
@@ -1218,6 +2032,11 @@ void cmd_format_file(struct enc_buf *b, const struct rec_file *f)
 void cmd_format_type(struct enc_buf *b, const struct rec_type *t)
 {
 	format_fields(b, &specs[CMD_INDEX_TYPE], t);
+}
+
+void cmd_format_global(struct enc_buf *b, const struct rec_global *g)
+{
+	format_fields(b, &specs[CMD_INDEX_GLOBAL], g);
 }
 
 void cmd_format_fn(struct enc_buf *b, const struct rec_fn *f)

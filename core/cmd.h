@@ -6,12 +6,15 @@
  * as `create`, `ext`, and positional words such as an id or a name). A value that
  * contains spaces, quotes, backslashes or `=`, or is empty, is double-quoted with C escapes
  * (\\ \" \n \t \r \xHH). Numbers are decimal or 0x hex; where a value may be negative
- * (by=, delta=) a leading '-' is allowed. A line that is empty or whose first non-blank
+ * (by=, delta=, enumerator values, LOC offsets) a leading '-' is allowed. Lists (params=,
+ * members=, vars=, ...) separate entries with ',' and parts with ':'; names inside them
+ * contain neither. A line that is empty or whose first non-blank
  * character is '#' is a comment.
  *
  * Parsing checks syntax only: an unknown command or key, a missing or repeated field, a
- * malformed number, an id of 0, a range with from >= to. Everything that depends on other
- * records is checked when a batch is committed (see image.h).
+ * malformed number, an id of 0, a range with from >= to, a field the record's kind
+ * does not take, an abstract fn given code (low_pc, size, rows). Everything that
+ * depends on other records is checked when a batch is committed (see image.h).
  *
  * cmd.def is the one table of commands and their fields: the kinds and payloads below,
  * the parser, the formatter and cmd_free are generated from it, so a command or field
@@ -127,6 +130,7 @@ const char *cmd_name(enum cmd_kind k);
 void cmd_format_fn(struct enc_buf *b, const struct rec_fn *f);
 void cmd_format_type(struct enc_buf *b, const struct rec_type *t);
 void cmd_format_file(struct enc_buf *b, const struct rec_file *f);
+void cmd_format_global(struct enc_buf *b, const struct rec_global *g);
 /* Append one protocol line (with its '\n') that parses back to an equal command, for
  * any kind. */
 void cmd_format(struct enc_buf *b, const struct cmd *c);

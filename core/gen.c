@@ -71,8 +71,8 @@ struct gen {
 	char *plist;
 	size_t plist_len;
 	pthread_mutex_t text_lock;  /* guards text[] and text_len[] */
-	char *text[3];
-	size_t text_len[3];
+	char *text[GEN_TEXT_COUNT];
+	size_t text_len[GEN_TEXT_COUNT];
 };
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -273,7 +273,7 @@ void gen_unref(struct gen *g)
 	free(g->meta);
 	free(g->name);
 	free(g->plist);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < GEN_TEXT_COUNT; i++)
 		free(g->text[i]);
 	pthread_mutex_destroy(&g->text_lock);
 	free(g);
@@ -900,15 +900,18 @@ ssize_t gen_read_slices(const struct gen *g, uint64_t off, size_t len, struct ge
 static int render_text(struct gen *g, enum gen_text which, struct enc_buf *b)
 {
 	const struct ptree *t = which == GEN_TEXT_DECLS ? &g->st.fn_by_id
-				: which == GEN_TEXT_FILES ? &g->st.files : &g->st.types;
+				: which == GEN_TEXT_FILES ? &g->st.files
+				: which == GEN_TEXT_TYPES ? &g->st.types : &g->st.globals;
 	struct ptree_iter it;
 	for (ptree_iter_first(&it, t); ptree_iter_valid(&it); ptree_iter_next(&it)) {
 		if (which == GEN_TEXT_DECLS)
 			cmd_format_fn(b, ptree_iter_val(&it));
 		else if (which == GEN_TEXT_FILES)
 			cmd_format_file(b, ptree_iter_val(&it));
-		else
+		else if (which == GEN_TEXT_TYPES)
 			cmd_format_type(b, ptree_iter_val(&it));
+		else
+			cmd_format_global(b, ptree_iter_val(&it));
 	}
 	return it.error ? it.error : enc_buf_error(b);
 }

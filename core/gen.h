@@ -88,11 +88,14 @@ const char *gen_plist(const struct gen *g, size_t *len);
 /* Text views for operators and restarting compilers, rendered on first use and cached in
  * the generation (valid while g is held). Files and types are written in the control
  * protocol's own syntax, one line each, so writing them back is a no-op; decls likewise,
- * one `fn` line per function, in id order. Returns 0 or -ENOMEM. */
+ * one `fn` line per function (abstract ones too), in id order; globals one `global`
+ * line each. Returns 0 or -ENOMEM. */
 enum gen_text {
 	GEN_TEXT_DECLS,
 	GEN_TEXT_FILES,
 	GEN_TEXT_TYPES,
+	GEN_TEXT_GLOBALS,  /* one `global` line per global variable, in id order */
+	GEN_TEXT_COUNT
 };
 int gen_text(struct gen *g, enum gen_text which, const char **out, size_t *len);
 

@@ -36,6 +36,7 @@ enum node_kind {
 	NODE_DECLS,
 	NODE_FILES,
 	NODE_TYPES,
+	NODE_GLOBALS,
 	NODE_ERRORS,
 	NODE_GENERATIONS,  /* images/NAME/generations */
 	/* Per image; generation 0: the current bundle, N: generations/N's bundle. */

@@ -147,6 +147,7 @@ int tree_children(struct fs *fs, const struct node_id *dir, struct gen *dg,
 		add(&l, NODE_DECLS, dir->image, NULL, "decls");
 		add(&l, NODE_FILES, dir->image, NULL, "files");
 		add(&l, NODE_TYPES, dir->image, NULL, "types");
+		add(&l, NODE_GLOBALS, dir->image, NULL, "globals");
 		add(&l, NODE_ERRORS, dir->image, NULL, "errors");
 		add(&l, NODE_GENERATIONS, dir->image, NULL, "generations");
 		break;
@@ -211,7 +212,7 @@ int tree_lookup(struct fs *fs, const struct node_id *dir, struct gen *dg, const 
 static bool is_live_text(enum node_kind k)
 {
 	return k == NODE_STATUS || k == NODE_DECLS || k == NODE_FILES || k == NODE_TYPES ||
-	       k == NODE_ERRORS;
+	       k == NODE_GLOBALS || k == NODE_ERRORS;
 }
 
 int tree_bytes(struct fs *fs, const struct node_id *id, struct gen *g,
@@ -238,9 +239,11 @@ int tree_bytes(struct fs *fs, const struct node_id *id, struct gen *g,
 		break;
 	case NODE_DECLS:
 	case NODE_FILES:
-	case NODE_TYPES: {
+	case NODE_TYPES:
+	case NODE_GLOBALS: {
 		enum gen_text which = id->kind == NODE_DECLS ? GEN_TEXT_DECLS :
-				      id->kind == NODE_FILES ? GEN_TEXT_FILES : GEN_TEXT_TYPES;
+				      id->kind == NODE_FILES ? GEN_TEXT_FILES :
+				      id->kind == NODE_TYPES ? GEN_TEXT_TYPES : GEN_TEXT_GLOBALS;
 		out->g = image_current(im);
 		rc = gen_text(out->g, which, &out->data, &out->len);
 		break;

@@ -30,6 +30,8 @@ struct entry {
 #define KIND_SELECT KEY
 #define KIND_WHEN(applies, needs) KEY
 #define KIND_UPPER KEY
+#define KIND_WHEN_UNLESS(applies, needs, flag) KEY
+#define KIND_UNLESS(flag) KEY
 #define WORDS_ID NULL
 #define WORDS_HEX NULL
 #define WORDS_UDEC(hi) NULL
@@ -43,6 +45,14 @@ struct entry {
 #define WORDS_ARCH NULL
 #define WORDS_PARAMS NULL
 #define WORDS_ROWS NULL
+#define WORDS_VARS NULL
+#define WORDS_BLOCKS NULL
+#define WORDS_LOC NULL
+#define WORDS_LANG NULL
+#define WORDS_MEMBERS NULL
+#define WORDS_ENUMERATORS NULL
+#define WORDS_DIMS NULL
+#define WORDS_TYPEIDS NULL
 #define WORDS_BOOL NULL
 
 static const struct entry entries[] = {

@@ -24,7 +24,7 @@
  *     MACHO_MAX_SEGS segments makes a dSYM with one more, __DWARF, past its limit).
  *  6. The result line is one line (one newline, at its end; no NUL); every entry of
  *     images/NAME/errors is one line starting with its time stamp.
- *  7. gen_text: decls lists exactly gen_ndecls functions; writing files, types and decls
+ *  7. gen_text: decls lists exactly gen_ndecls functions; writing files, types, globals and decls
  *     back then committing succeeds and publishes nothing (docs/protocol.md, "Reading the
  *     tables back"), unless a line is longer than the fuzz limits (E2BIG).
  *  8. Closing a session with a batch pending (inputs whose size is 3 mod 4 end that way
@@ -319,7 +319,8 @@ static void check_published_change(const struct snap *s, struct gen *now, bool s
 	bool differs = len != s->len || memcmp(bytes, s->bytes, len) ||
 		       !same_text(s->g, now, GEN_TEXT_DECLS) ||
 		       !same_text(s->g, now, GEN_TEXT_FILES) ||
-		       !same_text(s->g, now, GEN_TEXT_TYPES);
+		       !same_text(s->g, now, GEN_TEXT_TYPES) ||
+		       !same_text(s->g, now, GEN_TEXT_GLOBALS);
 	free(bytes);
 	if (!differs)
 		die("image %s: commit published generation %llu identical to generation %llu "
@@ -544,8 +545,9 @@ static void check_roundtrip(struct ctl_registry *r, struct image *im)
 	free(hb);
 	if (w < 0)
 		die("binding to image %s by its name failed", image_name(im));
-	static const enum gen_text order[] = {GEN_TEXT_FILES, GEN_TEXT_TYPES, GEN_TEXT_DECLS};
-	for (size_t k = 0; k < 3 && w >= 0; k++) {
+	static const enum gen_text order[] = {GEN_TEXT_FILES, GEN_TEXT_TYPES, GEN_TEXT_GLOBALS,
+					      GEN_TEXT_DECLS};
+	for (size_t k = 0; k < sizeof order / sizeof order[0] && w >= 0; k++) {
 		const char *text;
 		size_t tlen;
 		if (gen_text(g, order[k], &text, &tlen))

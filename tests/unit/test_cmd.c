@@ -256,13 +256,12 @@ static void test_fn(void)
 	check_row(&f->rows[2], UINT32_MAX, INT32_MAX, 0, REC_ROW_STMT, 0);
 	cmd_free(&c);
 
-	/* A parameter name may hold ':' (the last one splits) and, quoted, anything but
+	/* A parameter name may be empty (unnamed) and, quoted, hold anything but ':' and
 	 * ','. */
-	ok("fn 1 name=f low_pc=0 size=8 file=1 line=1 params=\"operator::x:3,a b=\\\"c:4\"",
-	   &c);
+	ok("fn 1 name=f low_pc=0 size=8 file=1 line=1 params=\":3,a b=\\\"c:4\"", &c);
 	f = c.u.fn;
 	CU_ASSERT_EQUAL_FATAL(f->nparams, 2);
-	CU_ASSERT_STRING_EQUAL(f->params[0].name, "operator::x");
+	CU_ASSERT_STRING_EQUAL(f->params[0].name, "");
 	CU_ASSERT_EQUAL(f->params[0].type, 3);
 	CU_ASSERT_STRING_EQUAL(f->params[1].name, "a b=\"c");
 	CU_ASSERT_EQUAL(f->params[1].type, 4);
@@ -427,7 +426,8 @@ static const struct {
 	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 ret=-1", "field \"ret\": \"-1\" must not be negative" },
 	/* params= */
 	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a", "field \"params\": entry 1 \"a\": expected NAME:TYPEID" },
-	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:1,:2", "entry 2 \":2\": the name is empty" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:1,b", "entry 2 \"b\": expected NAME:TYPEID" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=operator::x:3", "entry 1 \"operator::x:3\": type \"\" is not a number" },
 	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:0", "entry 1 \"a:0\": type 0 (void)" },
 	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:x", "entry 1 \"a:x\": type \"x\" is not a number" },
 	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:1,", "entry 2 \"\": expected NAME:TYPEID" },
@@ -485,7 +485,7 @@ static const struct {
 	{ "file 1", "file: missing field \"path\"" },
 	{ "file 1 path=a dir=", "field \"dir\": must not be empty" },
 	{ "file 0 path=a", "ID: id 0 is reserved" },
-	{ "type 1 kind=struct name=s", "field \"kind\": \"struct\" is not one of base, pointer, const, typedef" },
+	{ "type 1 kind=struct2 name=s", "field \"kind\": \"struct2\" is not one of base, pointer, const, typedef, struct, union, enum, array, func, volatile, restrict" },
 	{ "type 1 kind=base name=int enc=signed", "missing field \"size\" (kind=base needs it)" },
 	{ "type 1 kind=base name=int size=4", "missing field \"enc\" (kind=base needs it)" },
 	{ "type 1 kind=base size=4 enc=signed", "missing field \"name\" (kind=base needs it)" },
@@ -519,6 +519,105 @@ static const struct {
 	{ "line-range file=1 from=9 to=5 by=1", "from (9) must be below to (5)" },
 	{ "line-range file=0 from=1 to=5 by=1", "field \"file\": id 0 is reserved" },
 	{ "line-range file=1 from=1 to=2147483648 by=1", "field \"to\": \"2147483648\" must be between 1 and" },
+	/* rich debug info */
+	{ "type 1 kind=struct name=s", "missing field \"size\" (kind=struct needs it)" },
+	{ "type 1 kind=enum name=e", "missing field \"size\" (kind=enum needs it)" },
+	{ "type 1 kind=struct name=s size=4 members=a:1", "field \"members\": entry 1 \"a:1\": expected NAME:TYPEID:OFF" },
+	{ "type 1 kind=struct name=s size=4 members=a:1:0:3", "entry 1 \"a:1:0:3\": expected NAME:TYPEID:OFF" },
+	{ "type 1 kind=struct name=s size=4 members=a:0:0", "entry 1 \"a:0:0\": type 0 (void) is not allowed" },
+	{ "type 1 kind=struct name=s size=4 members=a:1:0:0:3", "a bit-field is at least 1 bit wide" },
+	{ "type 1 kind=struct name=s size=4 members=a:1:x", "offset \"x\" is not a number" },
+	{ "type 1 kind=struct name=s size=4 members=a:1:0:1:-1", "bit offset \"-1\" must not be negative" },
+	{ "type 1 kind=enum size=4 enumerators=A", "field \"enumerators\": entry 1 \"A\": expected NAME:VALUE" },
+	{ "type 1 kind=enum size=4 enumerators=A:0x100000000000000000000000000000000", "value \"0x100000000000000000000000000000000\" is outside -2^127 .. 2^128-1" },
+	{ "type 1 kind=enum size=4 enumerators=A:340282366920938463463374607431768211456", "is outside -2^127 .. 2^128-1" },
+	{ "type 1 kind=enum size=4 enumerators=A:-0x80000000000000000000000000000001", "is outside -2^127 .. 2^128-1" },
+	{ "type 1 kind=enum size=4 enumerators=A:1x", "value \"1x\" is not a number" },
+	{ "type 1 kind=enum size=4 enumerators=A:", "value \"\" is not a number" },
+	{ "type 1 kind=enum size=4 enumerators=:1", "entry 1 \":1\": the name is empty" },
+	{ "type 1 kind=array to=2 dims=3,-", "entry 2 \"-\": only the first dimension may be unknown" },
+	{ "type 1 kind=array to=2 dims=3,x", "entry 2 \"x\": count \"x\" is not a number" },
+	{ "type 1 kind=array to=2", "missing field \"dims\" (kind=array needs it)" },
+	{ "type 1 kind=array dims=2", "missing field \"to\" (kind=array needs it)" },
+	{ "type 1 kind=array to=2 dims=", "field \"dims\": must list at least one dimension" },
+	{ "type 1 kind=pointer to=2 dims=1", "field \"dims\": does not apply to kind=pointer" },
+	{ "type 1 kind=pointer to=2 decl", "field \"decl\": does not apply to kind=pointer" },
+	{ "type 1 kind=struct decl", "missing field \"name\" (a decl type needs it)" },
+	{ "type 1 kind=pointer to=2 variadic", "field \"variadic\": does not apply to kind=pointer" },
+	{ "type 1 kind=struct size=1 unprototyped", "field \"unprototyped\": does not apply to kind=struct" },
+	{ "type 1 kind=func variadic unprototyped", "\"variadic\" and \"unprototyped\" exclude each other" },
+	{ "type 1 kind=func params=1,0", "field \"params\": entry 2 \"0\": type 0 (void)" },
+	{ "type 1 kind=func ret=x", "field \"ret\": \"x\" is not a number" },
+	{ "type 1 kind=pointer to=2 ret=1", "field \"ret\": does not apply to kind=pointer" },
+	{ "type 1 kind=struct name=s size=4 line=3", "field \"line\" needs field \"file\"" },
+	{ "type 1 kind=base name=i size=4 enc=signed members=a:1:0", "field \"members\": does not apply to kind=base" },
+	{ "type 1 kind=base name=i size=4 enc=signed file=1", "field \"file\": does not apply to kind=base" },
+	{ "type 1 kind=pointer to=2 scope=3", "field \"scope\": does not apply to kind=pointer" },
+	{ "type 1 kind=struct size=4 scope=x", "field \"scope\": \"x\" is not a number" },
+	{ "type 1 kind=struct size=4 enumerators=A:1", "field \"enumerators\": does not apply to kind=struct" },
+	{ "type 1 kind=volatile", "missing field \"to\" (kind=volatile needs it)" },
+	{ "type 1 kind=struct size=4 align=-1", "field \"align\": \"-1\" must not be negative" },
+	{ "file 1 path=a lang=c23", "field \"lang\": \"c23\" is not c89, c99, c11, c17 or a DWARF language code" },
+	{ "file 1 path=a lang=0", "field \"lang\": 0 is no DWARF language code" },
+	{ "file 1 path=a lang=0x10000", "must be at most 65535" },
+	{ "global 1 name=g type=1 addr=0x10 file=1", "global: missing field \"line\"" },
+	{ "global 1 type=1 addr=0x10 file=1 line=1", "global: missing field \"name\"" },
+	{ "global 1 name=g type=0 addr=0x10 file=1 line=1", "global: field \"type\": id 0 is reserved" },
+	{ "global 1 name=g type=1 addr=x file=1 line=1", "field \"addr\": \"x\" is not a number" },
+	{ "global 1 name=g type=1 addr=1 file=1 line=1 ext=1", "\"ext\" is a flag and takes no value" },
+	{ "global 1 name=g type=1 addr=1 file=1 line=1 linkage=", "field \"linkage\": must not be empty" },
+	{ "delglobal 0", "delglobal: ID: id 0 is reserved" },
+	{ "delglobal", "delglobal: missing ID" },
+	{ "fn 1 name=a file=1 line=1 abstract low_pc=0", "fn: field \"low_pc\": an abstract fn has no code" },
+	{ "fn 1 name=a file=1 line=1 abstract size=4", "fn: field \"size\": an abstract fn has no code" },
+	{ "fn 1 name=a file=1 line=1 abstract rows=0:1", "fn: field \"rows\": an abstract fn has no code" },
+	{ "fn 1 name=a file=1 line=1", "fn: missing field \"low_pc\"" },
+	{ "fn 1 name=a low_pc=0 file=1 line=1", "fn: missing field \"size\"" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 variadic unprototyped", "\"variadic\" and \"unprototyped\" exclude each other" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 abstract abstract", "\"abstract\" given twice" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 linkage=", "field \"linkage\": must not be empty" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=q", "field \"frame_base\": location \"q\" is not fb+N, rN, bN+V, aADDR, kV, xHEX" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=fb20", "field \"frame_base\": frame offset \"20\" needs a sign" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=fb+-2", "frame offset \"+-2\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=fb+", "frame offset \"+\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=fb-0x8000000000000001", "frame offset \"-0x8000000000000001\" does not fit" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=r", "register \"\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=r4294967296", "register \"4294967296\" must be at most 4294967295" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=r6+1", "location \"r6+1\" is not" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=b7", "register offset \"\" needs a sign" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=b+8", "register \"\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=x123", "location \"x123\" is not" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=x", "location \"x\" is not" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=xzz", "location \"xzz\" is not" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=kx", "constant \"x\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=k", "constant \"\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=a-1", "address \"-1\" must not be negative" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 frame_base=0..4@r1@r2", "list entry 1 \"0..4@r1@r2\": register \"1@r2\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5", "field \"vars\": entry 1 \"i:5\": expected NAME:TYPEID:LOC[:LINE[:BLOCK]]" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:r1:2:3:4", "expected NAME:TYPEID:LOC[:LINE[:BLOCK]]" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=:5:r1", "entry 1 \":5:r1\": the name is empty" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:r1:x", "line \"x\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:r1:1:-1", "block \"-1\" must not be negative" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:0..9@r1;5..12@r2", "list entry 2 \"5..12@r2\" starts before the previous one ends" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:9..9@r1", "list entry 1 \"9..9@r1\": range \"9..9\" is empty" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:0..9@", "list entry 1 \"0..9@\": a list entry needs a location" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:0-9@r1", "range \"0-9\" is not FROM..TO" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:0..9", "location \"0..9\" is not" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:0..9@r1;", "list entry 2 \"\" is not FROM..TO@LOC" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 vars=i:5:0..x@r1", "range end \"x\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4:0:7", "field \"blocks\": entry 1 \"0..4:0:7\": expected RANGES[:PARENT[:ORIGIN:CALLFILE:CALLLINE[:CALLCOL]]]" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4:0:7:1:2:3:4", "expected RANGES[:PARENT" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4:1", "parent 1 is not an earlier block" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4,0..2:3", "entry 2 \"0..2:3\": parent 3 is not an earlier block" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4:0:0:1:2", "origin id 0 is reserved" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4:0:7:0:2", "call file id 0 is reserved" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4:0:7:1:x", "call line \"x\" is not a number" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..4:0:7:1:2:-1", "call column \"-1\" must not be negative" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=4..2", "range \"4..2\" is empty" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 blocks=0..2+", "range \"\" is not FROM..TO" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:1:q", "entry 1 \"a:1:q\": location \"q\" is not" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:1:r1:2:3", "expected NAME:TYPEID[:LOC[:LINE]]" },
+	{ "fn 1 name=a low_pc=0 size=1 file=1 line=1 params=a:1:r1:x", "line \"x\" is not a number" },
 	/* symbols */
 	{ "sym x", "sym: missing field \"value\"" },
 	{ "sym x value=1 sect=256", "field \"sect\": \"256\" must be at most 255" },
@@ -718,15 +817,15 @@ static uint64_t rand_id(uint64_t *st)
 	return v ? v : 1;
 }
 
-/* Names built from pieces a quoting bug would trip over. `list_safe` leaves out ','
- * for names inside params= lists. */
+/* Names built from pieces a quoting bug would trip over. `list_safe` leaves out ':' and
+ * ',' for names inside lists (params=, members=, ...). */
 static char *rand_name(uint64_t *st, bool list_safe)
 {
 	static const char *const pieces[] = {
 		"a", "Z9", "_", " ", "\"", "\\", "=", "\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
-		"\t", "\n", "\r", "\x01", "\x7f", "#", ":", "x y", "\\x41", "0x", ",",
+		"\t", "\n", "\r", "\x01", "\x7f", "#", "x y", "\\x41", "0x", ":", ",",
 	};
-	size_t npieces = sizeof pieces / sizeof pieces[0] - (list_safe ? 1 : 0);
+	size_t npieces = sizeof pieces / sizeof pieces[0] - (list_safe ? 2 : 0);
 	char buf[128] = "";
 	unsigned n = 1 + (unsigned)(next_rand(st) % 6);
 	for (unsigned i = 0; i < n; i++)
@@ -734,6 +833,62 @@ static char *rand_name(uint64_t *st, bool list_safe)
 	char *s = strdup(buf);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	return s;
+}
+
+static void *rand_array(uint64_t *st, uint32_t max, size_t size, uint32_t *n)
+{
+	*n = (uint32_t)(next_rand(st) % (max + 1));
+	if (!*n)
+		return NULL;
+	void *a = calloc(*n, size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	return a;
+}
+
+/* Any LOC; a list's entries are of the simple kinds, ascending. */
+static void rand_loc(uint64_t *st, struct rec_loc *l, bool in_list)
+{
+	memset(l, 0, sizeof *l);
+	l->kind = (enum rec_loc_kind)(next_rand(st) % (in_list ? REC_LOC_LIST : REC_LOC_LIST + 1));
+	if (in_list && l->kind == REC_LOC_NONE)
+		l->kind = REC_LOC_REG;
+	switch (l->kind) {
+	case REC_LOC_NONE:
+		break;
+	case REC_LOC_FBREG:
+	case REC_LOC_CONST:
+	case REC_LOC_ADDR:
+		l->value = (int64_t)rand_num(st, UINT64_MAX);
+		break;
+	case REC_LOC_REG:
+		l->reg = (uint32_t)rand_num(st, UINT32_MAX);
+		break;
+	case REC_LOC_BREG:
+		l->reg = (uint32_t)rand_num(st, UINT32_MAX);
+		l->value = (int64_t)rand_num(st, UINT64_MAX);
+		break;
+	case REC_LOC_EXPR:
+		l->len = 1 + (uint32_t)(next_rand(st) % 4);
+		l->bytes = malloc(l->len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(l->bytes);
+		for (uint32_t i = 0; i < l->len; i++)
+			l->bytes[i] = (uint8_t)next_rand(st);
+		break;
+	case REC_LOC_LIST: {
+		l->entries = rand_array(st, 3, sizeof *l->entries, &l->len);
+		if (!l->len) {
+			l->kind = REC_LOC_NONE;
+			break;
+		}
+		uint64_t at = rand_num(st, 100);
+		for (uint32_t i = 0; i < l->len; i++) {
+			l->entries[i].from = at;
+			l->entries[i].to = at += 1 + next_rand(st) % 50;
+			rand_loc(st, &l->entries[i].loc, true);
+		}
+		break;
+	}
+	}
 }
 
 static struct rec_fn *rand_fn(uint64_t *st)
@@ -754,9 +909,51 @@ static struct rec_fn *rand_fn(uint64_t *st)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f->params);
 	}
 	for (uint32_t i = 0; i < f->nparams; i++) {
-		f->params[i].name = rand_name(st, true);
+		f->params[i].name = next_rand(st) % 4 ? rand_name(st, true) : strdup("");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f->params[i].name);
 		f->params[i].type = rand_id(st);
+		rand_loc(st, &f->params[i].loc, false);
+		f->params[i].line = (uint32_t)rand_num(st, UINT32_MAX);
 	}
+	if (next_rand(st) % 2) {
+		f->linkage = rand_name(st, false);
+		rand_loc(st, &f->frame_base, false);
+	}
+	f->vars = rand_array(st, 3, sizeof *f->vars, &f->nvars);
+	for (uint32_t i = 0; i < f->nvars; i++) {
+		f->vars[i].name = rand_name(st, true);
+		f->vars[i].type = rand_num(st, UINT64_MAX);
+		rand_loc(st, &f->vars[i].loc, false);
+		f->vars[i].line = (uint32_t)rand_num(st, UINT32_MAX);
+		f->vars[i].block = (uint32_t)rand_num(st, UINT32_MAX);
+	}
+	f->blocks = rand_array(st, 3, sizeof *f->blocks, &f->nblocks);
+	for (uint32_t i = 0; i < f->nblocks; i++) {
+		struct rec_block *bl = &f->blocks[i];
+		bl->ranges = rand_array(st, 2, sizeof *bl->ranges, &bl->nranges);
+		if (!bl->nranges) {
+			bl->ranges = calloc(1, sizeof *bl->ranges);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(bl->ranges);
+			bl->nranges = 1;
+		}
+		for (uint32_t r = 0; r < bl->nranges; r++) {
+			bl->ranges[r].from = rand_num(st, UINT64_MAX - 1);
+			bl->ranges[r].to = bl->ranges[r].from + 1;
+		}
+		bl->parent = (uint32_t)(next_rand(st) % (i + 1));
+		if (next_rand(st) % 2) {
+			bl->origin = rand_id(st);
+			bl->call_file = rand_id(st);
+			bl->call_line = (uint32_t)rand_num(st, UINT32_MAX);
+			bl->call_col = (uint32_t)rand_num(st, UINT32_MAX);
+		}
+	}
+	uint64_t flags = next_rand(st);
+	f->variadic = flags & 1;
+	f->unprototyped = !f->variadic && (flags & 2);
+	f->optimized = flags & 4;
+	f->noreturn = flags & 8;
+	f->abstract = (flags & 48) == 48;
 	f->nrows = (uint32_t)(next_rand(st) % 5);
 	if (f->nrows) {
 		f->rows = calloc(f->nrows, sizeof *f->rows);
@@ -769,6 +966,12 @@ static struct rec_fn *rand_fn(uint64_t *st)
 		f->rows[i].flags = (uint32_t)(next_rand(st) % 8);
 		f->rows[i].file = rand_num(st, UINT64_MAX);
 	}
+	if (f->abstract) {
+		f->low_pc = f->size = 0;
+		free(f->rows);
+		f->rows = NULL;
+		f->nrows = 0;
+	}
 	return f;
 }
 
@@ -777,18 +980,99 @@ static struct rec_type *rand_type(uint64_t *st)
 	struct rec_type *t = rec_type_new();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	t->id = rand_id(st);
-	t->kind = (enum rec_type_kind)(REC_TYPE_BASE + next_rand(st) % 4);
-	bool named = t->kind == REC_TYPE_BASE || t->kind == REC_TYPE_TYPEDEF ||
+	t->kind = (enum rec_type_kind)(REC_TYPE_BASE + next_rand(st) % 11);
+	bool aggregate = t->kind == REC_TYPE_STRUCT || t->kind == REC_TYPE_UNION;
+	t->decl = aggregate && next_rand(st) % 4 == 0;
+	bool named = t->kind == REC_TYPE_BASE || t->kind == REC_TYPE_TYPEDEF || t->decl ||
 		     next_rand(st) % 2;
 	if (named)
 		t->name = rand_name(st, false);
-	if (t->kind == REC_TYPE_BASE) {
+	t->align = rand_num(st, UINT64_MAX);
+	switch (t->kind) {
+	case REC_TYPE_BASE:
 		t->size = rand_num(st, UINT64_MAX);
 		t->enc = (enum rec_base_enc)(REC_ENC_SIGNED + next_rand(st) % 6);
-	} else {
+		return t;
+	case REC_TYPE_STRUCT:
+	case REC_TYPE_UNION:
+		if (!t->decl)
+			t->size = rand_num(st, UINT64_MAX);
+		t->members = rand_array(st, 3, sizeof *t->members, &t->nmembers);
+		for (uint32_t i = 0; i < t->nmembers; i++) {
+			struct rec_member *m = &t->members[i];
+			m->name = next_rand(st) % 4 ? rand_name(st, true) : strdup("");
+			CU_ASSERT_PTR_NOT_NULL_FATAL(m->name);
+			m->type = rand_id(st);
+			m->off = rand_num(st, UINT64_MAX);
+			if (next_rand(st) % 2) {
+				m->bits = (uint32_t)rand_num(st, UINT32_MAX);
+				m->bits += !m->bits;
+				m->bitoff = (uint32_t)rand_num(st, UINT32_MAX);
+			}
+		}
+		break;
+	case REC_TYPE_ENUM:
+		t->size = rand_num(st, UINT64_MAX);
 		t->to = rand_num(st, UINT64_MAX);
+		t->enumerators = rand_array(st, 3, sizeof *t->enumerators, &t->nenumerators);
+		for (uint32_t i = 0; i < t->nenumerators; i++) {
+			struct rec_enumerator *e = &t->enumerators[i];
+			e->name = rand_name(st, true);
+			e->lo = rand_num(st, UINT64_MAX);
+			e->hi = rand_num(st, UINT64_MAX);
+			/* Negative: the top bit of the 128-bit value set, and not -0. */
+			e->neg = (e->hi >> 63) && next_rand(st) % 2;
+		}
+		break;
+	case REC_TYPE_ARRAY:
+		t->to = rand_num(st, UINT64_MAX);
+		t->dims = rand_array(st, 3, sizeof *t->dims, &t->ndims);
+		if (!t->ndims) {
+			t->dims = calloc(1, sizeof *t->dims);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(t->dims);
+			t->ndims = 1;
+		}
+		for (uint32_t i = 0; i < t->ndims; i++)
+			t->dims[i] = rand_num(st, UINT64_MAX - 1);
+		if (next_rand(st) % 2)
+			t->dims[0] = REC_DIM_UNKNOWN;
+		return t;
+	case REC_TYPE_FUNC:
+		t->ret = rand_num(st, UINT64_MAX);
+		t->params = rand_array(st, 3, sizeof *t->params, &t->nparams);
+		for (uint32_t i = 0; i < t->nparams; i++)
+			t->params[i] = rand_id(st);
+		t->variadic = next_rand(st) % 2;
+		t->unprototyped = !t->variadic && next_rand(st) % 2;
+		return t;
+	default:
+		t->to = rand_num(st, UINT64_MAX);
+		if (t->kind != REC_TYPE_TYPEDEF)
+			return t;
+		break;
 	}
+	t->file = rand_num(st, UINT64_MAX);
+	t->line = t->file ? (uint32_t)rand_num(st, UINT32_MAX) : 0;
+	if (t->kind != REC_TYPE_TYPEDEF)
+		t->scope = rand_num(st, UINT64_MAX);
 	return t;
+}
+
+static struct rec_global *rand_global(uint64_t *st)
+{
+	struct rec_global *g = rec_global_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	g->id = rand_id(st);
+	g->name = rand_name(st, false);
+	g->type = rand_id(st);
+	g->addr = rand_num(st, UINT64_MAX);
+	g->file = rand_id(st);
+	g->line = (uint32_t)rand_num(st, UINT32_MAX);
+	g->cu = rand_num(st, UINT64_MAX);
+	g->ext = next_rand(st) % 2;
+	if (next_rand(st) % 2)
+		g->linkage = rand_name(st, false);
+	return g;
 }
 
 static struct rec_file *rand_file(uint64_t *st)
@@ -799,6 +1083,8 @@ static struct rec_file *rand_file(uint64_t *st)
 	f->path = rand_name(st, false);
 	if (next_rand(st) % 2)
 		f->dir = rand_name(st, false);
+	static const uint32_t langs[] = { 0, 0x1, 0xc, 0x1d, 0x2c, 0x1c, 0xffff };
+	f->lang = langs[next_rand(st) % (sizeof langs / sizeof langs[0])];
 	return f;
 }
 
@@ -862,6 +1148,16 @@ static void test_round_trip(void)
 		}
 		free(s);
 		rec_file_unref(fi);
+
+		struct rec_global *g = rand_global(&st);
+		cmd_format_global(&b, g);
+		s = take_text(&b);
+		if (parse_back(s, CMD_GLOBAL, &c)) {
+			CHECK_NAMED(rec_global_same(g, c.u.global), s);
+			cmd_free(&c);
+		}
+		free(s);
+		rec_global_unref(g);
 	}
 	enc_buf_free(&b);
 }
@@ -973,8 +1269,11 @@ static bool cmd_same(const struct cmd *x, const struct cmd *y)
 		return rec_type_same(x->u.type, y->u.type);
 	case CMD_FN:
 		return rec_fn_same(x->u.fn, y->u.fn);
+	case CMD_GLOBAL:
+		return rec_global_same(x->u.global, y->u.global);
 	case CMD_DELFILE:
 	case CMD_DELTYPE:
+	case CMD_DELGLOBAL:
 	case CMD_DEL:
 		return x->u.id == y->u.id;
 	case CMD_MOVE:
@@ -1024,6 +1323,36 @@ static void test_format_any(void)
 		{ "line 9 delta=3 file=4", "line 9 delta=3 file=4\n" },
 		{ "line-range file=2 from=10 to=20 by=0", "line-range file=2 from=10 to=20 by=0\n" },
 		{ "del 12", "del 12\n" },
+		{ "type 3 kind=struct name=node size=16 file=1 line=2 members=next:4:0,val:5:8,b:5:12:3:1",
+		  "type 3 kind=struct name=node size=0x10 file=1 line=2 members=next:4:0,val:5:8,b:5:12:3:1\n" },
+		{ "type 12 kind=union size=8 scope=3 members=\"a b:5:0,:6:0\"",
+		  "type 12 kind=union size=0x8 scope=3 members=\"a b:5:0,:6:0\"\n" },
+		{ "type 4 kind=struct name=opaque decl",
+		  "type 4 kind=struct name=opaque decl\n" },
+		{ "type 13 kind=struct size=0",
+		  "type 13 kind=struct size=0x0\n" },
+		{ "type 5 kind=enum name=e size=4 to=6 align=4 enumerators=NEG:-3,TOP:0xfffffff0,BIG:0x100000000000000000,M:-0x80000000000000000000000000000000",
+		  "type 5 kind=enum name=e size=0x4 to=6 align=4 enumerators=NEG:-3,TOP:4294967280,BIG:0x100000000000000000,M:-0x80000000000000000000000000000000\n" },
+		{ "type 6 kind=array to=5 dims=-,0x3",
+		  "type 6 kind=array to=5 dims=-,3\n" },
+		{ "type 7 kind=func variadic params=5,6 ret=5",
+		  "type 7 kind=func ret=5 params=5,6 variadic\n" },
+		{ "type 8 kind=volatile to=0",
+		  "type 8 kind=volatile to=0\n" },
+		{ "type 9 kind=pointer name=\"?*u8\" to=3",
+		  "type 9 kind=pointer name=?*u8 to=3\n" },
+		{ "file 2 path=a.c lang=c11",
+		  "file 2 path=a.c lang=c11\n" },
+		{ "file 2 path=a.zig lang=0x1c",
+		  "file 2 path=a.zig lang=28\n" },
+		{ "global 1 linkage=_g ext name=g type=5 addr=4096 file=1 line=3",
+		  "global 1 name=g type=5 addr=0x1000 file=1 line=3 ext linkage=_g\n" },
+		{ "delglobal 0x7",
+		  "delglobal 7\n" },
+		{ "fn 9 abstract name=sq file=1 line=2 ret=5 params=x:5::3 vars=t:5:",
+		  "fn 9 name=sq file=1 line=2 ret=5 params=x:5::3 vars=t:5: abstract\n" },
+		{ "fn 1 name=m low_pc=0x1000 size=0x40 file=1 line=1 params=argc:5:fb-20:1,v:6:b7+0x8,w:6:a16 rows=0:1 linkage=_m frame_base=r6 vars=i:5:fb-24:3:1,j:5:0..0x9@r5;0x9..0xe@k3:4:2,k:5:x9170,l:5::0:1 blocks=0x10..0x24+0x30..0x38,0x12..0x20:1:9:1:5:7,0x12..0x14:2:9:1:6 noreturn optimized unprototyped",
+		  "fn 1 name=m low_pc=0x1000 size=0x40 file=1 line=1 params=argc:5:fb-20:1,v:6:b7+8,w:6:a0x10 rows=0x0:1:0:s:0 linkage=_m frame_base=r6 vars=i:5:fb-24:3:1,j:5:0x0..0x9@r5;0x9..0xe@k3:4:2,k:5:x9170,l:5::0:1 blocks=0x10..0x24+0x30..0x38,0x12..0x20:1:9:1:5:7,0x12..0x14:2:9:1:6 unprototyped optimized noreturn\n" },
 		{ "deltype 0x10", "deltype 16\n" },
 		{ "sym \"a=b\" value=1", "sym \"a=b\" value=0x1\n" },
 		{ "sym _m value=1 sect=3 ext", "sym _m value=0x1 sect=3 ext\n" },
@@ -1177,11 +1506,249 @@ static void test_format_built(void)
 	}
 }
 
+/* The rich type kinds: every field as the protocol text spells it. */
+static void test_rich_types(void)
+{
+	struct cmd c;
+	ok("type 3 kind=struct name=node size=0x18 file=1 line=4 align=8 "
+	   "members=next:3:0,:12:8,flag:5:16:3:2", &c);
+	struct rec_type *t = c.u.type;
+	CU_ASSERT_EQUAL(t->kind, REC_TYPE_STRUCT);
+	CU_ASSERT_STRING_EQUAL(t->name, "node");
+	CU_ASSERT_EQUAL(t->size, 24);
+	CU_ASSERT_EQUAL(t->file, 1);
+	CU_ASSERT_EQUAL(t->line, 4);
+	CU_ASSERT_EQUAL(t->align, 8);
+	CU_ASSERT_EQUAL_FATAL(t->nmembers, 3);
+	CU_ASSERT_STRING_EQUAL(t->members[0].name, "next");
+	CU_ASSERT_EQUAL(t->members[0].type, 3);
+	CU_ASSERT_EQUAL(t->members[0].off, 0);
+	CU_ASSERT_EQUAL(t->members[0].bits, 0);
+	CU_ASSERT_STRING_EQUAL(t->members[1].name, "");
+	CU_ASSERT_EQUAL(t->members[1].type, 12);
+	CU_ASSERT_EQUAL(t->members[1].off, 8);
+	CU_ASSERT_EQUAL(t->members[2].off, 16);
+	CU_ASSERT_EQUAL(t->members[2].bits, 3);
+	CU_ASSERT_EQUAL(t->members[2].bitoff, 2);
+	cmd_free(&c);
+
+	ok("type 12 kind=union size=8 scope=3", &c);
+	CU_ASSERT_EQUAL(c.u.type->kind, REC_TYPE_UNION);
+	CU_ASSERT_PTR_NULL(c.u.type->name);
+	CU_ASSERT_EQUAL(c.u.type->scope, 3);
+	cmd_free(&c);
+
+	ok("type 4 kind=struct name=opaque decl", &c);
+	CU_ASSERT(c.u.type->decl);
+	CU_ASSERT_EQUAL(c.u.type->size, 0);
+	cmd_free(&c);
+
+	/* -2^127, 2^128-1, and the 64-bit edges either side. */
+	ok("type 5 kind=enum name=e size=16 to=6 enumerators=NEG:-3,TOP:0xfffffff0,"
+	   "MIN:-0x80000000000000000000000000000000,MAX:340282366920938463463374607431768211455,"
+	   "U64:18446744073709551615,BIG:0x10000000000000000,Z:-0", &c);
+	t = c.u.type;
+	CU_ASSERT_EQUAL(t->to, 6);
+	CU_ASSERT_EQUAL_FATAL(t->nenumerators, 7);
+	CU_ASSERT_STRING_EQUAL(t->enumerators[0].name, "NEG");
+	CU_ASSERT(t->enumerators[0].lo == (uint64_t)-3 && t->enumerators[0].hi == UINT64_MAX &&
+		  t->enumerators[0].neg);
+	CU_ASSERT(t->enumerators[1].lo == 0xfffffff0u && t->enumerators[1].hi == 0 &&
+		  !t->enumerators[1].neg);
+	CU_ASSERT(t->enumerators[2].lo == 0 && t->enumerators[2].hi == 1ull << 63 &&
+		  t->enumerators[2].neg);
+	CU_ASSERT(t->enumerators[3].lo == UINT64_MAX && t->enumerators[3].hi == UINT64_MAX &&
+		  !t->enumerators[3].neg);
+	CU_ASSERT(t->enumerators[4].lo == UINT64_MAX && t->enumerators[4].hi == 0 &&
+		  !t->enumerators[4].neg);
+	CU_ASSERT(t->enumerators[5].lo == 0 && t->enumerators[5].hi == 1 &&
+		  !t->enumerators[5].neg);
+	CU_ASSERT(t->enumerators[6].lo == 0 && t->enumerators[6].hi == 0 &&
+		  !t->enumerators[6].neg);
+	cmd_free(&c);
+
+	ok("type 6 kind=array to=5 dims=-,3,0", &c);
+	t = c.u.type;
+	CU_ASSERT_EQUAL_FATAL(t->ndims, 3);
+	CU_ASSERT_EQUAL(t->dims[0], REC_DIM_UNKNOWN);
+	CU_ASSERT_EQUAL(t->dims[1], 3);
+	CU_ASSERT_EQUAL(t->dims[2], 0);
+	cmd_free(&c);
+
+	ok("type 7 kind=func ret=5 params=5,6 variadic", &c);
+	t = c.u.type;
+	CU_ASSERT_EQUAL(t->ret, 5);
+	CU_ASSERT_EQUAL_FATAL(t->nparams, 2);
+	CU_ASSERT_EQUAL(t->params[1], 6);
+	CU_ASSERT(t->variadic && !t->unprototyped);
+	cmd_free(&c);
+
+	ok("type 8 kind=func unprototyped", &c);
+	CU_ASSERT(c.u.type->unprototyped && c.u.type->nparams == 0 && c.u.type->ret == 0);
+	cmd_free(&c);
+
+	ok("type 9 kind=volatile to=0", &c);
+	CU_ASSERT_EQUAL(c.u.type->kind, REC_TYPE_VOLATILE);
+	cmd_free(&c);
+	ok("type 10 kind=restrict name=\"?*u8\" to=3", &c);
+	CU_ASSERT_EQUAL(c.u.type->kind, REC_TYPE_RESTRICT);
+	CU_ASSERT_STRING_EQUAL(c.u.type->name, "?*u8");
+	cmd_free(&c);
+	ok("type 11 kind=typedef name=t to=3 file=2 line=9", &c);
+	CU_ASSERT(c.u.type->file == 2 && c.u.type->line == 9);
+	cmd_free(&c);
+}
+
+/* file lang=, global, delglobal. */
+static void test_lang_global(void)
+{
+	static const struct {
+		const char *line;
+		uint32_t lang;
+	} langs[] = {
+		{ "file 1 path=a.c", 0 },
+		{ "file 1 path=a.c lang=c89", 0x1 },
+		{ "file 1 path=a.c lang=c99", 0xc },
+		{ "file 1 path=a.c lang=c11", 0x1d },
+		{ "file 1 path=a.c lang=c17", 0x2c },
+		{ "file 1 path=a.zig lang=0x1c", 0x1c },
+		{ "file 1 path=a.zig lang=65535", 0xffff },
+	};
+	struct cmd c;
+	for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
+		ok(langs[i].line, &c);
+		CHECK_NAMED(c.u.file->lang == langs[i].lang, langs[i].line);
+		cmd_free(&c);
+	}
+	ok("global 7 name=counter type=5 addr=0x100008000 file=1 line=3 cu=2 ext "
+	   "linkage=_counter", &c);
+	CU_ASSERT_EQUAL_FATAL(c.kind, CMD_GLOBAL);
+	struct rec_global *g = c.u.global;
+	CU_ASSERT_EQUAL(g->id, 7);
+	CU_ASSERT_STRING_EQUAL(g->name, "counter");
+	CU_ASSERT_EQUAL(g->type, 5);
+	CU_ASSERT_EQUAL(g->addr, 0x100008000ull);
+	CU_ASSERT_EQUAL(g->file, 1);
+	CU_ASSERT_EQUAL(g->line, 3);
+	CU_ASSERT_EQUAL(g->cu, 2);
+	CU_ASSERT(g->ext);
+	CU_ASSERT_STRING_EQUAL(g->linkage, "_counter");
+	cmd_free(&c);
+	ok("global 8 name=s type=5 addr=0 file=1 line=0", &c);
+	CU_ASSERT(!c.u.global->ext && !c.u.global->linkage && !c.u.global->cu);
+	cmd_free(&c);
+	ok("delglobal 8", &c);
+	CU_ASSERT_EQUAL(c.kind, CMD_DELGLOBAL);
+	CU_ASSERT_EQUAL(c.u.id, 8);
+	cmd_free(&c);
+}
+
+/* Every LOC form of the table, as frame_base=. */
+static void test_locs(void)
+{
+	static const struct {
+		const char *loc;
+		enum rec_loc_kind kind;
+		uint32_t reg;
+		int64_t value;
+	} forms[] = {
+		{ "fb-20", REC_LOC_FBREG, 0, -20 },
+		{ "fb+8", REC_LOC_FBREG, 0, 8 },
+		{ "fb+0x10", REC_LOC_FBREG, 0, 16 },
+		{ "r6", REC_LOC_REG, 6, 0 },
+		{ "r64", REC_LOC_REG, 64, 0 },
+		{ "b7+8", REC_LOC_BREG, 7, 8 },
+		{ "b31-8", REC_LOC_BREG, 31, -8 },
+		{ "a0x100008000", REC_LOC_ADDR, 0, 0x100008000ll },
+		{ "k3", REC_LOC_CONST, 0, 3 },
+		{ "k-3", REC_LOC_CONST, 0, -3 },
+		{ "k-9223372036854775808", REC_LOC_CONST, 0, INT64_MIN },
+	};
+	char line[200];
+	struct cmd c;
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		snprintf(line, sizeof line, "fn 1 name=f low_pc=0 size=8 file=1 line=1 "
+			 "frame_base=%s", forms[i].loc);
+		ok(line, &c);
+		const struct rec_loc *l = &c.u.fn->frame_base;
+		CHECK_NAMED(l->kind == forms[i].kind && l->reg == forms[i].reg &&
+			    l->value == forms[i].value, line);
+		cmd_free(&c);
+	}
+	ok("fn 1 name=f low_pc=0 size=8 file=1 line=1 frame_base=x9170", &c);
+	const struct rec_loc *l = &c.u.fn->frame_base;
+	CU_ASSERT_EQUAL_FATAL(l->kind, REC_LOC_EXPR);
+	CU_ASSERT_EQUAL_FATAL(l->len, 2);
+	CU_ASSERT(l->bytes[0] == 0x91 && l->bytes[1] == 0x70);
+	cmd_free(&c);
+
+	ok("fn 1 name=f low_pc=0 size=0x20 file=1 line=1 vars=i:5:0..0x9@r5;0x9..0xe@k-1;"
+	   "0x10..0x20@fb-4", &c);
+	CU_ASSERT_EQUAL_FATAL(c.u.fn->nvars, 1);
+	l = &c.u.fn->vars[0].loc;
+	CU_ASSERT_EQUAL_FATAL(l->kind, REC_LOC_LIST);
+	CU_ASSERT_EQUAL_FATAL(l->len, 3);
+	CU_ASSERT(l->entries[0].from == 0 && l->entries[0].to == 9 &&
+		  l->entries[0].loc.kind == REC_LOC_REG && l->entries[0].loc.reg == 5);
+	CU_ASSERT(l->entries[1].from == 9 && l->entries[1].to == 0xe &&
+		  l->entries[1].loc.kind == REC_LOC_CONST && l->entries[1].loc.value == -1);
+	CU_ASSERT(l->entries[2].from == 0x10 && l->entries[2].loc.kind == REC_LOC_FBREG &&
+		  l->entries[2].loc.value == -4);
+	cmd_free(&c);
+}
+
+/* fn's new fields: params with locations and lines, vars, blocks, flags, abstract. */
+static void test_rich_fn(void)
+{
+	struct cmd c;
+	ok("fn 1 name=main low_pc=0x1000 size=0x40 file=1 line=1 params=argc:5:fb-20:1,"
+	   "_:6,:7::9 linkage=_main frame_base=r6 vars=i:5:fb-24:3:1,buf:7::67,j:0:r3 "
+	   "blocks=0x10..0x24+0x30..0x38,0x12..0x20:1:9:2:5:7,0x14..0x18:2 "
+	   "variadic optimized noreturn", &c);
+	struct rec_fn *f = c.u.fn;
+	CU_ASSERT_STRING_EQUAL(f->linkage, "_main");
+	CU_ASSERT(f->frame_base.kind == REC_LOC_REG && f->frame_base.reg == 6);
+	CU_ASSERT_EQUAL_FATAL(f->nparams, 3);
+	CU_ASSERT_STRING_EQUAL(f->params[0].name, "argc");
+	CU_ASSERT(f->params[0].loc.kind == REC_LOC_FBREG && f->params[0].loc.value == -20);
+	CU_ASSERT_EQUAL(f->params[0].line, 1);
+	CU_ASSERT(f->params[1].loc.kind == REC_LOC_NONE && f->params[1].line == 0);
+	CU_ASSERT_STRING_EQUAL(f->params[2].name, "");
+	CU_ASSERT(f->params[2].loc.kind == REC_LOC_NONE && f->params[2].line == 9);
+	CU_ASSERT_EQUAL_FATAL(f->nvars, 3);
+	CU_ASSERT(f->vars[0].line == 3 && f->vars[0].block == 1 && f->vars[0].type == 5);
+	CU_ASSERT(f->vars[1].loc.kind == REC_LOC_NONE && f->vars[1].line == 67 &&
+		  f->vars[1].block == 0);
+	CU_ASSERT(f->vars[2].type == 0 && f->vars[2].loc.kind == REC_LOC_REG);
+	CU_ASSERT_EQUAL_FATAL(f->nblocks, 3);
+	CU_ASSERT_EQUAL_FATAL(f->blocks[0].nranges, 2);
+	CU_ASSERT(f->blocks[0].ranges[0].from == 0x10 && f->blocks[0].ranges[0].to == 0x24);
+	CU_ASSERT(f->blocks[0].ranges[1].from == 0x30 && f->blocks[0].ranges[1].to == 0x38);
+	CU_ASSERT(f->blocks[0].parent == 0 && f->blocks[0].origin == 0);
+	CU_ASSERT(f->blocks[1].parent == 1 && f->blocks[1].origin == 9 &&
+		  f->blocks[1].call_file == 2 && f->blocks[1].call_line == 5 &&
+		  f->blocks[1].call_col == 7);
+	CU_ASSERT(f->blocks[2].parent == 2 && f->blocks[2].origin == 0);
+	CU_ASSERT(f->variadic && !f->unprototyped && f->optimized && f->noreturn &&
+		  !f->abstract);
+	cmd_free(&c);
+
+	ok("fn 9 name=sq file=1 line=2 ret=5 params=x:5::3 vars=t:5: abstract", &c);
+	f = c.u.fn;
+	CU_ASSERT(f->abstract && f->low_pc == 0 && f->size == 0 && f->nrows == 0);
+	CU_ASSERT_EQUAL(f->nvars, 1);
+	cmd_free(&c);
+}
+
 static const struct unit_test cmd_tests[] = {
 	{ "image", test_image },
 	{ "exe, segment, section", test_exe_segment_section },
 	{ "file, type, delfile, deltype, del", test_file_type_del },
 	{ "fn", test_fn },
+	{ "rich type kinds and their fields", test_rich_types },
+	{ "file lang=, global, delglobal", test_lang_global },
+	{ "every LOC form", test_locs },
+	{ "fn: locations, vars, blocks, flags, abstract", test_rich_fn },
 	{ "move, move-range, line, line-range, sym, unsym, commit, abort", test_edits },
 	{ "lexing: blanks, quotes, escapes, CR", test_lexing },
 	{ "comments and blank lines give 1", test_comments_and_blanks },

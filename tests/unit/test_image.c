@@ -1144,6 +1144,324 @@ static void test_image_names_that_cannot_be_directories_are_refused(void)
 	image_free(im);
 }
 
+/* ---- tests: rich debug info records ------------------------------------------------ */
+
+/* BASE plus a data section, a file only a global uses (4), a struct, an enum over type
+ * 9, globals and an abstract function with an inlined call of it. */
+static const char RICH[] =
+	"segment __DATA vmaddr=0x100200000 vmsize=0x1000\n"
+	"section __DATA __data addr=0x100200000 size=0x1000\n"
+	"type 20 kind=struct name=node size=16 file=1 line=3 members=next:21:0,val:1:8\n"
+	"type 21 kind=pointer to=20\n"
+	"file 4 path=/src/c.c\n"
+	"type 22 kind=enum name=color size=4 to=9 enumerators=RED:0,BLUE:-1\n"
+	"global 1 name=head type=21 addr=0x100200000 file=1 line=5 ext\n"
+	"global 2 name=count type=1 addr=0x100200010 file=4 line=6 linkage=_count\n"
+	"fn 30 name=sq file=1 line=20 ret=1 params=v:1::20 vars=t:1::21 abstract\n"
+	"fn 31 name=user low_pc=0x100000300 size=0x40 file=1 line=30 frame_base=r6 "
+	"params=n:1:fb-20:30 vars=i:1:fb-24:31:1,t:0:r0:21:2 "
+	"blocks=0x4..0x30,0x8..0x10:1:30:1:32:5\n";
+
+static void test_globals_and_abstract_fns_round_trip_through_the_text_views(void)
+{
+	struct image *im = new_image("Rich", 8, 0, NULL);
+	commit_ok(im, BASE);
+	struct image_result r = commit_ok(im, RICH);
+	CU_ASSERT(r.published);
+	char *globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_STRING_EQUAL(globals,
+			       "global 1 name=head type=21 addr=0x100200000 file=1 line=5 ext\n"
+			       "global 2 name=count type=1 addr=0x100200010 file=4 line=6 "
+			       "linkage=_count\n");
+	char *decls = current_text(im, GEN_TEXT_DECLS);
+	CU_ASSERT_EQUAL(count_lines(decls), 4);
+	CU_ASSERT_PTR_NOT_NULL(strstr(decls, " abstract\n"));
+	char *types = current_text(im, GEN_TEXT_TYPES);
+	char *files = current_text(im, GEN_TEXT_FILES);
+	struct snap before;
+	snap_current(im, &before);
+	size_t n = strlen(files) + strlen(types) + strlen(globals) + strlen(decls) + 1;
+	char *all = malloc(n);
+	CU_ASSERT_FATAL(all != NULL);
+	snprintf(all, n, "%s%s%s%s", files, types, globals, decls);
+	r = commit_ok(im, all);
+	CU_ASSERT_FALSE(r.published);
+	CU_ASSERT(snap_matches_current(&before, im));
+	free(all);
+	free(globals);
+	free(decls);
+	free(types);
+	free(files);
+	snap_free(&before);
+	image_free(im);
+}
+
+static void test_move_range_moves_globals_in_its_window_and_delglobal_deletes(void)
+{
+	struct image *im = new_image("Moves", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	commit_ok(im, "move-range from=0x100200008 to=0x100201000 by=0x100\n");
+	char *globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(globals, "name=head type=21 addr=0x100200000 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(globals, "name=count type=1 addr=0x100200110 "));
+	free(globals);
+	commit_ok(im, "delglobal 1\n");
+	globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_EQUAL(count_lines(globals), 1);
+	CU_ASSERT_PTR_NULL(strstr(globals, "name=head"));
+	free(globals);
+	image_free(im);
+}
+
+static void test_unknown_global_and_abstract_move_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"delglobal of an unknown global", "delglobal 560", "no global with this id"},
+		{"move of an abstract fn",
+		 "fn 33 name=inl file=1 line=2 abstract\nmove 33 low_pc=0x100000600",
+		 "abstract"},
+	};
+	/* The second case's move is line 3. */
+	struct image *im = new_image("Bad", 8, 0, NULL);
+	commit_ok(im, BASE);
+	char script[1024];
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[0].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 2, cases[0].needle, cases[0].what));
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[1].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, cases[1].needle, cases[1].what));
+	image_free(im);
+}
+
+/* Each bad line (line 2 of its batch) against BASE and RICH committed. */
+static void run_rich_cases(const struct bad_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct image *im = new_image("Rich", 8, 0, NULL);
+		commit_ok(im, BASE);
+		commit_ok(im, RICH);
+		char script[1024];
+		unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[i].bad, GOOD_AFTER);
+		CU_ASSERT(expect_refused(im, script, -EINVAL, 2, cases[i].needle, cases[i].what));
+		image_free(im);
+	}
+}
+
+static void test_type_cycles_through_no_named_struct_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"pointer to itself", "type 3 kind=pointer to=3", "3 -> 3"},
+		{"new pointer to itself", "type 40 kind=pointer to=40", "40 -> 40"},
+		{"unnamed struct holding a pointer to itself",
+		 "type 41 kind=struct size=8 members=p:42:0\ntype 42 kind=pointer to=41",
+		 "passes through no named struct"},
+		{"array of itself", "type 44 kind=array to=44 dims=2", "44 -> 44"},
+		{"volatile of itself", "type 45 kind=volatile to=45", "45 -> 45"},
+		{"enum over itself", "type 46 kind=enum size=4 to=46", "46 -> 46"},
+		{"func returning itself", "type 47 kind=func ret=47", "47 -> 47"},
+		{"named struct containing itself by value",
+		 "type 48 kind=struct name=self size=8 members=me:48:0", "contains itself by value"},
+		{"named struct containing itself through a typedef",
+		 "type 20 kind=struct name=node size=16 members=n:49:0\n"
+		 "type 49 kind=typedef name=n_t to=20", "contains itself by value"},
+		{"scope of itself", "type 50 kind=struct size=4 scope=50", "scope chain loops"},
+	};
+	/* The two-line cases fail at line 3 (the second closes the loop) or 2: run them
+	 * apart where the line differs. */
+	run_rich_cases(cases, 2);
+	struct image *im = new_image("Rich", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	char script[1024];
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[2].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, cases[2].needle, cases[2].what));
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[8].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, cases[8].needle, cases[8].what));
+	image_free(im);
+	run_rich_cases(cases + 3, 5);
+	run_rich_cases(cases + 9, 1);
+}
+
+/* struct node { struct node *next; } is legal: the cycle passes through node. */
+static void test_a_pointer_cycle_through_a_named_struct_commits(void)
+{
+	struct image *im = new_image("Node", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, "type 60 kind=struct name=list size=8 members=next:61:0\n"
+		      "type 61 kind=pointer to=60\n"
+		      "type 62 kind=struct size=8 scope=60 members=:61:0\n");
+	image_free(im);
+}
+
+static void test_missing_references_of_rich_records_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"member of an unknown type", "type 45 kind=struct name=m size=4 members=a:99:0",
+		 "member a: type 99 does not exist"},
+		{"enum over an unknown type", "type 46 kind=enum size=4 to=98", "type 98"},
+		{"array of an unknown type", "type 47 kind=array to=97 dims=2", "type 97"},
+		{"func returning an unknown type", "type 48 kind=func ret=96", "type 96"},
+		{"func taking an unknown type", "type 48 kind=func params=1,95", "type 95"},
+		{"scope unknown", "type 49 kind=struct size=4 scope=94", "scope type 94"},
+		{"scope not a struct", "type 49 kind=struct size=4 scope=1",
+		 "scope type 1 is not a struct or union"},
+		{"type in an unknown file", "type 49 kind=typedef name=t to=1 file=87 line=1",
+		 "file 87"},
+		{"global of an unknown type",
+		 "global 9 name=x type=93 addr=0x100200020 file=1 line=1", "type 93"},
+		{"global in an unknown file",
+		 "global 9 name=x type=1 addr=0x100200020 file=92 line=1", "file 92"},
+		{"global in an unknown cu",
+		 "global 9 name=x type=1 addr=0x100200020 file=1 line=1 cu=91", "cu file 91"},
+		{"local of an unknown type",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=i:90:r1",
+		 "variable i: type 90"},
+		{"inlined call of an unknown fn",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..4:0:89:1:1",
+		 "origin fn 89 does not exist"},
+		{"inlined call of a fn with code",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..4:0:1:1:1",
+		 "origin fn 1 (alpha) is not abstract"},
+		{"inlined call from an unknown file",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..4:0:30:88:1",
+		 "call file 88"},
+		{"local of type 0 outside any inlined block",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=t:0:r0",
+		 "variable t has type 0"},
+		{"local of type 0 the origin does not have",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 "
+		 "blocks=0..4:0:30:1:1 vars=zz:0:r0:0:1", "variable zz has type 0"},
+	};
+	run_rich_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_shape_checks_of_rich_records_fail_at_their_line(void)
+{
+	static const struct bad_case cases[] = {
+		{"member past the struct's end", "type 50 kind=struct name=p size=4 members=a:1:2",
+		 "member a at offset 2 runs past the end of the struct (size 4)"},
+		{"array member past the end", "type 51 kind=array to=1 dims=2\n"
+		 "type 50 kind=struct name=p size=4 members=a:51:0", "XX"},
+		{"bit-field past the end", "type 50 kind=union name=p size=4 members=a:1:3:9:0",
+		 "runs past the end of the union"},
+		{"repeated enumerator", "type 51 kind=enum size=4 enumerators=A:1,B:2,A:3",
+		 "enumerator A is given twice"},
+		{"0 elements before the last dimension", "type 52 kind=array to=1 dims=0,3",
+		 "dimension 1 has 0 elements"},
+		{"decl with a size", "type 53 kind=struct name=o decl size=4",
+		 "a decl type has no size or members"},
+		{"decl with members", "type 53 kind=union name=o decl members=a:1:0",
+		 "a decl type has no size or members"},
+		{"array of void", "type 54 kind=array to=0 dims=4", "type 54: an array of void"},
+		{"global outside every section",
+		 "global 9 name=x type=1 addr=0x300000000 file=1 line=1", "in no section"},
+		{"block past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..0x40",
+		 "block 1: range 0x0..0x40 runs past the function's end"},
+		{"block outside its parent",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 blocks=0..8,6..0x10:1",
+		 "block 2: range 0x6..0x10 is not inside its parent, block 1"},
+		{"local in a block that does not exist",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=i:1:r1:0:3",
+		 "variable i: block 3 does not exist"},
+		{"location list past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 vars=i:1:0..0x40@r1",
+		 "variable i: a location list range runs past"},
+		{"parameter location list past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 params=p:1:0..0x21@r1",
+		 "parameter p: a location list range runs past"},
+		{"frame base list past the fn's end",
+		 "fn 34 name=u low_pc=0x100000600 size=0x20 file=1 line=1 frame_base=0..0x21@r6",
+		 "frame_base: a location list range runs past"},
+		{"abstract fn with blocks", "fn 35 name=a2 file=1 line=1 blocks=0..4 abstract",
+		 "an abstract fn has no code, so no blocks"},
+	};
+	run_rich_cases(cases, 1);
+	/* An array's size is known from its element and dims: it is line 3 that fails. */
+	struct image *im = new_image("Rich", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	char script[1024];
+	unit_fmt(script, sizeof script, "%s%s\n%s", GOOD_BEFORE, cases[1].bad, GOOD_AFTER);
+	CU_ASSERT(expect_refused(im, script, -EINVAL, 3, "member a at offset 0 runs past",
+				 cases[1].what));
+	image_free(im);
+	run_rich_cases(cases + 2, sizeof cases / sizeof *cases - 2);
+}
+
+static void test_deleting_what_rich_records_use_fails_at_the_delete(void)
+{
+	static const struct bad_case cases[] = {
+		{"deltype of a member's type", "deltype 21", "type 20 (node): member next"},
+		{"deltype of an enum's underlying type", "deltype 9", "type 22 (color)"},
+		{"delfile of a global's file", "delfile 4", "global 2 (count): file 4"},
+		{"del of an inlined origin", "del 30", "origin fn 30 does not exist"},
+		{"an inlined origin given code",
+		 "fn 30 name=sq low_pc=0x100000600 size=0x10 file=1 line=20",
+		 "fn 31 (user): block 2: origin fn 30 (sq) is not abstract"},
+	};
+	run_rich_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_a_section_shrinking_past_a_global_fails_at_the_section(void)
+{
+	struct image *im = new_image("Shrink", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	CU_ASSERT(expect_refused(im, "file 4 path=/src/x.c\n"
+				 "section __DATA __data addr=0x100200000 size=0x10\n", -EINVAL,
+				 2, "global 2 (count): address 0x100200010 is in no section",
+				 "section shrinks"));
+	image_free(im);
+}
+
+/* The worked example of docs/protocol.md, as written there: it commits, and its text
+ * views give it back unchanged. */
+static const char DOC_EXAMPLE[] =
+	"file 1 path=/src/norm.c lang=c11\n"
+	"type 1 kind=base name=int size=4 enc=signed\n"
+	"type 2 kind=struct name=point size=8 file=1 line=1 members=x:1:0,y:1:4\n"
+	"section __TEXT __text addr=0x100000f00 size=0x100\n"
+	"segment __DATA vmaddr=0x100008000 vmsize=0x1000\n"
+	"section __DATA __data addr=0x100008000 size=0x10\n"
+	"global 1 name=origin type=2 addr=0x100008000 file=1 line=2 ext\n"
+	"fn 10 name=sq file=1 line=3 ret=1 params=v:1::3 vars=t:1::3 abstract\n"
+	"fn 11 name=norm low_pc=0x100000f00 size=0x40 file=1 line=4 ret=1 params=p:2:fb-8:4 rows=0:4,0x8:5,0x10:6,0x18:3,0x30:8 frame_base=r6 vars=r:1:fb-12:5,d:1:fb-16:6:1,v:0:fb-20:0:2,t:0:fb-24:3:2 blocks=0x10..0x30,0x18..0x28:1:10:1:7:11\n";
+
+static void test_the_documented_example_commits(void)
+{
+	struct image *im = new_image("Doc", 8, 0, NULL);
+	struct image_result r = commit_ok(im, DOC_EXAMPLE);
+	CU_ASSERT(r.published);
+	CU_ASSERT_EQUAL(r.ndecls, 2);
+	char *globals = current_text(im, GEN_TEXT_GLOBALS);
+	CU_ASSERT_STRING_EQUAL(globals, "global 1 name=origin type=2 addr=0x100008000 file=1 "
+			       "line=2 ext\n");
+	free(globals);
+	image_free(im);
+}
+
+/* A line shift moves the declaration lines of parameters, locals and inlined call
+ * sites with the function's own; taking one to 0 fails at the shifting line. */
+static void test_line_shift_moves_locals_and_call_sites(void)
+{
+	struct image *im = new_image("Shift", 8, 0, NULL);
+	commit_ok(im, BASE);
+	commit_ok(im, RICH);
+	commit_ok(im, "line 31 delta=5\n");
+	char *decls = current_text(im, GEN_TEXT_DECLS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(decls, "fn 31 name=user low_pc=0x100000300 size=0x40 "
+				      "file=1 line=35 params=n:1:fb-20:35 frame_base=r6 "
+				      "vars=i:1:fb-24:36:1,t:0:r0:26:2 "
+				      "blocks=0x4..0x30,0x8..0x10:1:30:1:37:5\n"));
+	free(decls);
+	/* Line 26 of t is the lowest: -26 takes it to 0. */
+	CU_ASSERT(expect_refused(im, "file 9 path=/x.c\nline 31 delta=-26\n", -EINVAL, 2,
+				 "fn 31 (user): a line shift takes the line of t to 0",
+				 "local shifted to 0"));
+	image_free(im);
+}
+
 static const struct unit_test image_tests[] = {
 	{"first_generation_is_1_empty_and_a_valid_dsym",
 	 test_first_generation_is_1_empty_and_a_valid_dsym},
@@ -1153,6 +1471,28 @@ static const struct unit_test image_tests[] = {
 	 test_empty_commit_reports_current_and_publishes_nothing},
 	{"writing_back_the_text_views_publishes_nothing",
 	 test_writing_back_the_text_views_publishes_nothing},
+	{"globals_and_abstract_fns_round_trip_through_the_text_views",
+	 test_globals_and_abstract_fns_round_trip_through_the_text_views},
+	{"move_range_moves_globals_in_its_window_and_delglobal_deletes",
+	 test_move_range_moves_globals_in_its_window_and_delglobal_deletes},
+	{"unknown_global_and_abstract_move_fail_at_their_line",
+	 test_unknown_global_and_abstract_move_fail_at_their_line},
+	{"the_documented_example_commits",
+	 test_the_documented_example_commits},
+	{"line_shift_moves_locals_and_call_sites",
+	 test_line_shift_moves_locals_and_call_sites},
+	{"type_cycles_through_no_named_struct_fail_at_their_line",
+	 test_type_cycles_through_no_named_struct_fail_at_their_line},
+	{"a_pointer_cycle_through_a_named_struct_commits",
+	 test_a_pointer_cycle_through_a_named_struct_commits},
+	{"missing_references_of_rich_records_fail_at_their_line",
+	 test_missing_references_of_rich_records_fail_at_their_line},
+	{"shape_checks_of_rich_records_fail_at_their_line",
+	 test_shape_checks_of_rich_records_fail_at_their_line},
+	{"deleting_what_rich_records_use_fails_at_the_delete",
+	 test_deleting_what_rich_records_use_fails_at_the_delete},
+	{"a_section_shrinking_past_a_global_fails_at_the_section",
+	 test_a_section_shrinking_past_a_global_fails_at_the_section},
 	{"missing_files_and_types_fail_at_their_line",
 	 test_missing_files_and_types_fail_at_their_line},
 	{"unknown_ids_in_del_move_line_fail_at_their_line",

@@ -173,6 +173,7 @@ static void test_every_path_of_the_readme_tree_is_found(void)
 		{"images/Foo/decls", NODE_DECLS, 0, 0},
 		{"images/Foo/files", NODE_FILES, 0, 0},
 		{"images/Foo/types", NODE_TYPES, 0, 0},
+		{"images/Foo/globals", NODE_GLOBALS, 0, 0},
 		{"images/Foo/errors", NODE_ERRORS, 0, 0},
 		{"images/Foo/generations", NODE_GENERATIONS, 0, 0},
 		{"images/Bar/decls", NODE_DECLS, 1, 0},
@@ -310,7 +311,7 @@ static void test_every_directory_lists_what_the_readme_shows(void)
 	struct fs *fs = new_fs();
 	check_listing(fs, "", "Bar.dSYM Foo.dSYM control images status");
 	check_listing(fs, "images", "Bar Foo");
-	check_listing(fs, "images/Foo", "decls errors files generations types");
+	check_listing(fs, "images/Foo", "decls errors files generations globals types");
 	check_listing(fs, "images/Foo/generations", "1 2 3");
 	check_listing(fs, "images/Bar/generations", "1");
 	check_listing(fs, "Foo.dSYM", "Contents");
