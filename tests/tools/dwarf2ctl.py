@@ -559,7 +559,7 @@ def location(attrs, low):
             return 'k%d' % int(v)
         return ''   # a block constant (a double, a struct): no LOC says it
     v = attrs.get('DW_AT_location')
-    if v is None:
+    if v is None or not v.strip():
         return ''
     m = re.match(r'^0x[0-9a-f]+:\s*(.*)$', v, re.S)
     if not m:
@@ -648,6 +648,14 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
     def attr_str(a, k):
         return string_value(a[k]) if k in a else None
 
+    def part(a):
+        """The name of a member, enumerator, parameter or variable: one field of a
+        colon-separated item of a comma-separated list."""
+        n = attr_str(a, 'DW_AT_name') or ''
+        if re.search(r'[:,\s]', n):
+            raise FeedError('the name %r cannot be sent (it has a ":", "," or a space)' % n)
+        return n
+
     def decl(a, unit_name):
         """' file=F line=L' of a declaration, '' without a decl_file."""
         if 'DW_AT_decl_file' not in a:
@@ -688,7 +696,7 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
         if tag == 'DW_TAG_base_type':
             enc = ENCODINGS.get(a.get('DW_AT_encoding'), 'signed')
             line += ' kind=base name=%s size=%d enc=%s' % (
-                quote(name), int(a['DW_AT_byte_size'], 0), enc)
+                quote(name), int(a.get('DW_AT_byte_size', '0'), 0), enc)
         else:
             kind = KINDS[tag]
             line += ' kind=%s' % kind
@@ -710,7 +718,7 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
                     signed = ut is None or 'unsigned' not in ut['attrs'].get(
                         'DW_AT_encoding', '')
                     size = int(a.get('DW_AT_byte_size', '0'), 0)
-                    ens = ['%s:%s' % (attr_str(c['attrs'], 'DW_AT_name'), value_text(
+                    ens = ['%s:%s' % (part(c['attrs']), value_text(
                         const_int(c['attrs']['DW_AT_const_value'], signed, size)))
                         for c in die['children'] if c['tag'] == 'DW_TAG_enumerator']
                     if ens:
@@ -758,7 +766,7 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
 
     def member(c):
         ca = c['attrs']
-        name = attr_str(ca, 'DW_AT_name') or ''
+        name = part(ca)
         t = type_id(ref_value(ca.get('DW_AT_type', '')))
         if 'DW_AT_bit_size' not in ca:
             return '%s:%d:%d' % (name, t, int(ca.get('DW_AT_data_member_location', '0'), 0))
@@ -845,7 +853,7 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
 
         def var(c, block, inl):
             o = origin_of(c)
-            vname = attr_str(o['attrs'], 'DW_AT_name')
+            vname = part(o['attrs'])
             if not vname:
                 return
             t = 0 if inl is not None and o is not c else \
@@ -889,7 +897,7 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
                 o = origin_of(c)
                 pt = type_id(ref_value(o['attrs'].get('DW_AT_type', '')))
                 loc = '' if abstract else location(c['attrs'], low)
-                params.append(joined([attr_str(o['attrs'], 'DW_AT_name') or '', pt, loc,
+                params.append(joined([part(o['attrs']), pt, loc,
                                       int(o['attrs'].get('DW_AT_decl_line', '0'), 0)], 2))
         walk(die['children'], 0, None)
 
