@@ -764,19 +764,25 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
         out.append(line)
         return tid
 
+    def member_loc(ca):
+        # DWARF 2 and 3 may give the offset as an expression: DW_OP_plus_uconst N.
+        v = ca.get('DW_AT_data_member_location', '0')
+        m = re.fullmatch(r'DW_OP_plus_uconst (\w+)', v)
+        return int(m.group(1) if m else v, 0)
+
     def member(c):
         ca = c['attrs']
         name = part(ca)
         t = type_id(ref_value(ca.get('DW_AT_type', '')))
         if 'DW_AT_bit_size' not in ca:
-            return '%s:%d:%d' % (name, t, int(ca.get('DW_AT_data_member_location', '0'), 0))
+            return '%s:%d:%d' % (name, t, member_loc(ca))
         bits = int(ca['DW_AT_bit_size'], 0)
         if 'DW_AT_data_bit_offset' in ca:
             dbo = int(ca['DW_AT_data_bit_offset'], 0)
         else:
             # DWARF 2: bit_offset counts from the storage unit's most significant bit.
             unit_bytes = int(ca['DW_AT_byte_size'], 0)
-            dbo = (int(ca.get('DW_AT_data_member_location', '0'), 0) * 8 + unit_bytes * 8 -
+            dbo = (member_loc(ca) * 8 + unit_bytes * 8 -
                    int(ca['DW_AT_bit_offset'], 0) - bits)
         td = dies.get(ref_value(ca.get('DW_AT_type', '')))
         while td is not None and 'DW_AT_byte_size' not in td['attrs'] and \
