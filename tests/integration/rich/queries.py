@@ -6,7 +6,8 @@
 `image lookup -t` for every named type, `target variable` for every global,
 `image lookup -v -a` at the start and the last byte of every block and inlined call, of
 every location-list entry and of every function, `breakpoint set -n` for every function
-with code and `breakpoint set -f FILE -l LINE` for every source line with an is_stmt row.
+(an abstract one's breakpoint lands in its inlined calls) and `breakpoint set -f FILE -l
+LINE` for every source line with an is_stmt row.
 Reads the protocol's syntax (docs/protocol.md), not DWARF, so it asks about exactly what
 the feed describes.
 """
@@ -27,7 +28,7 @@ def spans(text):
 
 
 def main():
-    files, types, globs, fns = {}, [], [], []
+    files, types, globs, fns, names = {}, [], [], [], set()
     for line in sys.stdin:
         words = shlex.split(line)
         if not words:
@@ -39,8 +40,10 @@ def main():
             types.append(kv["name"])
         elif words[0] == "global":
             globs.append(kv["name"])
-        elif words[0] == "fn" and "abstract" not in words:
-            fns.append(kv)
+        elif words[0] == "fn":
+            names.add(kv["name"])
+            if "abstract" not in words:
+                fns.append(kv)
     addrs, lines = set(), set()
     for f in fns:
         low = int(f["low_pc"], 0)
@@ -68,7 +71,7 @@ def main():
         print("target variable %s" % name)
     for a in sorted(addrs):
         print("image lookup -v -a 0x%x" % a)
-    for name in sorted({f["name"] for f in fns}):
+    for name in sorted(names):
         print("breakpoint set -n %s" % name)
     for name, line in sorted(lines):
         print("breakpoint set -f %s -l %d" % (name, line))
