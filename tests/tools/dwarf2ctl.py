@@ -673,6 +673,8 @@ def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
         written when first seen; a type may refer to later ones, so cycles are fine."""
         if off is None or off not in dies or dies[off]['tag'] not in RICH_TYPE_TAGS:
             return 0
+        if dies[off]['attrs'].get('DW_AT_name') == '"__ARRAY_SIZE_TYPE__"':
+            return 0   # clang's index type of subranges: the encoder makes its own
         if off in type_ids:
             return type_ids[off]
         die = dies[off]
