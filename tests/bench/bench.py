@@ -312,6 +312,29 @@ class Bench:
         finally:
             self.unmount(d, "dsymfs (%d functions in one file)" % n)
 
+    def rich_sizes(self):
+        """The sizes of the rich workload: the smallest and the largest."""
+        return sorted({min(self.o.sizes), max(self.o.sizes)})
+
+    def rich_round(self, n, img, null):
+        """The rich workload (frame base, located parameters, four locals, a location list,
+        two nested blocks per function; a 20-member struct per 100 functions): ingest and
+        one-function commits, to set beside the plain workload's of the same round."""
+        o = self.o
+        d = self.start_dsymfs(img, "dsymfs-rich-%d" % n)
+        try:
+            ing = tool("ingest", d.control, n, "--base", img["base"], "--prelude", "#", "--rich")
+            self.add("rich_ingest_fn_s@%d" % n, ing["fn_per_s"])
+            self.add("rich_file_bytes@%d" % n, os.stat(d.dwarf).st_size)
+            self.seed += 1
+            c = tool("commits", d.control, d.dwarf, n, o.commits, "--base", img["base"],
+                     "--prelude", "#", "--seed", self.seed, "--rich", "--null",
+                     os.path.join(null.mnt, "null"))
+            self.add("rich_commit_p50@%d" % n, c["commit_us_p50"])
+            self.add("rich_pair_ratio_p50@%d" % n, c["ratio_p50"])
+        finally:
+            self.unmount(d, "dsymfs (%d functions, rich)" % n)
+
     # -- one size of one round
     def size_round(self, n, img, null, last):
         o = self.o
@@ -579,6 +602,9 @@ class Bench:
                 for n in self.one_file_sizes():
                     log("round %d/%d: %d functions in one source file" % (r + 1, o.rounds, n))
                     self.one_file_round(n, images[n], null)
+                for n in self.rich_sizes():
+                    log("round %d/%d: %d functions, rich debug info" % (r + 1, o.rounds, n))
+                    self.rich_round(n, images[n], null)
                 log("round %d/%d: state_dir at %d functions" % (r + 1, o.rounds, max(o.sizes)))
                 self.durability(max(o.sizes), images[max(o.sizes)])
         finally:
@@ -814,6 +840,15 @@ def report(b, cg, opts):
                      "<= 5%", "-" if opts.smoke else ("ok" if extra <= 0.05 else "MISSED")))
         if not opts.smoke:
             verdicts.append("ok" if extra <= 0.05 else "MISSED")
+    for n in b.rich_sizes():
+        a, r = s["rich_ingest_fn_s@%d" % n], s["ingest_fn_s@%d" % n]
+        row("rich workload: bulk ingest, %s fns, vs the plain workload" % f"{n:,}", a, "fn/s",
+            r, "fn/s", ratio(a, r), ">= 0.7x", lambda x: x >= 0.7)
+        a, r = s["rich_commit_p50@%d" % n], s["commit_p50@%d" % n]
+        row("rich workload: commit of one function p50, %s fns, vs the plain workload (each "
+            "over its paired null write)" % f"{n:,}", a, "us", r, "us",
+            ratio(s["rich_pair_ratio_p50@%d" % n], s["pair_ratio_p50@%d" % n]), "<= 1.2x",
+            lambda x: x <= 1.2)
     if "null_ingest_fn_s@%d" % big in s:
         r = s["null_ingest_fn_s@%d" % big]
         row("  same bytes to a null FUSE write handler (transport ceiling)", a, "fn/s", r,

@@ -43,7 +43,10 @@
  * them), --first ID (first function id, default 1), --per-file N (functions per source
  * file and compile unit, default 1,000), --hand (format the protocol text with
  * printf instead of the client library, client/dsymfs.h: both give the same bytes, so
- * `format`, `ingest` and `commits` with and without --hand show what the library costs).
+ * `format`, `ingest` and `commits` with and without --hand show what the library costs),
+ * --rich (each function also gets a frame base, located parameters, four locals, one with
+ * a location list, and two nested blocks, with a 20-member struct type per 100 functions;
+ * formatted with printf, as --hand).
  * With the library, a chunk is the library's write size: its writes end at a line.
  *
  * Latencies are reported as p50, p99, min, max and mean over the K samples.
@@ -65,6 +68,8 @@
 
 #define FN_SPAN  0x40u   /* bytes of address space per function */
 #define PER_FILE 1000u   /* functions per source file (compile unit), unless --per-file */
+#define RICH_GROUP 100u  /* --rich: functions per struct type */
+#define RICH_TYPE0 16u   /* --rich: the first struct type's id */
 
 static double now_us(void)
 {
@@ -130,6 +135,7 @@ struct genopts {
 	const char *null;
 	bool noop;
 	bool hand;
+	bool rich;
 };
 
 /* Function i's line as the compiler would send it; `edit` shifts its source lines. */
@@ -140,10 +146,32 @@ static void put_fn(struct buf *b, const struct genopts *o, uint64_t i, unsigned 
 	unsigned l = (unsigned)(k % o->per_file) * 10 + 1 + edit;
 	buf_printf(b,
 		   "fn %" PRIu64 " name=bench_fn_%" PRIu64 " low_pc=0x%" PRIx64 " size=0x%x file=%u"
-		   " line=%u ret=1 params=a:1,p:3 rows=0:%u,4:%u:5:sp,0xc:%u:9,0x14:%u:3,"
-		   "0x1c:%u:7,0x24:%u:2,0x2c:%u:5,0x38:%u:1:se\n",
-		   i, i, o->base + k * FN_SPAN, FN_SPAN, file, l, l, l + 1, l + 2, l + 3, l + 4,
-		   l + 5, l + 6, l + 7);
+		   " line=%u ret=1 ", i, i, o->base + k * FN_SPAN, FN_SPAN, file, l);
+	if (o->rich)
+		/* The rich shape: a frame base, located parameters, four locals (one with a
+		 * location list) and two nested blocks, as a C compiler at -O0 describes a small
+		 * function. */
+		buf_printf(b,
+			   "linkage=_bench_fn_%" PRIu64 " frame_base=r6 params=a:1:fb-20:%u,"
+			   "p:3:fb-32:%u vars=i:1:fb-4:%u,j:1:fb-8:%u:1,k:1:fb-12:%u:2,s:%" PRIu64
+			   ":0..0x10@r5;0x10..0x30@fb-120:%u:2 blocks=0x8..0x30,0x10..0x28:1 ",
+			   i, l, l, l + 1, l + 2, l + 3, RICH_TYPE0 + k / RICH_GROUP, l + 4);
+	else
+		buf_printf(b, "params=a:1,p:3 ");
+	buf_printf(b, "rows=0:%u,4:%u:5:sp,0xc:%u:9,0x14:%u:3,0x1c:%u:7,0x24:%u:2,0x2c:%u:5,"
+		      "0x38:%u:1:se\n", l, l + 1, l + 2, l + 3, l + 4, l + 5, l + 6, l + 7);
+}
+
+/* The rich workload's struct types: one of 20 int members per RICH_GROUP functions. */
+static void put_rich_types(struct buf *b, const struct genopts *o, uint64_t first, uint64_t last)
+{
+	for (uint64_t g = (first - 1) / RICH_GROUP; g <= (last - 1) / RICH_GROUP; g++) {
+		buf_printf(b, "type %" PRIu64 " kind=struct name=bench_s_%" PRIu64 " size=0x50 file=%"
+			   PRIu64 " line=1 members=", RICH_TYPE0 + g, g, g * RICH_GROUP / o->per_file + 1);
+		for (unsigned m = 0; m < 20; m++)
+			buf_printf(b, "%sm%u:1:0x%x", m ? "," : "", m, m * 4);
+		buf_printf(b, "\n");
+	}
 }
 
 /* Function i as the library describes it: the same record as put_fn's line. */
@@ -216,6 +244,8 @@ static void gen_script(struct buf *b, const struct genopts *o, uint64_t n)
 	buf_printf(b, "type 1 kind=base name=int size=0x4 enc=signed\n"
 		      "type 2 kind=base name=char size=0x1 enc=signed_char\n"
 		      "type 3 kind=pointer to=2\n");
+	if (o->rich)
+		put_rich_types(b, o, o->first, last);
 	for (uint64_t i = o->first; i <= last; i++)
 		put_fn(b, o, i, 0);
 }
@@ -707,6 +737,8 @@ static int take_opts(int argc, char **argv, int from, struct genopts *o)
 			o->noop = true;
 		else if (!strcmp(a, "--hand"))
 			o->hand = true;
+		else if (!strcmp(a, "--rich"))
+			o->rich = o->hand = true;
 		else if (!strcmp(a, "--null") && has)
 			o->null = argv[++i];
 		else if (!strcmp(a, "--bs") && has)
