@@ -68,8 +68,10 @@ static struct rec_fn *find_fn(struct batch *b, const char *cmd, uint64_t id, int
 	return f;
 }
 
-/* Encodes f (a record no generation holds yet) and puts it in place of old. */
-static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
+/* Encodes f (a record no generation holds yet) and puts it in place of old. moved: f is
+ * old at another low_pc and nothing else, so old's encoding is copied, not redone (every
+ * pc in it is relative to low_pc). */
+static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f, bool moved)
 {
 	if (old && rec_fn_same(old, f))  /* by=0, or a move to where it is: nothing to do */
 		return 0;
@@ -79,7 +81,7 @@ static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 	/* An origin that gets code is no origin any more: inlined blocks elsewhere that
 	 * name it are found as after a del. */
 	bool lost_origin = old && old->abstract && !f->abstract;
-	int rc = dwarf_encode_fn(f);
+	int rc = moved ? dwarf_copy_encoding(f, old) : dwarf_encode_fn(f);
 	if (rc == -EINVAL)
 		return batch_fail(b, rc, b->line_no, "fn %llu (%s): rows are not in ascending "
 			    "pc offset order", (unsigned long long)f->id, f->name);
@@ -94,7 +96,7 @@ static int put_fn(struct batch *b, const struct rec_fn *old, struct rec_fn *f)
 
 static int apply_fn(struct batch *b, struct rec_fn *f)
 {
-	return put_fn(b, ptree_get(&b->w.fn_by_id, state_id_key(f->id)), f);
+	return put_fn(b, ptree_get(&b->w.fn_by_id, state_id_key(f->id)), f, false);
 }
 
 static int move_fn(struct batch *b, struct rec_fn *old, uint64_t low_pc, bool has_size,
@@ -107,9 +109,10 @@ static int move_fn(struct batch *b, struct rec_fn *old, uint64_t low_pc, bool ha
 	if (!f)
 		return batch_oom(b);
 	f->low_pc = low_pc;
-	if (has_size)
+	bool resized = has_size && size != old->size;
+	if (resized)  /* high_pc and the line program's end depend on it: encoded anew */
 		f->size = size;
-	int rc = put_fn(b, old, f);
+	int rc = put_fn(b, old, f, !resized);
 	rec_fn_unref(f);
 	return rc;
 }
@@ -255,7 +258,7 @@ static int shift_fn(struct batch *b, struct rec_fn *old, int64_t delta, uint64_t
 		}
 	int rc = poisons ? touch(b, &b->poisoned, f->id) : 0;
 	if (!rc)
-		rc = put_fn(b, old, f);
+		rc = put_fn(b, old, f, false);
 	rec_fn_unref(f);
 	return rc;
 }

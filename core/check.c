@@ -487,10 +487,10 @@ static int check_fn_scopes(struct batch *b, const struct rec_fn *f, uint64_t lin
 	if (f->abstract && f->nblocks)
 		return batch_fail(b, -EINVAL, line, "fn %llu (%s): an abstract fn has no code, "
 				  "so no blocks", id, nm);
-	if (!loc_inside(&f->frame_base, f->size))
-		return batch_fail(b, -EINVAL, line, "fn %llu (%s): frame_base: a location "
-				  "list range runs past the function's end (size 0x%llx)", id, nm,
-				  (unsigned long long)f->size);
+	if (f->frame_base.kind == REC_LOC_LIST)
+		return batch_fail(b, -EINVAL, line, "fn %llu (%s): frame_base: a location list "
+				  "is not supported here; send the one location the frame base "
+				  "has for the whole function", id, nm);
 	for (uint32_t i = 0; i < f->nparams; i++)
 		if (!loc_inside(&f->params[i].loc, f->size))
 			return batch_fail(b, -EINVAL, line, "fn %llu (%s): parameter %s: a "
