@@ -748,12 +748,23 @@ static void test_failures(void)
  * protocol's syntax (TYPE, MEMBER, VALUE, PARAM, VAR, BLOCK, LOC) ---- */
 
 /* What the last calls wrote must be exactly want. */
+/* The lines the last calls wrote must be want, and each must be one the daemon's parser
+ * takes: the library and the parser agree on every rich field. */
 static void expect_text(struct sink *s, const char *want)
 {
 	char *text = drain(s);
 	if (strcmp(text, want))
 		fprintf(stderr, "client: wanted\n%sgot\n%s", want, text);
 	CU_ASSERT_STRING_EQUAL(text, want);
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		struct cmd c;
+		char err[ERRLEN] = "", what[ERRLEN + 200];
+		int rc = cmd_parse(line, (size_t)(nl - line), &c, err, sizeof err);
+		snprintf(what, sizeof what, "parse \"%.*s\": rc %d: %s", (int)(nl - line > 150 ? 150 : nl - line), line, rc, err);
+		CU_assertImplementation(rc == 0, __LINE__, what, __FILE__, "", CU_TRUE);
+		if (rc == 0)
+			cmd_free(&c);
+	}
 	free(text);
 }
 
