@@ -243,13 +243,16 @@ class Description:
         self.dups = []    # ids given to two functions
 
 
+def read_dwarf(dwarf, dwarfdump):
+    """The dSYM's units (parse_info) and line tables (parse_lines), as dwarfdump prints them."""
+    def dump(what):
+        return subprocess.run([dwarfdump, what, dwarf], check=True, capture_output=True,
+                              text=True).stdout
+    return parse_info(dump('--debug-info')), parse_lines(dump('--debug-line'))
+
+
 def describe(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
-    info = subprocess.run([dwarfdump, '--debug-info', dwarf], check=True,
-                          capture_output=True, text=True).stdout
-    lines = subprocess.run([dwarfdump, '--debug-line', dwarf], check=True,
-                           capture_output=True, text=True).stdout
-    units = parse_info(info)
-    tables = parse_lines(lines)
+    units, tables = read_dwarf(dwarf, dwarfdump)
 
     d = Description()
     out = d.out
@@ -610,12 +613,7 @@ def hexv(v):
 def describe_rich(dwarf, dwarfdump='llvm-dwarfdump-16', ids_by_name=False):
     """Like describe(), with every kind of type, globals and the rich fn fields; functions
     inlined somewhere (DW_AT_inline) also become `abstract` fn records."""
-    info = subprocess.run([dwarfdump, '--debug-info', dwarf], check=True,
-                          capture_output=True, text=True).stdout
-    lines = subprocess.run([dwarfdump, '--debug-line', dwarf], check=True,
-                           capture_output=True, text=True).stdout
-    units = parse_info(info)
-    tables = parse_lines(lines)
+    units, tables = read_dwarf(dwarf, dwarfdump)
     d = Description()
     d.globals = {}
     out = d.out
