@@ -463,14 +463,20 @@ static void fb_pc(struct frag_builder *fb, uint64_t off)
 	enc_buf_u64(&fb->b, 0);
 }
 
-/* A mark of no bytes: where child `ordinal` of an abstract function's DIE starts. */
-static void fb_mark(struct frag_builder *fb, uint64_t ordinal)
+/* A slot of no bytes (DWARF_SLOT_MARK, DWARF_SLOT_DIE): where a DIE starts. */
+static void fb_mark_kind(struct frag_builder *fb, uint32_t kind, uint64_t ref)
 {
 	if (util_grow(&fb->slots, &fb->cap, (size_t)fb->nslots + 1, sizeof *fb->slots)) {
 		fb->failed = 1;
 		return;
 	}
-	fb->slots[fb->nslots++] = (struct rec_slot){(uint32_t)fb->b.len, DWARF_SLOT_MARK, ordinal};
+	fb->slots[fb->nslots++] = (struct rec_slot){(uint32_t)fb->b.len, kind, ref};
+}
+
+/* Where child `ordinal` of an abstract function's DIE starts. */
+static void fb_mark(struct frag_builder *fb, uint64_t ordinal)
+{
+	fb_mark_kind(fb, DWARF_SLOT_MARK, ordinal);
 }
 
 /* Moves the builder's contents into a fragment; on failure frees them and returns
@@ -856,6 +862,8 @@ static void put_scope_vars(struct frag_builder *fb, const struct rec_fn *f,
 	for (uint32_t i = sc->first_var[s]; i; i = sc->next_var[i]) {
 		const struct rec_var *v = &f->vars[i - 1];
 		uint64_t origin = v->type ? 0 : sc->origin[s];
+		if (dwarf_var_indexed(v))
+			fb_mark_kind(fb, DWARF_SLOT_DIE, DWARF_DIE_VAR | (i - 1));
 		put_var(fb, FAM_VAR, v->name, v->type, &v->loc, v->line, f->file, origin, i - 1,
 			sc->var_list[i - 1]);
 	}
@@ -882,6 +890,7 @@ static void put_block(struct frag_builder *fb, const struct rec_fn *f, const str
 	bool children = sc->first_block[k] || sc->first_var[k];
 	bool ranges = bl->nranges > 1;
 	if (bl->origin) {
+		fb_mark_kind(fb, DWARF_SLOT_DIE, k);
 		unsigned mask = (children ? IN_CHILDREN : 0) | (bl->call_col ? IN_COL : 0) |
 				(ranges ? IN_RANGES : 0);
 		enc_buf_uleb(&fb->b, ab_code(FAM_INLINED, mask));
@@ -1367,9 +1376,46 @@ int dwarf_encode_global(struct rec_global *g)
 	return fb_finish(&fb, &g->info);
 }
 
+bool dwarf_var_indexed(const struct rec_var *v)
+{
+	return v->loc.kind == REC_LOC_ADDR && has_name(v->name);
+}
+
+const char *dwarf_type_name(const struct rec_type *t)
+{
+	switch (t->kind) {
+	case REC_TYPE_ARRAY:
+	case REC_TYPE_FUNC:
+		return NULL;
+	case REC_TYPE_STRUCT:
+	case REC_TYPE_UNION:
+		return t->decl || !has_name(t->name) ? NULL : t->name;
+	default:
+		return has_name(t->name) ? t->name : NULL;
+	}
+}
+
+uint16_t dwarf_type_tag(const struct rec_type *t)
+{
+	static const uint16_t tags[] = {
+		[REC_TYPE_BASE] = DW_TAG_base_type,
+		[REC_TYPE_POINTER] = DW_TAG_pointer_type,
+		[REC_TYPE_CONST] = DW_TAG_const_type,
+		[REC_TYPE_TYPEDEF] = DW_TAG_typedef,
+		[REC_TYPE_STRUCT] = DW_TAG_structure_type,
+		[REC_TYPE_UNION] = DW_TAG_union_type,
+		[REC_TYPE_ENUM] = DW_TAG_enumeration_type,
+		[REC_TYPE_ARRAY] = DW_TAG_array_type,
+		[REC_TYPE_FUNC] = DW_TAG_subroutine_type,
+		[REC_TYPE_VOLATILE] = DW_TAG_volatile_type,
+		[REC_TYPE_RESTRICT] = DW_TAG_restrict_type,
+	};
+	return (size_t)t->kind < sizeof tags / sizeof *tags ? tags[t->kind] : 0;
+}
+
 size_t dwarf_slot_size(uint32_t kind)
 {
-	return kind == DWARF_SLOT_PC8 ? 8 : kind == DWARF_SLOT_MARK ? 0
+	return kind == DWARF_SLOT_PC8 ? 8 : kind == DWARF_SLOT_MARK || kind == DWARF_SLOT_DIE ? 0
 	       : kind == DWARF_SLOT_ORIGIN_CODE2 ? 2 : 4;
 }
 
@@ -1387,7 +1433,7 @@ void dwarf_put_slot(uint8_t *out, uint32_t kind, uint64_t value)
 		enc_uleb_padded(out, value, 2);
 	else if (kind == DWARF_SLOT_PC8)
 		enc_u64(out, value);
-	else if (kind != DWARF_SLOT_MARK)
+	else if (kind != DWARF_SLOT_MARK && kind != DWARF_SLOT_DIE)
 		enc_u32(out, (uint32_t)value);
 }
 

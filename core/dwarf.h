@@ -28,6 +28,10 @@
  *   DWARF_SLOT_MARK        no bytes: in an abstract function's fragment, where its child
  *                          number ref starts (parameters, then variables), which the
  *                          declarations table records for DWARF_SLOT_ORIGIN_VAR4
+ *   DWARF_SLOT_DIE         no bytes: in a function's fragment, where the DIE of its
+ *                          block ref (an inlined call) starts, or with DWARF_DIE_VAR set,
+ *                          of its variable ref & ~DWARF_DIE_VAR (one at a fixed address):
+ *                          the DIEs the accelerator tables name besides the function's
  * so a change to the type or file tables, or a move, never re-encodes a function.
  *
  * The whole-unit pieces (unit headers, unit DIEs, line-program headers, aranges headers)
@@ -69,6 +73,8 @@
 #define DWARF_SLOT_ORIGIN_CODE2 9u
 #define DWARF_SLOT_LOC4 10u
 #define DWARF_SLOT_RANGES4 11u
+#define DWARF_SLOT_DIE 12u
+#define DWARF_DIE_VAR 0x80000000u
 
 #define DWARF_CU_HEADER_SIZE      11u  /* unit_length, version, abbrev offset, addr size */
 #define DWARF_ARANGES_HEADER_SIZE 16u  /* 12 bytes of header padded to 2 * address size */
@@ -110,6 +116,17 @@ int dwarf_encode_enum_unsigned(const struct rec_type *t, struct rec_frag *out);
 const struct rec_frag *dwarf_index_type(void);
 /* Encodes g->info: a file-scope DW_TAG_variable at g->addr. -ENOMEM. */
 int dwarf_encode_global(struct rec_global *g);
+
+/* What the accelerator tables index (as dsymutil does): a variable of a function that
+ * has a fixed address (a function-scope static) and a name; a type's name as its DIE
+ * carries it, NULL for a type the types table leaves out (unnamed, or a struct or union
+ * only declared); and the tag of a type's DIE. */
+bool dwarf_var_indexed(const struct rec_var *v);
+const char *dwarf_type_name(const struct rec_type *t);
+uint16_t dwarf_type_tag(const struct rec_type *t);
+/* The index type's DIE name and tag (see dwarf_index_type). */
+#define DWARF_INDEX_TYPE_NAME "__ARRAY_SIZE_TYPE__"
+#define DWARF_INDEX_TYPE_TAG 0x24u
 
 /* The bytes a slot of this kind covers, and writes them for its resolved value at out. */
 size_t dwarf_slot_size(uint32_t kind);
