@@ -122,7 +122,7 @@ static int put_global(struct batch *b, struct rec_global *g)
 	struct rec_global *old = ptree_get(&b->w.globals, state_id_key(g->id));
 	if (old && rec_global_same(old, g))
 		return 0;
-	if (dwarf_encode_global(g) || state_put(&b->w.globals, state_id_key(g->id), g))
+	if (dwarf_encode_global(g) || state_put_global(&b->w, old, g))
 		return batch_oom(b);
 	b->types_changed = b->changed = true;
 	return touch(b, &b->globals, g->id);
@@ -318,7 +318,8 @@ static int apply_delete(struct batch *b, enum cmd_kind kind, uint64_t id)
 			   "global";
 	if (kind == CMD_DELFILE && state_mark_unit(&b->w, id))
 		return batch_oom(b);
-	int rc = state_del(t, state_id_key(id));
+	const struct rec_global *g = kind == CMD_DELGLOBAL ? ptree_get(t, state_id_key(id)) : NULL;
+	int rc = g ? state_del_global(&b->w, g) : state_del(t, state_id_key(id));
 	if (rc == -ENOENT)
 		return batch_fail(b, -EINVAL, b->line_no, "%s %llu: no %s with this id",
 				  cmd_name(kind), (unsigned long long)id, what);

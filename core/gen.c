@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel.h"
 #include "cmd.h"
 #include "dwarf.h"
 #include "enc.h"
@@ -43,10 +44,14 @@ enum ext_kind {
 	EXT_UNITS_INFO,   /* every compile unit of .debug_info after the types unit */
 	EXT_FNS_LOC,      /* every function's location lists, in fn_layout order */
 	EXT_FNS_RANGES,   /* every function's range lists */
+	EXT_NAMES_STR,    /* the __apple_names index's strings, in .debug_str */
+	EXT_TYPES_STR,    /* the __apple_types index's */
+	EXT_APPLE_NAMES,
+	EXT_APPLE_TYPES,
 };
 
 /* A generation's file has at most this many extents (see lay_out). */
-#define GEN_MAX_EXTENTS 18
+#define GEN_MAX_EXTENTS 22
 
 struct extent {
 	uint64_t off, len;
@@ -64,6 +69,7 @@ struct gen {
 	uint64_t size;
 	uint64_t types_base;   /* .debug_info offset of the first type DIE */
 	uint64_t units_base;   /* .debug_info offset of the first compile unit */
+	uint64_t names_str, types_str;  /* .debug_str offsets of the two indexes' strings */
 	struct extent ext[GEN_MAX_EXTENTS];
 	size_t next;
 	uint8_t *meta;         /* the Mach-O header, the types unit's head and the prefix of
@@ -167,12 +173,22 @@ static int lay_out(struct gen *g)
 	const uint8_t *str = dwarf_str_bytes(&str_len);
 	if (!abbrev_len)
 		return -ENOMEM;
+	const struct ptree *types_index = &st->ttab->type_names;
+	uint64_t names_size = accel_table_size(&st->names);
+	uint64_t types_size = accel_table_size(types_index);
+	uint64_t names_str = accel_strings_size(&st->names);
+	uint64_t types_str = accel_strings_size(types_index);
+	g->names_str = str_len;
+	g->types_str = str_len + names_str;
+	uint64_t str_size = g->types_str + types_str;
+	if (str_size > UINT32_MAX || names_size > UINT32_MAX || types_size > UINT32_MAX)
+		return -EFBIG;
 
 	/* Mach-O layout. */
 	uint64_t sym_w[PTREE_NW];
 	ptree_sum(&st->syms, sym_w);
 	uint64_t nsyms = ptree_count(&st->syms);
-	struct macho_dwarf_sect sects[7];
+	struct macho_dwarf_sect sects[9];
 	struct macho_dsym_layout ml = {
 		.ident = &st->ident,
 		.segtab = &st->segs->t,
@@ -180,11 +196,12 @@ static int lay_out(struct gen *g)
 		.strsize = 2 + sym_w[STATE_W_STR],
 		.dwarf = sects,
 	};
-	const char *names[7] = {"__debug_line", "__debug_aranges", "__debug_loc",
-				"__debug_ranges", "__debug_info", "__debug_abbrev", "__debug_str"};
-	uint64_t sizes[7] = {line_size, aranges_size, loc_size, ranges_size, info_size,
-			     abbrev_len, str_len};
-	for (int i = 0; i < 7; i++)
+	const char *names[9] = {"__debug_line", "__debug_aranges", "__debug_loc",
+				"__debug_ranges", "__debug_info", "__debug_abbrev", "__debug_str",
+				"__apple_names", "__apple_types"};
+	uint64_t sizes[9] = {line_size, aranges_size, loc_size, ranges_size, info_size,
+			     abbrev_len, str_size, names_size, types_size};
+	for (int i = 0; i < 9; i++)
 		if (sizes[i])
 			sects[ml.ndwarf++] = (struct macho_dwarf_sect){names[i], 0, sizes[i]};
 	size_t hdr = macho_dsym_header_size(&ml);
@@ -232,6 +249,10 @@ static int lay_out(struct gen *g)
 	add_extent(&l, uw[STATE_W_INFO], EXT_UNITS_INFO, NULL);
 	add_extent(&l, abbrev_len, EXT_BYTES, abbrev);
 	add_extent(&l, str_len, EXT_BYTES, str);
+	add_extent(&l, names_str, EXT_NAMES_STR, NULL);
+	add_extent(&l, types_str, EXT_TYPES_STR, NULL);
+	add_extent(&l, names_size, EXT_APPLE_NAMES, NULL);
+	add_extent(&l, types_size, EXT_APPLE_TYPES, NULL);
 	g->next = l.n;
 	g->size = l.pos;
 	return 0;
@@ -811,6 +832,69 @@ static size_t extent_at(const struct gen *g, uint64_t off)
 	return util_search(g->next, extent_starts_by, &a) - 1;
 }
 
+/* ---- accelerator tables ------------------------------------------------------------ */
+
+/* The .debug_info offset of function f's subprogram DIE: its unit's offset, the unit's
+ * head, and the functions before it in the unit. */
+static uint64_t fn_die(const struct gen *g, const struct rec_fn *f)
+{
+	uint64_t cu = rec_fn_cu(f), w[PTREE_NW], first[PTREE_NW], at[PTREE_NW], n;
+	const struct state_unit *u = ptree_get(&g->st.units, state_id_key(cu));
+	if (!u)
+		return 0;
+	ptree_sum_before(&g->st.units, state_id_key(cu), w, &n);
+	ptree_sum_before(&g->st.fn_layout, (struct ptree_key){cu, 0, NULL}, first, &n);
+	ptree_sum_before(&g->st.fn_layout, state_layout_key(f), at, &n);
+	return g->units_base + w[STATE_W_INFO] + DWARF_CU_HEADER_SIZE + u->die_size +
+	       at[STATE_W_INFO] - first[STATE_W_INFO];
+}
+
+/* Where the DIE at DWARF_SLOT_DIE mark `sub` starts in f's fragment. */
+static uint64_t mark_pos(const struct rec_fn *f, uint32_t sub)
+{
+	for (uint32_t i = 0; i < f->info.nslots; i++)
+		if (f->info.slots[i].kind == DWARF_SLOT_DIE && f->info.slots[i].ref == sub)
+			return f->info.slots[i].pos;
+	return 0;
+}
+
+/* accel_resolve_fn over this generation. A record the index names but the state lacks
+ * (never expected) resolves to 0. */
+static void resolve_die(void *ctx, const struct accel_ref *r, uint32_t *out)
+{
+	const struct gen *g = ctx;
+	const struct state_types *tt = g->st.ttab;
+	uint64_t o = UINT64_MAX;
+	const struct rec_fn *f;
+	switch (r->kind) {
+	case ACCEL_FN:
+	case ACCEL_MARK:
+		f = ptree_get(&g->st.fn_by_id, state_id_key(r->id));
+		out[0] = !f ? 0 : (uint32_t)(fn_die(g, f) + (r->kind == ACCEL_MARK ? mark_pos(f, r->sub)
+									     : 0));
+		return;
+	case ACCEL_INLINED: {
+		struct ptree_iter it;
+		uint32_t k = 0;
+		for (ptree_iter_seek_key(&it, &g->st.sites, state_id_key(r->id));
+		     ptree_iter_valid(&it) && ptree_iter_key(&it).a == r->id; ptree_iter_next(&it)) {
+			const struct state_sites *st = ptree_iter_val(&it);
+			f = ptree_get(&g->st.fn_by_id, state_id_key(ptree_iter_key(&it).b));
+			uint64_t base = f ? fn_die(g, f) : 0;
+			for (uint32_t i = 0; i < st->n && k < r->n; i++)
+				out[k++] = f ? (uint32_t)(base + mark_pos(f, st->blocks[i])) : 0;
+		}
+		while (k < r->n)
+			out[k++] = 0;
+		return;
+	}
+	case ACCEL_GLOBAL: o = state_global_offset(tt, r->id); break;
+	case ACCEL_TYPE: o = state_type_offset(tt, r->id); break;
+	case ACCEL_INDEX_TYPE: o = tt->index_off; break;
+	}
+	out[0] = o == UINT64_MAX ? 0 : (uint32_t)(g->types_base + o);
+}
+
 /* Copies n bytes at offset local of an extent into out: everything but the units
  * sections, which read_units serves. */
 static int read_extent(const struct gen *g, const struct extent *e, uint64_t local, uint64_t n,
@@ -827,6 +911,14 @@ static int read_extent(const struct gen *g, const struct extent *e, uint64_t loc
 	case EXT_UNITS_INFO: return read_units(g, STATE_W_INFO, local, n, out, NULL);
 	case EXT_FNS_LOC: return read_tree(g, false, STATE_W_LOC, local, n, out);
 	case EXT_FNS_RANGES: return read_tree(g, false, STATE_W_RANGES, local, n, out);
+	case EXT_NAMES_STR: return accel_read_strings(&g->st.names, local, n, out);
+	case EXT_TYPES_STR: return accel_read_strings(&g->st.ttab->type_names, local, n, out);
+	case EXT_APPLE_NAMES:
+		return accel_read_table(&g->st.names, g->names_str, resolve_die, (void *)g, local, n,
+					out);
+	case EXT_APPLE_TYPES:
+		return accel_read_table(&g->st.ttab->type_names, g->types_str, resolve_die, (void *)g,
+					local, n, out);
 	}
 	return -EINVAL;
 }

@@ -2417,7 +2417,9 @@ static int load_image_end(struct journal *j, struct snap_load *l, char *err, siz
 			return say(err, errlen, -EINVAL, "image %s has %" PRIu64 " of its %" PRIu64
 				   " %s", image_name(e->im), ptree_count(trees[k]), l->want[k],
 				   what[k]);
-	rc = state_rebuild_files(s);
+	rc = state_rebuild_names(s);
+	if (!rc)
+		rc = state_rebuild_files(s);
 	if (!rc)
 		rc = state_rebuild_types(s);
 	if (!rc)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel.h"
 #include "dwarf.h"
 #include "util.h"
 
@@ -125,6 +126,25 @@ static void weigh_sym(const void *v, uint64_t w[PTREE_NW])
 	w[2] = 0;
 }
 
+static void sites_ref(void *v)
+{
+	__atomic_add_fetch(&((struct state_sites *)v)->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void sites_unref(void *v)
+{
+	struct state_sites *st = v;
+	if (st && __atomic_sub_fetch(&st->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(st);
+}
+
+static void weigh_sites(const void *v, uint64_t w[PTREE_NW])
+{
+	memset(w, 0, PTREE_NW * sizeof *w);
+	w[0] = ((const struct state_sites *)v)->n;
+}
+
+const struct ptree_ops state_sites_ops = {sites_ref, sites_unref, weigh_sites};
 const struct ptree_ops state_file_ops = {file_ref, file_unref, NULL};
 const struct ptree_ops state_type_ops = {type_ref, type_unref, weigh_type};
 const struct ptree_ops state_global_ops = {global_ref, global_unref, NULL};
@@ -165,6 +185,8 @@ static void types_unref(struct state_types *tt)
 		rec_global_unref(tt->globals[i]);
 	for (size_t i = 0; i < tt->nabstracts; i++)
 		rec_fn_unref(tt->abstracts[i]);
+	ptree_release(&tt->type_names);
+	free(tt->glob_offs);
 	free(tt->abstracts);
 	free(tt->abs_offs);
 	free(tt->child_start);
@@ -207,6 +229,8 @@ int state_init(struct state *out, const struct macho_ident *ident,
 	out->syms.ops = &state_sym_ops;
 	out->units.ops = &state_unit_ops;
 	out->chunks.ops = &state_chunk_ops;
+	out->names.ops = &accel_names_ops;
+	out->sites.ops = &state_sites_ops;
 	if (state_set_segs(out, segs) || state_rebuild_files(out) || state_rebuild_types(out)) {
 		state_release(out);
 		return -ENOMEM;
@@ -229,6 +253,8 @@ void state_copy(const struct state *in, struct state *out)
 	ptree_copy(&in->syms, &out->syms);
 	ptree_copy(&in->units, &out->units);
 	ptree_copy(&in->chunks, &out->chunks);
+	ptree_copy(&in->names, &out->names);
+	ptree_copy(&in->sites, &out->sites);
 	out->marks = (struct state_marks){0};
 	out->ftab = in->ftab;
 	__atomic_add_fetch(&out->ftab->refs, 1, __ATOMIC_RELAXED);
@@ -249,6 +275,8 @@ void state_release(struct state *s)
 	ptree_release(&s->syms);
 	ptree_release(&s->units);
 	ptree_release(&s->chunks);
+	ptree_release(&s->names);
+	ptree_release(&s->sites);
 	free(s->marks.ids);
 	free(s->marks.chunks);
 	files_unref(s->ftab);
@@ -436,8 +464,10 @@ static int decl_lay_out(struct state_types *tt)
 		if (!d.seen[i])
 			decl_walk(&d, i);
 	free(nested);
-	for (size_t i = 0; i < tt->nglobals; i++)
+	for (size_t i = 0; i < tt->nglobals; i++) {
+		tt->glob_offs[i] = tt->total;
 		decl_add(tt, &tt->globals[i]->info, tt->globals[i]->info.len);
+	}
 	for (size_t i = 0; i < tt->nabstracts; i++) {
 		const struct rec_fn *f = tt->abstracts[i];
 		tt->abs_offs[i] = tt->total;
@@ -460,6 +490,23 @@ out:
 	return rc;
 }
 
+/* The types index: every type whose DIE has a name, but a struct or union only
+ * declared (as dsymutil leaves those out, a debugger finds their definitions by name). */
+static int index_types(struct state_types *tt)
+{
+	for (size_t i = 0; i < tt->n; i++) {
+		const struct rec_type *t = tt->recs[i];
+		struct accel_ref r = {t->id, 0, 1, ACCEL_TYPE, dwarf_type_tag(t)};
+		int rc = accel_put(&tt->type_names, dwarf_type_name(t), r);
+		if (rc)
+			return rc;
+	}
+	if (tt->index_off == UINT64_MAX)
+		return 0;
+	struct accel_ref r = {0, 0, 1, ACCEL_INDEX_TYPE, DWARF_INDEX_TYPE_TAG};
+	return accel_put(&tt->type_names, DWARF_INDEX_TYPE_NAME, r);
+}
+
 int state_rebuild_types(struct state *s)
 {
 	struct state_types *tt = calloc(1, sizeof *tt);
@@ -471,7 +518,9 @@ int state_rebuild_types(struct state *s)
 	tt->offs = calloc(n ? n : 1, sizeof *tt->offs);
 	size_t ng = ptree_count(&s->globals);
 	tt->globals = calloc(ng ? ng : 1, sizeof *tt->globals);
-	if (!tt->recs || !tt->offs || !tt->globals)
+	tt->glob_offs = calloc(ng ? ng : 1, sizeof *tt->glob_offs);
+	tt->type_names.ops = &accel_types_ops;
+	if (!tt->recs || !tt->offs || !tt->globals || !tt->glob_offs)
 		goto fail;
 	struct ptree_iter it;
 	for (ptree_iter_first(&it, &s->types); ptree_iter_valid(&it) && tt->n < n;
@@ -512,7 +561,7 @@ int state_rebuild_types(struct state *s)
 		goto fail;
 	for (size_t i = 0; i < nchildren; i++)
 		tt->child_offs[i] = UINT64_MAX;
-	if (decl_lay_out(tt))
+	if (decl_lay_out(tt) || index_types(tt))
 		goto fail;
 	types_unref(s->ttab);
 	s->ttab = tt;
@@ -614,6 +663,19 @@ uint64_t state_type_offset(const struct state_types *tt, uint64_t id)
 {
 	size_t i = type_index_of(tt, id);
 	return i == NONE ? UINT64_MAX : tt->offs[i];
+}
+
+static bool global_before(const void *arg, size_t i)
+{
+	const struct find_id *f = arg;
+	return ((const struct rec_global *)f->recs[i])->id < f->want;
+}
+
+uint64_t state_global_offset(const struct state_types *tt, uint64_t id)
+{
+	struct find_id f = {id, (const void *const *)tt->globals, false};
+	size_t i = util_search(tt->nglobals, global_before, &f);
+	return i < tt->nglobals && tt->globals[i]->id == id ? tt->glob_offs[i] : UINT64_MAX;
 }
 
 int state_put(struct ptree *t, struct ptree_key k, void *val)
@@ -788,7 +850,178 @@ int state_settle(struct state *s)
 	return 0;
 }
 
+/* ---- names and inlined calls ------------------------------------------------------ */
+
+static bool same_str(const char *x, const char *y)
+{
+	return x == y || (x && y && !strcmp(x, y));
+}
+
+/* A linkage name the index holds beside the name: one that differs from it. */
+static const char *other_linkage(const char *name, const char *linkage)
+{
+	return linkage && !same_str(name, linkage) ? linkage : NULL;
+}
+
+static int put_names(struct state *s, const char *name, const char *linkage, struct accel_ref r)
+{
+	int rc = accel_put(&s->names, name, r);
+	return rc ? rc : accel_put(&s->names, other_linkage(name, linkage), r);
+}
+
+/* How many inlined calls of abstract function `origin` the image holds. */
+static uint32_t sites_count(const struct state *s, uint64_t origin)
+{
+	uint64_t lo[PTREE_NW], hi[PTREE_NW], n;
+	ptree_sum_before(&s->sites, state_id_key(origin), lo, &n);
+	if (origin == UINT64_MAX)
+		ptree_sum(&s->sites, hi);
+	else
+		ptree_sum_before(&s->sites, state_id_key(origin + 1), hi, &n);
+	return (uint32_t)(hi[0] - lo[0]);
+}
+
+/* Brings the entry of abstract function `origin` (if it is one) up to date with its
+ * count of inlined calls: a reference standing for them all, or none without calls. */
+static int refresh_origin(struct state *s, uint64_t origin)
+{
+	const struct rec_fn *a = ptree_get(&s->abstracts, state_id_key(origin));
+	if (!a)
+		return 0;
+	struct accel_ref r = {origin, 0, sites_count(s, origin), ACCEL_INLINED, 0};
+	return put_names(s, a->name, a->linkage, r);
+}
+
+/* Adds (or removes) f's inlined calls of each origin in sites, then refreshes those
+ * origins' entries. Blocks are few: origins are found by a pass per block. */
+static int index_sites(struct state *s, const struct rec_fn *f, bool add)
+{
+	for (uint32_t k = 1; k <= f->nblocks; k++) {
+		uint64_t o = f->blocks[k - 1].origin;
+		bool first = o != 0;
+		for (uint32_t j = 1; j < k && first; j++)
+			first = f->blocks[j - 1].origin != o;
+		if (!first)
+			continue;
+		struct ptree_key key = {o, f->id, NULL};
+		int rc;
+		if (add) {
+			uint32_t n = 0;
+			for (uint32_t j = k; j <= f->nblocks; j++)
+				n += f->blocks[j - 1].origin == o;
+			struct state_sites *st = malloc(sizeof *st + n * sizeof *st->blocks);
+			if (!st)
+				return -ENOMEM;
+			st->refs = 1;
+			st->n = 0;
+			for (uint32_t j = k; j <= f->nblocks; j++)
+				if (f->blocks[j - 1].origin == o)
+					st->blocks[st->n++] = j;
+			rc = ptree_put_here(&s->sites, key, st);
+			sites_unref(st);
+		} else {
+			rc = ptree_del_here(&s->sites, key);
+			if (rc == -ENOENT)
+				rc = 0;
+		}
+		if (rc || (rc = refresh_origin(s, o)))
+			return rc;
+	}
+	return 0;
+}
+
+/* Adds f's entries to names and sites (or, with add false, removes them). */
+static int index_fn(struct state *s, const struct rec_fn *f, bool add)
+{
+	if (f->abstract) {
+		struct accel_ref r = {f->id, 0, add ? sites_count(s, f->id) : 0, ACCEL_INLINED, 0};
+		return put_names(s, f->name, f->linkage, r);
+	}
+	struct accel_ref r = {f->id, 0, add, ACCEL_FN, 0};
+	int rc = put_names(s, f->name, f->linkage, r);
+	for (uint32_t i = 0; i < f->nvars && !rc; i++) {
+		if (!dwarf_var_indexed(&f->vars[i]))
+			continue;
+		struct accel_ref v = {f->id, DWARF_DIE_VAR | i, add, ACCEL_MARK, 0};
+		rc = accel_put(&s->names, f->vars[i].name, v);
+	}
+	return rc ? rc : index_sites(s, f, add);
+}
+
+/* True when old and f give the indexes the same entries (most edits: a new body). */
+static bool index_same(const struct rec_fn *old, const struct rec_fn *f)
+{
+	if (old->abstract != f->abstract || !same_str(old->name, f->name) ||
+	    !same_str(other_linkage(old->name, old->linkage), other_linkage(f->name, f->linkage)) ||
+	    old->nblocks != f->nblocks || old->nvars != f->nvars)
+		return false;
+	for (uint32_t k = 0; k < f->nblocks; k++)
+		if (old->blocks[k].origin != f->blocks[k].origin)
+			return false;
+	for (uint32_t i = 0; i < f->nvars; i++) {
+		bool a = dwarf_var_indexed(&old->vars[i]), b = dwarf_var_indexed(&f->vars[i]);
+		if (a != b || (a && strcmp(old->vars[i].name, f->vars[i].name)))
+			return false;
+	}
+	return true;
+}
+
+int state_put_global(struct state *s, const struct rec_global *old, struct rec_global *g)
+{
+	struct accel_ref r = {g->id, 0, 1, ACCEL_GLOBAL, 0};
+	bool same = old && same_str(old->name, g->name) &&
+		    same_str(other_linkage(old->name, old->linkage), other_linkage(g->name, g->linkage));
+	int rc = 0;
+	if (old && !same) {
+		r.n = 0;
+		rc = put_names(s, old->name, old->linkage, r);
+		r.n = 1;
+	}
+	if (!rc)
+		rc = ptree_put_here(&s->globals, state_id_key(g->id), g);
+	return rc || same ? rc : put_names(s, g->name, g->linkage, r);
+}
+
+int state_del_global(struct state *s, const struct rec_global *g)
+{
+	struct accel_ref r = {g->id, 0, 0, ACCEL_GLOBAL, 0};
+	int rc = put_names(s, g->name, g->linkage, r);
+	return rc ? rc : ptree_del_here(&s->globals, state_id_key(g->id));
+}
+
+int state_rebuild_names(struct state *s)
+{
+	ptree_release(&s->names);
+	ptree_release(&s->sites);
+	s->names.ops = &accel_names_ops;
+	s->sites.ops = &state_sites_ops;
+	struct ptree_iter it;
+	int rc = 0;
+	for (ptree_iter_first(&it, &s->fn_by_id); !rc && ptree_iter_valid(&it); ptree_iter_next(&it))
+		rc = index_fn(s, ptree_iter_val(&it), true);
+	if (rc || (rc = it.error))
+		return rc;
+	for (ptree_iter_first(&it, &s->globals); !rc && ptree_iter_valid(&it); ptree_iter_next(&it)) {
+		const struct rec_global *g = ptree_iter_val(&it);
+		rc = put_names(s, g->name, g->linkage, (struct accel_ref){g->id, 0, 1, ACCEL_GLOBAL, 0});
+	}
+	return rc ? rc : it.error;
+}
+
+static int place_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f);
+
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
+{
+	/* old's entries go while old is certainly alive; f's come once it is in place, so
+	 * that an abstract f finds its own count of calls. */
+	bool reindex = !old || !index_same(old, f);
+	int rc = reindex && old ? index_fn(s, old, false) : 0;
+	if (rc || (rc = place_fn(s, old, f)))
+		return rc;
+	return reindex ? index_fn(s, f, true) : 0;
+}
+
+static int place_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 {
 	bool old_code = old && !old->abstract;
 	if ((old_code && state_mark_fn(s, old)) || (!f->abstract && state_mark_fn(s, f)))
@@ -815,14 +1048,17 @@ int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f)
 
 int state_del_fn(struct state *s, const struct rec_fn *f)
 {
+	int rc = index_fn(s, f, false);
+	if (rc)
+		return rc;
 	if (f->abstract) {
-		int rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));
+		rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));
 		return rc ? rc : ptree_del_here(&s->abstracts, state_id_key(f->id));
 	}
 	if (state_mark_fn(s, f))
 		return -ENOMEM;
 	struct ptree_key layout = state_layout_key(f), addr = state_addr_key(f);
-	int rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));
+	rc = ptree_del_here(&s->fn_by_id, state_id_key(f->id));
 	if (!rc)
 		rc = ptree_del_here(&s->fn_layout, layout);
 	if (!rc)

@@ -31,6 +31,15 @@
  *   chunks     (cu file id, id >> STATE_CHUNK_SHIFT) -> struct state_chunk
  *                                                    weights: its functions' fn_layout
  *                                                    weights (a run of fn_layout)
+ *   names      accel.h's key -> its group            the __apple_names index: every
+ *                                                    function with code (name, linkage
+ *                                                    name), its variables at fixed
+ *                                                    addresses, every global, and under
+ *                                                    each abstract function's names its
+ *                                                    inlined calls
+ *   sites      (origin id, fn id) -> struct state_sites   weights: [0] its count: the
+ *                                                    inlined calls of abstract function
+ *                                                    `origin` in function `fn`
  * fn_layout is the order functions appear in the file: grouped by compile unit. units is
  * its summary, one node per unit, so that a generation finds any unit and its offsets in
  * O(log U) and lays out nothing per unit.
@@ -64,6 +73,14 @@
 
 struct state_files;
 struct state_types;
+
+/* The blocks (1-based indexes) of one function that are inlined calls of one origin, in
+ * order. Immutable, reference counted (atomic). */
+struct state_sites {
+	uint32_t refs;
+	uint32_t n;
+	uint32_t blocks[];
+};
 
 /* A chunk's bytes in one section with every slot resolved against the tables it holds:
  * what gen.c renders on the chunk's first read, so that later reads of any generation
@@ -184,6 +201,8 @@ struct state_types {
 	uint64_t *abs_offs;           /* each one's DIE */
 	size_t *child_start;          /* its children's first index in child_offs */
 	uint64_t *child_offs;         /* parameters, then variables, of each in turn */
+	uint64_t *glob_offs;      /* each global's DIE */
+	struct ptree type_names;  /* the __apple_types index (accel.h) of these types */
 	uint64_t index_off;       /* the __ARRAY_SIZE_TYPE__ DIE; UINT64_MAX: none (no array) */
 	bool uses_files;          /* some DIE has a decl_file: the unit needs a line table */
 };
@@ -192,14 +211,14 @@ struct state {
 	struct macho_ident ident;
 	struct state_segs *segs;
 	struct ptree files, types, globals, fn_by_id, abstracts, fn_layout, fn_by_addr, syms,
-		units, chunks;
+		units, chunks, names, sites;
 	struct state_marks marks;   /* this owner's own: never shared */
 	struct state_files *ftab;
 	struct state_types *ttab;
 };
 
 extern const struct ptree_ops state_file_ops, state_type_ops, state_global_ops, state_fn_ops,
-	state_fn_layout_ops, state_sym_ops, state_unit_ops, state_chunk_ops;
+	state_fn_layout_ops, state_sym_ops, state_unit_ops, state_chunk_ops, state_sites_ops;
 
 static inline struct ptree_key state_id_key(uint64_t id)
 {
@@ -248,6 +267,7 @@ int state_rebuild_types(struct state *s);
  * or 0 when absent; the type DIE's offset from the first type DIE, or UINT64_MAX. */
 uint32_t state_file_index(const struct state_files *ft, uint64_t id);
 uint64_t state_type_offset(const struct state_types *tt, uint64_t id);
+uint64_t state_global_offset(const struct state_types *tt, uint64_t id);
 /* The offset, from the first declaration DIE, of abstract function id's DIE, or of its
  * parameter or variable called name (of two such, the one declared at line, else the
  * first; *is_param says which kind it is); UINT64_MAX when there is none. */
@@ -282,7 +302,17 @@ int state_settle(struct state *s);
  * is then only fit to be released (a failed batch discards its working copy). */
 int state_put_fn(struct state *s, const struct rec_fn *old, struct rec_fn *f);
 /* Removes f from the three trees; -ENOMEM as for state_put_fn. Both mark the units they
- * change. */
+ * change, and keep names and sites up to date: O(log n) for each name and inlined origin
+ * the function has (or had) when they change, nothing when they stay. */
 int state_del_fn(struct state *s, const struct rec_fn *f);
+
+/* The same for a global (old: the record g replaces, or NULL): the globals tree and its
+ * names. -ENOMEM as for state_put_fn. */
+int state_put_global(struct state *s, const struct rec_global *old, struct rec_global *g);
+int state_del_global(struct state *s, const struct rec_global *g);
+
+/* Builds names and sites anew from fn_by_id and globals, for code that fills those trees
+ * itself (a snapshot's loader). -ENOMEM leaves the state fit only to be released. */
+int state_rebuild_names(struct state *s);
 
 #endif

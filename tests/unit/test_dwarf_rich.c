@@ -149,7 +149,7 @@ static void global(struct state *s, uint64_t id, const char *name, uint64_t type
 	g->file = 1;
 	g->line = (uint32_t)id;
 	g->ext = true;
-	CU_ASSERT_FATAL(state_put(&s->globals, state_id_key(id), g) == 0);
+	CU_ASSERT_FATAL(state_put_global(s, NULL, g) == 0);
 	rec_global_unref(g);
 }
 
@@ -867,7 +867,7 @@ static void test_lldb_reads_it(void)
 	CU_ASSERT_FATAL(g != NULL);
 	*g = (struct rec_global){.refs = 1, .id = 1, .name = dup("g_pt"), .type = 2, .addr = gpt,
 				 .file = 1, .line = 2, .ext = true};
-	CU_ASSERT_FATAL(state_put(&s.globals, state_id_key(1), g) == 0);
+	CU_ASSERT_FATAL(state_put_global(&s, NULL, g) == 0);
 	rec_global_unref(g);
 
 	struct rec_fn *inl = new_fn(10, "step", 1);

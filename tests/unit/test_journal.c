@@ -1313,7 +1313,7 @@ static void put_global_rec(struct state *s, uint64_t id, const char *name, uint6
 				 .addr = addr, .file = 2, .line = (uint32_t)id + 1, .cu = cu,
 				 .ext = ext, .linkage = linkage ? dup_str(linkage) : NULL};
 	CU_ASSERT_FATAL(dwarf_encode_global(g) == 0);
-	CU_ASSERT_FATAL(state_put(&s->globals, state_id_key(id), g) == 0);
+	CU_ASSERT_FATAL(state_put_global(s, NULL, g) == 0);
 	rec_global_unref(g);
 }
 
