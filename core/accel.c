@@ -443,6 +443,38 @@ static int put_group(const struct dest *d, uint64_t pos, const struct accel_grou
 	return 0;
 }
 
+/* The whole table in one walk of the groups: each group's bucket, hash, offset and data
+ * together, where a window visits the groups once per region it overlaps. */
+static int read_whole(const struct ptree *t, bool types, uint32_t bits, uint64_t str_base,
+		      accel_resolve_fn *resolve, void *ctx, uint8_t *out)
+{
+	uint64_t nh = ptree_count(t), nb = 1ull << bits;
+	uint64_t buckets = header_total(types), hashes = buckets + 4 * nb;
+	uint64_t offsets = hashes + 4 * nh, data = offsets + 4 * nh;
+	struct dest d = {out, 0, accel_table_size(t)};
+	put_header(&d, types, (uint32_t)nb, (uint32_t)nh);
+	memset(out + buckets, 0xff, 4 * nb);  /* UINT32_MAX: an empty bucket */
+	struct ptree_iter it;
+	uint64_t own[PTREE_NW], prev = UINT64_MAX, at = data, strp = str_base;
+	uint32_t k = 0;
+	for (ptree_iter_first(&it, t); ptree_iter_valid(&it); ptree_iter_next(&it), k++) {
+		const struct accel_group *g = ptree_iter_val(&it);
+		uint64_t b = g->hash & (nb - 1);
+		if (b != prev)
+			enc_u32(out + buckets + 4 * b, k);
+		prev = b;
+		enc_u32(out + hashes + 4 * (uint64_t)k, g->hash);
+		enc_u32(out + offsets + 4 * (uint64_t)k, (uint32_t)at);
+		int rc = put_group(&d, at, g, types, strp, resolve, ctx);
+		if (rc)
+			return rc;
+		ptree_iter_weights(&it, own);
+		at += own[ACCEL_W_DATA];
+		strp += own[ACCEL_W_STR];
+	}
+	return it.error;
+}
+
 int accel_read_table(const struct ptree *t, uint64_t str_base, accel_resolve_fn *resolve,
 		     void *ctx, uint64_t off, uint64_t n, uint8_t *out)
 {
@@ -454,13 +486,34 @@ int accel_read_table(const struct ptree *t, uint64_t str_base, accel_resolve_fn 
 	uint64_t offsets = hashes + 4 * nh, data = offsets + 4 * nh;
 	struct dest d = {out, off, n};
 	uint64_t end = off + n;
+	if (off == 0 && n && n == accel_table_size(t))
+		return read_whole(t, types, bits, str_base, resolve, ctx, out);
 	if (off < buckets)
 		put_header(&d, types, (uint32_t)nb, (uint32_t)nh);
-	for (uint64_t i = off > buckets ? (off - buckets) / 4 : 0; i < nb && buckets + 4 * i < end;
-	     i++)
-		dest_u32(&d, buckets + 4 * i, bucket_value(t, bits, (uint32_t)i));
 	struct ptree_iter it;
 	uint64_t before[PTREE_NW], own[PTREE_NW];
+	uint64_t first = off > buckets ? (off - buckets) / 4 : 0, last = first;
+	while (last < nb && buckets + 4 * last < end)
+		last++;
+	/* Buckets are scattered over the tree (a bucket's run sits at its index's bits
+	 * reversed), so a window of them costs two seeks each, or one walk of all groups:
+	 * whichever is fewer steps. */
+	if ((last - first) * 2 * (bits + 1) <= nh) {
+		for (uint64_t i = first; i < last; i++)
+			dest_u32(&d, buckets + 4 * i, bucket_value(t, bits, (uint32_t)i));
+	} else if (first < last) {
+		for (uint64_t i = first; i < last; i++)
+			dest_u32(&d, buckets + 4 * i, UINT32_MAX);
+		uint64_t prev = UINT64_MAX, rank = 0;
+		for (ptree_iter_first(&it, t); ptree_iter_valid(&it); ptree_iter_next(&it), rank++) {
+			uint64_t b = ((const struct accel_group *)ptree_iter_val(&it))->hash & (nb - 1);
+			if (b != prev && b >= first && b < last)
+				dest_u32(&d, buckets + 4 * b, (uint32_t)rank);
+			prev = b;
+		}
+		if (it.error)
+			return it.error;
+	}
 	/* Hashes, then offsets: one entry per group, the k-th group's at 4k. */
 	for (int pass = 0; pass < 2; pass++) {
 		uint64_t base = pass ? offsets : hashes;

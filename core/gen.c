@@ -79,6 +79,13 @@ struct gen {
 	pthread_mutex_t text_lock;  /* guards text[] and text_len[] */
 	char *text[GEN_TEXT_COUNT];
 	size_t text_len[GEN_TEXT_COUNT];
+	/* The two accelerator tables, rendered whole by the first read that touches one:
+	 * the one cache a reader fills (under accel_lock; accel_tried[i] is set, with
+	 * release order, once it was tried, so later readers take no lock). NULL after a
+	 * failed render: reads then render their window alone. */
+	pthread_mutex_t accel_lock;
+	int accel_tried[2];       /* atomic */
+	uint8_t *accel[2];
 };
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -268,6 +275,7 @@ int gen_new(struct state *st, const char *name, uint64_t number, struct gen **ou
 	g->refs = 1;
 	g->number = number;
 	pthread_mutex_init(&g->text_lock, NULL);
+	pthread_mutex_init(&g->accel_lock, NULL);
 	state_copy(st, &g->st);
 	clock_gettime(CLOCK_REALTIME, &g->mtime);
 	g->name = strdup(name);
@@ -297,6 +305,9 @@ void gen_unref(struct gen *g)
 	for (int i = 0; i < GEN_TEXT_COUNT; i++)
 		free(g->text[i]);
 	pthread_mutex_destroy(&g->text_lock);
+	pthread_mutex_destroy(&g->accel_lock);
+	free(g->accel[0]);
+	free(g->accel[1]);
 	free(g);
 }
 
@@ -849,6 +860,89 @@ static uint64_t fn_die(const struct gen *g, const struct rec_fn *f)
 	       at[STATE_W_INFO] - first[STATE_W_INFO];
 }
 
+/* A function's DIE offset in the map; off 0 marks an empty slot (no function DIE sits at
+ * .debug_info offset 0: the types unit's header does). */
+struct die_slot {
+	uint64_t id;
+	uint64_t off;
+};
+
+/* What resolve_die reads: the generation and, while a whole table is rendered, a map of
+ * function id -> DIE offset (dies NULL: resolve each entry by walking the trees). */
+struct resolver {
+	const struct gen *g;
+	struct die_slot *dies;
+	uint64_t mask;
+};
+
+static uint64_t die_slot_of(uint64_t id, uint64_t mask)
+{
+	return (id * 0x9e3779b97f4a7c15u >> 17) & mask;
+}
+
+/* Fills r's function id -> DIE offset map in one in-order walk of the units and their
+ * functions: O(n), where resolving each table entry by itself walks three trees with a
+ * cache miss at most steps. Leaves r->dies NULL when out of memory. The map is r's
+ * (free()). */
+static void build_die_map(struct resolver *r)
+{
+	const struct gen *g = r->g;
+	uint64_t w[PTREE_NW];
+	uint64_t n = ptree_count(&g->st.fn_layout), cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	struct die_slot *m = calloc(cap, sizeof *m);
+	if (!m)
+		return;
+	struct ptree_iter ui, fi;
+	uint64_t next_unit = g->units_base, cu = UINT64_MAX, at = 0;
+	bool in_unit = false;
+	ptree_iter_first(&ui, &g->st.units);
+	for (ptree_iter_first(&fi, &g->st.fn_layout); ptree_iter_valid(&fi); ptree_iter_next(&fi)) {
+		const struct rec_fn *f = ptree_iter_val(&fi);
+		if (rec_fn_cu(f) != cu) {
+			cu = rec_fn_cu(f);
+			in_unit = false;
+			for (; ptree_iter_valid(&ui) && ptree_iter_key(&ui).a <= cu; ptree_iter_next(&ui)) {
+				const struct state_unit *u = ptree_iter_val(&ui);
+				at = next_unit + DWARF_CU_HEADER_SIZE + u->die_size;
+				ptree_iter_weights(&ui, w);
+				next_unit += w[STATE_W_INFO];
+				in_unit = ptree_iter_key(&ui).a == cu;
+			}
+		}
+		if (!in_unit)
+			continue;
+		uint64_t k = die_slot_of(f->id, cap - 1);
+		while (m[k].off)
+			k = (k + 1) & (cap - 1);
+		m[k] = (struct die_slot){f->id, at};
+		ptree_iter_weights(&fi, w);
+		at += w[STATE_W_INFO];
+	}
+	if (ui.error || fi.error) {
+		free(m);
+		return;
+	}
+	r->dies = m;
+	r->mask = cap - 1;
+}
+
+/* The DIE offset of function id (f: its record if the caller has it, else NULL), or 0 if
+ * the generation has no such function in a unit. */
+static uint64_t fn_die_of(const struct resolver *r, uint64_t id, const struct rec_fn *f)
+{
+	if (r->dies) {
+		for (uint64_t k = die_slot_of(id, r->mask); r->dies[k].off; k = (k + 1) & r->mask)
+			if (r->dies[k].id == id)
+				return r->dies[k].off;
+		return 0;
+	}
+	if (!f)
+		f = ptree_get(&r->g->st.fn_by_id, state_id_key(id));
+	return f ? fn_die(r->g, f) : 0;
+}
+
 /* Where the DIE at DWARF_SLOT_DIE mark `sub` starts in f's fragment. */
 static uint64_t mark_pos(const struct rec_fn *f, uint32_t sub)
 {
@@ -862,16 +956,18 @@ static uint64_t mark_pos(const struct rec_fn *f, uint32_t sub)
  * (never expected) resolves to 0. */
 static void resolve_die(void *ctx, const struct accel_ref *r, uint32_t *out)
 {
-	const struct gen *g = ctx;
+	const struct resolver *rs = ctx;
+	const struct gen *g = rs->g;
 	const struct state_types *tt = g->st.ttab;
 	uint64_t o = UINT64_MAX;
 	const struct rec_fn *f;
 	switch (r->kind) {
 	case ACCEL_FN:
+		out[0] = (uint32_t)fn_die_of(rs, r->id, NULL);
+		return;
 	case ACCEL_MARK:
 		f = ptree_get(&g->st.fn_by_id, state_id_key(r->id));
-		out[0] = !f ? 0 : (uint32_t)(fn_die(g, f) + (r->kind == ACCEL_MARK ? mark_pos(f, r->sub)
-									     : 0));
+		out[0] = !f ? 0 : (uint32_t)(fn_die_of(rs, r->id, f) + mark_pos(f, r->sub));
 		return;
 	case ACCEL_INLINED: {
 		struct ptree_iter it;
@@ -880,7 +976,7 @@ static void resolve_die(void *ctx, const struct accel_ref *r, uint32_t *out)
 		     ptree_iter_valid(&it) && ptree_iter_key(&it).a == r->id; ptree_iter_next(&it)) {
 			const struct state_sites *st = ptree_iter_val(&it);
 			f = ptree_get(&g->st.fn_by_id, state_id_key(ptree_iter_key(&it).b));
-			uint64_t base = f ? fn_die(g, f) : 0;
+			uint64_t base = f ? fn_die_of(rs, f->id, f) : 0;
 			for (uint32_t i = 0; i < st->n && k < r->n; i++)
 				out[k++] = f ? (uint32_t)(base + mark_pos(f, st->blocks[i])) : 0;
 		}
@@ -893,6 +989,57 @@ static void resolve_die(void *ctx, const struct accel_ref *r, uint32_t *out)
 	case ACCEL_INDEX_TYPE: o = tt->index_off; break;
 	}
 	out[0] = o == UINT64_MAX ? 0 : (uint32_t)(g->types_base + o);
+}
+
+static const struct ptree *accel_tree(const struct gen *g, int which)
+{
+	return which ? &g->st.ttab->type_names : &g->st.names;
+}
+
+/* Renders accelerator table `which` whole into a new buffer (the caller's, free()), or
+ * returns NULL when out of memory. Only the names table points at functions' DIEs. */
+static uint8_t *render_accel(const struct gen *g, int which)
+{
+	const struct ptree *t = accel_tree(g, which);
+	uint64_t size = accel_table_size(t);
+	struct resolver r = {g, NULL, 0};
+	if (!which) {
+		build_die_map(&r);
+		if (!r.dies)
+			return NULL;
+	}
+	uint8_t *b = malloc(size ? size : 1);
+	if (b && accel_read_table(t, which ? g->types_str : g->names_str, resolve_die, &r, 0, size,
+				  b)) {
+		free(b);
+		b = NULL;
+	}
+	free(r.dies);
+	return b;
+}
+
+/* n bytes at offset local of accelerator table `which`. The first read renders the table
+ * whole, once per generation: every entry's DIE offset moves with the units before it,
+ * so a table can only be made at read time, and made whole it costs one walk of each
+ * tree instead of a few seeks per entry of every window. */
+static int read_accel(const struct gen *cg, int which, uint64_t local, uint64_t n, uint8_t *out)
+{
+	struct gen *g = (struct gen *)cg;  /* the lazily rendered tables are its one cache */
+	if (!__atomic_load_n(&g->accel_tried[which], __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&g->accel_lock);
+		if (!g->accel_tried[which]) {
+			g->accel[which] = render_accel(g, which);
+			__atomic_store_n(&g->accel_tried[which], 1, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&g->accel_lock);
+	}
+	if (g->accel[which]) {
+		memcpy(out, g->accel[which] + local, n);
+		return 0;
+	}
+	struct resolver r = {g, NULL, 0};
+	return accel_read_table(accel_tree(g, which), which ? g->types_str : g->names_str,
+				resolve_die, &r, local, n, out);
 }
 
 /* Copies n bytes at offset local of an extent into out: everything but the units
@@ -913,12 +1060,8 @@ static int read_extent(const struct gen *g, const struct extent *e, uint64_t loc
 	case EXT_FNS_RANGES: return read_tree(g, false, STATE_W_RANGES, local, n, out);
 	case EXT_NAMES_STR: return accel_read_strings(&g->st.names, local, n, out);
 	case EXT_TYPES_STR: return accel_read_strings(&g->st.ttab->type_names, local, n, out);
-	case EXT_APPLE_NAMES:
-		return accel_read_table(&g->st.names, g->names_str, resolve_die, (void *)g, local, n,
-					out);
-	case EXT_APPLE_TYPES:
-		return accel_read_table(&g->st.ttab->type_names, g->types_str, resolve_die, (void *)g,
-					local, n, out);
+	case EXT_APPLE_NAMES: return read_accel(g, 0, local, n, out);
+	case EXT_APPLE_TYPES: return read_accel(g, 1, local, n, out);
 	}
 	return -EINVAL;
 }
