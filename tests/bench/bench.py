@@ -518,6 +518,12 @@ class Bench:
         finally:
             self.unmount(f, "flatfs")
 
+    def warm_lldb(self, img):
+        """After drop_caches: page lldb itself and the executable back in, so that the
+        first side measured does not pay for loading them and the second not."""
+        subprocess.run(["lldb-16", "-b", "-o", "target create %s" % img["exe"]],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+
     def lldb(self, d, n, img, copy):
         o = self.o
         if not shutil.which("lldb-16"):
@@ -546,10 +552,61 @@ class Bench:
         for _ in range(o.lldb_reps):
             self.commit_one(d, n, img)   # a fresh generation: cold by construction
             self.drop_caches()
+            self.warm_lldb(img)
             self.add("lldb_mount_s", run("mount"))
             self.add("lldb_tmpfs_s", run("tmpfs"))
             # The same generation again, now in the page cache: what is left is lldb.
             self.add("lldb_mount_warm_s", run("mount"))
+        self.lldb_names(d, n, img)
+
+    def lldb_names(self, d, n, img):
+        """lldb `b NAME` and `image lookup -n` on a fresh generation, against a tmpfs copy
+        of the same bytes whose accelerator tables dsymutil-16 --update rewrote: lldb
+        answers from the tables when they are there, and indexes the DWARF when not."""
+        o = self.o
+        if not shutil.which("dsymutil-16"):
+            log("dsymutil-16 is not installed: no lldb name-lookup figures")
+            return
+        rng = random.Random(11)
+        names = ["bench_fn_%d" % rng.randrange(n) for _ in range(o.name_lookups)]
+        cmds = "".join("breakpoint set -n %s\nimage lookup -n %s\n" % (x, x) for x in names)
+        bundle = os.path.join(self.shm, "ref.dSYM")
+        ref = os.path.join(bundle, "Contents/Resources/DWARF", IMAGE)
+        scripts = {}
+        for side, path in (("mount", d.dwarf), ("ref", ref)):
+            scripts[side] = os.path.join(self.work, "lldb-names-%s.cmd" % side)
+            with open(scripts[side], "w") as f:
+                f.write("target create %s\ntarget symbols add %s\n%s" % (img["exe"], path, cmds))
+
+        def run(side):
+            t0 = time.monotonic()
+            p = subprocess.run(["lldb-16", "-b", "-s", scripts[side]], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=600)
+            secs = time.monotonic() - t0
+            bps = len(re.findall(r"^Breakpoint \d+: where = ", p.stdout, re.M))
+            found = p.stdout.count("Summary: ")
+            if p.returncode or bps != len(names) or found < len(names):
+                raise Failure("lldb names on the %s file: status %d, %d breakpoints and %d "
+                              "lookups of %d names:\n%s" % (side, p.returncode, bps, found,
+                                                              len(names), p.stdout[-2000:]))
+            return secs
+
+        try:
+            for _ in range(o.lldb_reps):
+                self.commit_one(d, n, img)
+                os.makedirs(os.path.dirname(ref), exist_ok=True)
+                shutil.copyfile(d.dwarf, ref)
+                p = subprocess.run(["dsymutil-16", "--update", bundle], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, timeout=900)
+                if p.returncode:
+                    raise Failure("dsymutil-16 --update: status %d\n%s"
+                                  % (p.returncode, p.stdout[-2000:]))
+                self.drop_caches()
+                self.warm_lldb(img)
+                self.add("lldb_names_mount_s", run("mount"))
+                self.add("lldb_names_ref_s", run("ref"))
+        finally:
+            shutil.rmtree(bundle, ignore_errors=True)
 
     def callgrind(self, images):
         """Instructions the daemon executes per single-function commit (all threads,
@@ -879,6 +936,11 @@ def report(b, cg, opts):
         w_ = s.get("lldb_mount_warm_s", [])
         row("  the same lldb run again on the mounted file, now in the page cache", w_, "s", r,
             "s", ratio(w_, r))
+    if "lldb_names_mount_s" in s:
+        a, r = s["lldb_names_mount_s"], s["lldb_names_ref_s"]
+        row("lldb-16: target create + %d b NAME + image lookup -n, fresh %s-fn generation, vs "
+            "tmpfs copy after dsymutil-16 --update" % (opts.name_lookups, f"{big:,}"), a, "s", r,
+            "s", ratio(a, r), "<= 1.2x", lambda x: x <= 1.2)
     for n in sizes:
         a = s["commit_cpu_us@%d" % n]
         cgk = "cg_ir@%d" % n
@@ -990,12 +1052,12 @@ def main():
         o.rounds, o.sizes = 1, [1000]
         o.commits, o.writes, o.held, o.reps, o.rand, o.rand_reps = 20, 50, 4, 1, 50, 1
         o.warm = 1
-        o.lookups, o.lldb_reps = 50, 1
+        o.lookups, o.lldb_reps, o.name_lookups = 50, 1, 5
         o.no_callgrind = True
     else:
         o.commits, o.writes, o.held, o.reps, o.rand, o.rand_reps = 200, 500, 32, 3, 1000, 1
         o.warm = 3
-        o.lookups, o.lldb_reps = 1000, 1
+        o.lookups, o.lldb_reps, o.name_lookups = 1000, 1, 20
     o.cg_commits = 20
     o.cg_sizes = [] if o.no_callgrind or not shutil.which("valgrind") else (
         [int(x) for x in o.cg_sizes.split(",")] if o.cg_sizes else o.sizes)
